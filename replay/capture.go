@@ -1,0 +1,93 @@
+// Package replay holds the capture format (events, reader, writer), the replay
+// plan and the open-loop engine that sends a capture through a platform.
+//
+// # Capture format v1
+//
+// A capture is JSON Lines. The first line is a header:
+//
+//	{"capture":"inplay/v1","name":"smoke","source":"synth","seed":7,"duration_us":240000000}
+//
+// Every following line is one Event, ordered by t_us (microseconds from the
+// start of the capture; equal values keep file order). A file whose name ends
+// in .gz is gunzipped transparently. Decoding is strict: an unknown field, an
+// unknown kind, a missing required field or a t_us that goes backwards is an
+// error that names the line.
+//
+// Event kinds and the fields each one uses:
+//
+//	odds      market, prices {selection: decimal odds}        feed
+//	status    market, status (open|suspended|closed)          feed
+//	result    market, winners [selection...] (empty = void)   feed
+//	deposit   account, id, amount                             bettor
+//	withdraw  account, id, amount                             bettor
+//	bet       account, id, market, selection, odds, stake     bettor
+//	cashout   account, id, bet, amount                        bettor
+//
+// Money (stake, amount) is int64 minor units. Odds are exact decimal strings
+// with at most four fractional digits, between 1.01 and 1000 ("2.5", "1.91").
+// An id is the client-chosen idempotency key of the request: sending the same
+// id twice must never take effect twice.
+package replay
+
+// CaptureVersion is the value of the header's "capture" field.
+const CaptureVersion = "inplay/v1"
+
+// Kind is the kind of a capture event.
+type Kind string
+
+// The event kinds of capture format v1.
+const (
+	KindOdds     Kind = "odds"
+	KindStatus   Kind = "status"
+	KindResult   Kind = "result"
+	KindBet      Kind = "bet"
+	KindCashout  Kind = "cashout"
+	KindDeposit  Kind = "deposit"
+	KindWithdraw Kind = "withdraw"
+)
+
+// IsFeed reports whether events of kind k travel over the feed protocol
+// (to the platform) rather than as bettor requests (to the Target).
+func (k Kind) IsFeed() bool {
+	return k == KindOdds || k == KindStatus || k == KindResult
+}
+
+// Market statuses carried by status events.
+const (
+	StatusOpen      = "open"
+	StatusSuspended = "suspended"
+	StatusClosed    = "closed"
+)
+
+// Header is the first line of a capture.
+type Header struct {
+	Capture    string `json:"capture"`               // always CaptureVersion
+	Name       string `json:"name,omitempty"`        // human name of the capture
+	Source     string `json:"source,omitempty"`      // synth, betfair, recorded, ...
+	Seed       int64  `json:"seed,omitempty"`        // generator seed, when generated
+	Currency   string `json:"currency,omitempty"`    // ISO 4217; amounts are its minor units
+	DurationUS int64  `json:"duration_us,omitempty"` // capture length in microseconds
+}
+
+// Event is one line of a capture after the header.
+type Event struct {
+	T         int64             `json:"t_us"`
+	Kind      Kind              `json:"kind"`
+	Market    string            `json:"market,omitempty"`
+	Prices    map[string]string `json:"prices,omitempty"`
+	Status    string            `json:"status,omitempty"`
+	Winners   []string          `json:"winners,omitempty"`
+	Account   string            `json:"account,omitempty"`
+	ID        string            `json:"id,omitempty"`
+	Bet       string            `json:"bet,omitempty"`
+	Selection string            `json:"selection,omitempty"`
+	Odds      string            `json:"odds,omitempty"`
+	Stake     int64             `json:"stake,omitempty"`
+	Amount    int64             `json:"amount,omitempty"`
+}
+
+// Capture is a header and its events, in order.
+type Capture struct {
+	Header Header
+	Events []Event
+}
