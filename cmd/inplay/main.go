@@ -1,0 +1,170 @@
+// Command inplay replays recorded in-play betting traffic through a platform,
+// injects faults on the same clock, and gives one verdict: did the SLOs hold,
+// and does the ledger reconcile. It only parses flags and calls packages.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/inplaylabs/inplay/platform/stack"
+	"github.com/inplaylabs/inplay/scenarios"
+)
+
+// Exit codes: the contract in DESIGN.md.
+const (
+	exitPass    = 0
+	exitSLO     = 1
+	exitRecon   = 2
+	exitInput   = 3
+	exitEnv     = 4
+	exitInvalid = 5
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// exitError carries an exit code up through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitPass
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "inplay:", ee.err)
+		}
+		return ee.code
+	}
+	// cobra's own errors: unknown flags, wrong argument counts.
+	fmt.Fprintln(stderr, "inplay:", err)
+	return exitInput
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "inplay",
+		Short: "Load-replay and chaos test harness for in-play betting platforms",
+		Long: `inplay replays recorded peak in-play traffic, plus headroom, through a betting
+platform, injects faults on the same clock, and gives one verdict: did the SLOs
+hold (quote latency, odds staleness, bet acceptance, settlement lag), and does
+the ledger reconcile end to end.
+
+Exit codes: 0 pass, 1 an SLO was breached, 2 reconciliation failed (wins over
+1 and 5), 3 bad input, 4 the environment is unusable, 5 invalid measurement
+(the load generator fell behind its schedule).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newRunCmd(stdout, stderr), newValidateCmd(stdout))
+	return root
+}
+
+func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
+	var (
+		out     string
+		keep    bool
+		verbose bool
+		so      = stack.OptionsFromEnv()
+	)
+	cmd := &cobra.Command{
+		Use:   "run SCENARIO.yaml",
+		Short: "Run a scenario end to end and write its reports",
+		Long: `run loads SCENARIO.yaml (strictly: every problem is reported at once, exit 3),
+brings up Redis and PostgreSQL (the URLs, else local services on 127.0.0.1,
+else testcontainers; none: exit 4), puts a toxiproxy link on every hop, starts
+the reference platform, replays the load open loop while the fault plan runs on
+the same clock, drains settlement, and writes report.json, junit.xml,
+summary.md, journal.jsonl and ledger.jsonl to --out. It prints a summary and
+exits with the verdict's code.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sc, err := scenarios.LoadFile(args[0])
+			if err != nil {
+				return &exitError{code: exitInput, err: err}
+			}
+			if out == "" {
+				out = filepath.Join("out", sc.Name)
+			}
+			level := slog.LevelWarn
+			if verbose {
+				level = slog.LevelInfo
+			}
+			so.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+			res, err := scenarios.Run(cmd.Context(), sc, scenarios.Options{
+				OutDir: out, Stack: so, Keep: keep, Logger: so.Logger,
+			})
+			if err != nil {
+				return &exitError{code: exitCodeOf(err), err: err}
+			}
+			fmt.Fprint(stdout, res.Report.Summary())
+			fmt.Fprintf(stdout, "\nreports: %s\n", filepath.Join(out, "report.json"))
+			if keep {
+				fmt.Fprintf(stdout, "kept: database %s, redis prefix %s\n", res.Run.DatabaseName, res.Run.KeyPrefix)
+			}
+			if res.Report.ExitCode != exitPass {
+				return &exitError{code: res.Report.ExitCode}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&out, "out", "", "folder for the reports (default out/<scenario name>)")
+	f.BoolVar(&keep, "keep", false, "keep the run's database and Redis keys for inspection")
+	f.StringVar(&so.RedisURL, "redis-url", so.RedisURL, "Redis to use, e.g. redis://127.0.0.1:6379/0 (env INPLAY_REDIS_URL)")
+	f.StringVar(&so.PostgresURL, "postgres-url", so.PostgresURL, "PostgreSQL admin URL; each run creates its own database (env INPLAY_POSTGRES_URL)")
+	f.BoolVar(&so.NoContainers, "no-containers", so.NoContainers, "never start testcontainers, even when a Docker engine answers")
+	f.BoolVarP(&verbose, "verbose", "v", false, "log progress to stderr")
+	return cmd
+}
+
+func newValidateCmd(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate SCENARIO.yaml",
+		Short: "Check a scenario without running it (exit 3 lists every problem)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sc, err := scenarios.LoadFile(args[0])
+			if err != nil {
+				return &exitError{code: exitInput, err: err}
+			}
+			fmt.Fprintf(stdout, "%s: ok (%d faults, %d objectives)\n", sc.Name, len(sc.Faults), len(sc.Objectives))
+			return nil
+		},
+	}
+}
+
+// exitCodeOf maps a run that produced no verdict to its exit code.
+func exitCodeOf(err error) int {
+	var in *scenarios.InputError
+	if errors.As(err, &in) {
+		return exitInput
+	}
+	// Unavailable services, taken ports and failures mid-run all mean the
+	// environment could not give a verdict.
+	return exitEnv
+}

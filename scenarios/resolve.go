@@ -1,0 +1,247 @@
+package scenarios
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/inplaylabs/inplay/chaos"
+	"github.com/inplaylabs/inplay/reports"
+)
+
+// Scenario is a validated scenario, with every value parsed and every
+// default applied. It is what the runner executes.
+type Scenario struct {
+	Name        string
+	Description string
+	Seed        int64
+
+	Generate    *Generate // set when the load is generated
+	CapturePath string    // set when the load is a capture file
+
+	Speed          float64       // capture time / wall time
+	Headroom       float64       // bettor traffic multiplier, >= 1
+	Workers        int           // max requests in flight
+	MaxScheduleLag time.Duration // p99 send lag beyond which the run is invalid
+
+	InPlayDelay time.Duration
+	MaxStake    int64
+
+	Faults     []chaos.Fault
+	Objectives []reports.Objective
+	Reconcile  bool
+	Drain      time.Duration
+}
+
+// Generate describes a synthetic capture.
+type Generate struct {
+	Profile  string
+	Matches  int
+	Bettors  int
+	Duration time.Duration
+}
+
+// Links are the hops the runner puts a toxiproxy link on; a fault's target
+// must be one of them.
+var Links = []string{"redis", "postgres"}
+
+// Defaults applied when the scenario leaves a value out.
+const (
+	DefaultWorkers        = 512
+	DefaultMaxScheduleLag = 50 * time.Millisecond
+	DefaultDrain          = 30 * time.Second
+)
+
+// latencyMetrics are the metrics whose limits are durations.
+var latencyMetrics = map[string]bool{
+	"quote_latency": true, "odds_staleness": true, "bet_acceptance": true, "settlement_lag": true,
+}
+
+func (s *Spec) resolve() (*Scenario, []error) {
+	var errs []error
+	sc := &Scenario{
+		Name:           s.Name,
+		Description:    s.Description,
+		Seed:           s.Seed,
+		Speed:          1,
+		Headroom:       1,
+		Workers:        DefaultWorkers,
+		MaxScheduleLag: DefaultMaxScheduleLag,
+		MaxStake:       s.Platform.MaxStake,
+		Reconcile:      true,
+		Drain:          DefaultDrain,
+	}
+	if strings.TrimSpace(s.Name) == "" {
+		errs = append(errs, errAt("name", "is required"))
+	}
+
+	// load
+	switch {
+	case s.Load.Generate != nil && s.Load.Capture != "":
+		errs = append(errs, errAt("load", "has both generate and capture; choose one"))
+	case s.Load.Generate == nil && s.Load.Capture == "":
+		errs = append(errs, errAt("load", "needs either generate or capture"))
+	case s.Load.Capture != "":
+		sc.CapturePath = s.Load.Capture
+	default:
+		g := s.Load.Generate
+		sc.Generate = &Generate{Profile: g.Profile, Matches: g.Matches, Bettors: g.Bettors}
+		if g.Profile != "football" {
+			errs = append(errs, errAt("load.generate.profile", "%q is not a known profile (known: football)", g.Profile))
+		}
+		if g.Matches < 1 || g.Matches > 100 {
+			errs = append(errs, errAt("load.generate.matches", "must be between 1 and 100, not %d", g.Matches))
+		}
+		if g.Bettors < 1 || g.Bettors > 1_000_000 {
+			errs = append(errs, errAt("load.generate.bettors", "must be between 1 and 1000000, not %d", g.Bettors))
+		}
+		if d, err := parseDuration(g.Duration); err != nil {
+			errs = append(errs, errAt("load.generate.duration", "%v", err))
+		} else if d < 10*time.Second {
+			errs = append(errs, errAt("load.generate.duration", "must be at least 10s, not %s", d))
+		} else {
+			sc.Generate.Duration = d
+		}
+	}
+	if s.Load.Speed != nil {
+		if *s.Load.Speed <= 0 {
+			errs = append(errs, errAt("load.speed", "must be greater than 0 (capture time / wall time), not %g", *s.Load.Speed))
+		} else {
+			sc.Speed = *s.Load.Speed
+		}
+	}
+	if s.Load.Headroom != nil {
+		if *s.Load.Headroom < 1 || *s.Load.Headroom > 10 {
+			errs = append(errs, errAt("load.headroom", "must be between 1 and 10 (1.3 = 30%% more bettor traffic), not %g", *s.Load.Headroom))
+		} else {
+			sc.Headroom = *s.Load.Headroom
+		}
+	}
+	if s.Load.Workers < 0 {
+		errs = append(errs, errAt("load.workers", "must not be negative, not %d", s.Load.Workers))
+	} else if s.Load.Workers > 0 {
+		sc.Workers = s.Load.Workers
+	}
+	if s.Load.MaxScheduleLag != "" {
+		if d, err := parseDuration(s.Load.MaxScheduleLag); err != nil {
+			errs = append(errs, errAt("load.max_schedule_lag", "%v", err))
+		} else {
+			sc.MaxScheduleLag = d
+		}
+	}
+
+	// platform
+	if s.Platform.InPlayDelay != "" {
+		if d, err := parseDuration(s.Platform.InPlayDelay); err != nil {
+			errs = append(errs, errAt("platform.in_play_delay", "%v", err))
+		} else if d < 0 || d > time.Minute {
+			errs = append(errs, errAt("platform.in_play_delay", "must be between 0s and 1m, not %s", d))
+		} else {
+			sc.InPlayDelay = d
+		}
+	}
+	if s.Platform.MaxStake < 0 {
+		errs = append(errs, errAt("platform.max_stake", "must not be negative (0 = no limit), not %d", s.Platform.MaxStake))
+	}
+
+	// faults
+	for i, f := range s.Faults {
+		path := fmt.Sprintf("faults[%d]", i)
+		cf := chaos.Fault{Name: f.Name, Target: f.Target, Kind: f.Kind, Params: f.Params}
+		if d, err := parseDuration(f.At); err != nil {
+			errs = append(errs, errAt(path+".at", "%v", err))
+		} else {
+			cf.At = d
+		}
+		if d, err := parseDuration(f.For); err != nil {
+			errs = append(errs, errAt(path+".for", "%v", err))
+		} else {
+			cf.For = d
+		}
+		sc.Faults = append(sc.Faults, cf)
+	}
+	for _, err := range chaos.ValidateFaults(sc.Faults, Links) {
+		errs = append(errs, errAt("faults", "%v", err))
+	}
+
+	// slos
+	for i, o := range s.SLOs {
+		path := fmt.Sprintf("slos[%d]", i)
+		obj, err := o.objective()
+		if err != nil {
+			errs = append(errs, errAt(path, "%v", err))
+			continue
+		}
+		sc.Objectives = append(sc.Objectives, obj)
+	}
+	for _, err := range reports.ValidateObjectives(sc.Objectives) {
+		errs = append(errs, errAt("slos", "%v", err))
+	}
+
+	switch s.Reconcile {
+	case "", "strict":
+	case "off":
+		sc.Reconcile = false
+	default:
+		errs = append(errs, errAt("reconcile", "%q is not one of: strict, off", s.Reconcile))
+	}
+	if s.Drain != "" {
+		if d, err := parseDuration(s.Drain); err != nil {
+			errs = append(errs, errAt("drain", "%v", err))
+		} else {
+			sc.Drain = d
+		}
+	}
+	return sc, errs
+}
+
+// objective turns {metric, phase, pNN: limit} into a reports.Objective.
+func (o SLOSpec) objective() (reports.Objective, error) {
+	obj := reports.Objective{Metric: o.Metric, Phase: o.Phase}
+	if obj.Phase == "" {
+		obj.Phase = "all"
+	}
+	stats := []struct{ name, value string }{
+		{"p50", o.P50}, {"p90", o.P90}, {"p95", o.P95}, {"p99", o.P99}, {"p999", o.P999}, {"max", o.Max},
+	}
+	var set []string
+	var value string
+	for _, s := range stats {
+		if s.value != "" {
+			set = append(set, s.name)
+			obj.Stat, value = s.name, s.value
+		}
+	}
+	switch len(set) {
+	case 0:
+		return obj, fmt.Errorf("metric %s needs one limit: p50, p90, p95, p99, p999 or max", o.Metric)
+	case 1:
+	default:
+		return obj, fmt.Errorf("metric %s has %d limits (%s); write one objective per limit", o.Metric, len(set), strings.Join(set, ", "))
+	}
+	if o.Metric == "error_rate" {
+		if obj.Stat != "max" {
+			return obj, fmt.Errorf("error_rate takes max (e.g. max: 0.5%%), not %s", obj.Stat)
+		}
+		pct, ok := strings.CutSuffix(strings.TrimSpace(value), "%")
+		if !ok {
+			return obj, fmt.Errorf("error_rate limit %q must be a percentage, e.g. 0.5%%", value)
+		}
+		v, err := strconv.ParseFloat(pct, 64)
+		if err != nil || v < 0 || v > 100 {
+			return obj, fmt.Errorf("error_rate limit %q must be a percentage between 0%% and 100%%", value)
+		}
+		obj.Limit = v
+		return obj, nil
+	}
+	if latencyMetrics[o.Metric] {
+		d, err := parseDuration(value)
+		if err != nil {
+			return obj, fmt.Errorf("%s %s limit %v", o.Metric, obj.Stat, err)
+		}
+		obj.Limit = float64(d) / float64(time.Millisecond)
+	}
+	// Unknown metrics are reported by reports.ValidateObjectives.
+	return obj, nil
+}
