@@ -1,0 +1,199 @@
+package replay
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sessions is a capture with a feed and n bettors, each with a deposit, a
+// bet and a cash-out of that bet.
+func sessions(n int) *Capture {
+	c := &Capture{Header: Header{Capture: CaptureVersion, DurationUS: 10_000_000}}
+	c.Events = append(c.Events, Event{T: 0, Kind: KindStatus, Market: "m1", Status: StatusOpen})
+	for i := 1; i <= n; i++ {
+		a := fmt.Sprintf("a%d", i)
+		c.Events = append(c.Events,
+			Event{T: int64(i), Kind: KindDeposit, Account: a, ID: "d-" + a, Amount: 1000},
+			Event{T: 1_000_000, Kind: KindBet, Account: a, ID: "b-" + a, Market: "m1", Selection: "home", Odds: "2", Stake: 100},
+			Event{T: 2_000_000, Kind: KindCashout, Account: a, ID: "c-" + a, Bet: "b-" + a, Amount: 90},
+		)
+	}
+	c.Events = append(c.Events, Event{T: 3_000_000, Kind: KindStatus, Market: "m1", Status: StatusClosed})
+	return c
+}
+
+func TestPlanSpeed(t *testing.T) {
+	cases := []struct {
+		name     string
+		speed    float64
+		t        int64 // capture offset, µs
+		wantAt   time.Duration
+		wantPlan time.Duration // of a 10 s capture
+	}{
+		{"real time", 1, 1_000_000, time.Second, 10 * time.Second},
+		{"4x: a second of capture is 250 ms", 4, 1_000_000, 250 * time.Millisecond, 2500 * time.Millisecond},
+		{"half speed stretches", 0.5, 1_000_000, 2 * time.Second, 20 * time.Second},
+		{"a microsecond at 3x rounds to the nearest nanosecond", 3, 1, 333 * time.Nanosecond, 3333333333 * time.Nanosecond},
+		{"an hour in at 10x", 10, 3_600_000_000, 6 * time.Minute, time.Second},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Capture{Header: Header{Capture: CaptureVersion, DurationUS: 10_000_000}, Events: []Event{{T: tc.t, Kind: KindStatus, Market: "m", Status: StatusOpen}}}
+			p, err := NewPlan(c, PlanOptions{Speed: tc.speed, Headroom: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.Entries[0].At; got != tc.wantAt {
+				t.Errorf("At = %v, want %v", got, tc.wantAt)
+			}
+			// The plan lasts the longer of the header's duration and the last event.
+			want := max(tc.wantPlan, tc.wantAt)
+			if p.Duration != want {
+				t.Errorf("Duration = %v, want %v", p.Duration, want)
+			}
+		})
+	}
+}
+
+func TestPlanHeadroom(t *testing.T) {
+	cases := []struct {
+		name     string
+		headroom float64
+		bettors  int
+		want     int // bettor entries in the plan
+	}{
+		{"no headroom", 1, 10, 30},
+		{"30% more: 3 of 10 sessions cloned", 1.3, 10, 39},
+		{"double: every session once", 2, 10, 60},
+		{"2.5x: every session once, half twice", 2.5, 10, 75},
+		{"3x", 3, 4, 36},
+		{"a fraction too small to clone anyone", 1.04, 10, 30},
+		{"a fraction that rounds up to one session", 1.05, 10, 33},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := sessions(tc.bettors)
+			p, err := NewPlan(c, PlanOptions{Speed: 1, Headroom: tc.headroom, Seed: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := p.Counts()
+			if got := n[KindDeposit] + n[KindBet] + n[KindCashout]; got != tc.want {
+				t.Errorf("%d bettor entries, want %d", got, tc.want)
+			}
+			if n[KindStatus] != 2 {
+				t.Errorf("%d feed entries, want 2: feed events are never cloned", n[KindStatus])
+			}
+			checkClones(t, p)
+		})
+	}
+}
+
+// checkClones checks clones are whole sessions with fresh, consistent ids,
+// sent with their originals, and that the plan is in time order.
+func checkClones(t *testing.T, p *Plan) {
+	t.Helper()
+	ids := map[string]bool{}
+	perAccount := map[string]int{}
+	var prev time.Duration
+	for i, e := range p.Entries {
+		if e.At < prev {
+			t.Fatalf("entry %d at %v is before %v", i, e.At, prev)
+		}
+		prev = e.At
+		ev := e.Event
+		if ev.Kind.IsFeed() {
+			if e.Clone != 0 {
+				t.Fatalf("feed entry %d is a clone", i)
+			}
+			continue
+		}
+		if ids[ev.ID] {
+			t.Fatalf("id %s planned twice", ev.ID)
+		}
+		ids[ev.ID] = true
+		perAccount[ev.Account]++
+		suffix := ""
+		if e.Clone > 0 {
+			suffix = fmt.Sprintf("~h%d", e.Clone)
+		}
+		if !strings.HasSuffix(ev.Account, suffix) || !strings.HasSuffix(ev.ID, suffix) || (ev.Bet != "" && !strings.HasSuffix(ev.Bet, suffix)) {
+			t.Fatalf("clone %d has account %s, id %s, bet %s", e.Clone, ev.Account, ev.ID, ev.Bet)
+		}
+		if ev.Kind == KindCashout && !ids[ev.Bet] {
+			t.Fatalf("cash-out %s of bet %s, which is not planned before it", ev.ID, ev.Bet)
+		}
+	}
+	for a, n := range perAccount {
+		if n != 3 {
+			t.Errorf("account %s has %d events: a session was cloned in part", a, n)
+		}
+	}
+}
+
+func TestPlanHeadroomIsSeeded(t *testing.T) {
+	picked := func(seed int64) string {
+		p, err := NewPlan(sessions(20), PlanOptions{Speed: 1, Headroom: 1.5, Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, e := range p.Entries {
+			if e.Clone > 0 && e.Event.Kind == KindDeposit {
+				b.WriteString(e.Event.Account + " ")
+			}
+		}
+		return b.String()
+	}
+	if picked(1) != picked(1) {
+		t.Error("the same seed cloned different sessions")
+	}
+	if picked(1) == picked(2) {
+		t.Error("different seeds cloned the same sessions (possible, but not for these seeds)")
+	}
+}
+
+func TestPlanSortsAnUnorderedCapture(t *testing.T) {
+	c := &Capture{Header: Header{Capture: CaptureVersion}, Events: []Event{
+		{T: 20, Kind: KindStatus, Market: "m", Status: StatusClosed},
+		{T: 10, Kind: KindStatus, Market: "m", Status: StatusOpen},
+		{T: 10, Kind: KindStatus, Market: "n", Status: StatusOpen},
+	}}
+	p, err := NewPlan(c, PlanOptions{Speed: 1, Headroom: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{p.Entries[0].Event.Market + p.Entries[0].Event.Status, p.Entries[1].Event.Market + p.Entries[1].Event.Status, p.Entries[2].Event.Status}
+	want := []string{"mopen", "nopen", "closed"} // equal times keep capture order
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("order %v, want %v", got, want)
+	}
+}
+
+func TestPlanOptionsValidate(t *testing.T) {
+	nan := func() float64 { var z float64; return z / z }()
+	cases := []struct {
+		name string
+		opts PlanOptions
+		errs int
+	}{
+		{"fine", PlanOptions{Speed: 4, Headroom: 1.3}, 0},
+		{"zero speed", PlanOptions{Speed: 0, Headroom: 1}, 1},
+		{"negative speed", PlanOptions{Speed: -1, Headroom: 1}, 1},
+		{"NaN speed", PlanOptions{Speed: nan, Headroom: 1}, 1},
+		{"headroom below 1 would drop traffic", PlanOptions{Speed: 1, Headroom: 0.9}, 1},
+		{"zero options: both problems at once", PlanOptions{}, 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if errs := tc.opts.Validate(); len(errs) != tc.errs {
+				t.Fatalf("Validate = %v, want %d errors", errs, tc.errs)
+			}
+			if _, err := NewPlan(sessions(1), tc.opts); (err != nil) != (tc.errs > 0) {
+				t.Fatalf("NewPlan error = %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,149 @@
+package replay
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Validate checks e against the field table of capture format v1: a known
+// kind, every field that kind requires, no field it does not use, valid odds,
+// a known status and a positive stake or amount. It returns nil, or one error
+// that lists every problem, separated by "; ".
+func (e Event) Validate() error {
+	p := e.problems()
+	if len(p) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(p, "; "))
+}
+
+// fieldSet names the optional fields of Event that one kind uses; t_us and
+// kind are used by every kind.
+type fieldSet struct {
+	market, prices, status, winners, account, id, bet, selection, odds, stake, amount bool
+}
+
+// kindFields is the field table of capture format v1 (see the package doc).
+var kindFields = map[Kind]fieldSet{
+	KindOdds:     {market: true, prices: true},
+	KindStatus:   {market: true, status: true},
+	KindResult:   {market: true, winners: true},
+	KindDeposit:  {account: true, id: true, amount: true},
+	KindWithdraw: {account: true, id: true, amount: true},
+	KindBet:      {account: true, id: true, market: true, selection: true, odds: true, stake: true},
+	KindCashout:  {account: true, id: true, bet: true, amount: true},
+}
+
+// problems returns every way e breaks the field table, as sentences.
+func (e Event) problems() []string {
+	var out []string
+	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	if e.T < 0 {
+		add("t_us %d is negative", e.T)
+	}
+	uses, ok := kindFields[e.Kind]
+	if !ok {
+		if e.Kind == "" {
+			add("kind is missing")
+		} else {
+			add("unknown kind %q (want odds, status, result, bet, cashout, deposit or withdraw)", e.Kind)
+		}
+		return out
+	}
+	// Every field is either required (and checked) or must be absent: a
+	// stray field is most often a mistake in whatever wrote the capture.
+	present := fieldSet{
+		market: e.Market != "", prices: e.Prices != nil, status: e.Status != "",
+		winners: len(e.Winners) > 0, account: e.Account != "", id: e.ID != "",
+		bet: e.Bet != "", selection: e.Selection != "", odds: e.Odds != "",
+		stake: e.Stake != 0, amount: e.Amount != 0,
+	}
+	for _, f := range []struct {
+		name          string
+		uses, present bool
+	}{
+		{"market", uses.market, present.market},
+		{"prices", uses.prices, present.prices},
+		{"status", uses.status, present.status},
+		{"winners", uses.winners, present.winners},
+		{"account", uses.account, present.account},
+		{"id", uses.id, present.id},
+		{"bet", uses.bet, present.bet},
+		{"selection", uses.selection, present.selection},
+		{"odds", uses.odds, present.odds},
+		{"stake", uses.stake, present.stake},
+		{"amount", uses.amount, present.amount},
+	} {
+		switch {
+		case !f.uses && f.present:
+			add("field %s is not used by kind %s", f.name, e.Kind)
+		case f.uses && !f.present && (f.name == "stake" || f.name == "amount"):
+			// Zero is how an absent number decodes, so both read the same.
+			add("%s event lacks a positive %s", e.Kind, f.name)
+		case f.uses && !f.present && f.name != "winners":
+			// An empty winners list is a void result, so it is never missing.
+			add("%s event lacks %s", e.Kind, f.name)
+		}
+	}
+	if uses.prices {
+		if e.Prices != nil && len(e.Prices) == 0 {
+			add("odds event has no prices")
+		}
+		for _, sel := range sortedKeys(e.Prices) {
+			if sel == "" {
+				add("prices has an empty selection id")
+			}
+			if _, err := ParseOdds(e.Prices[sel]); err != nil {
+				add("prices[%q]: %v", sel, err)
+			}
+		}
+	}
+	if uses.status && present.status && e.Status != StatusOpen && e.Status != StatusSuspended && e.Status != StatusClosed {
+		add("unknown status %q (want open, suspended or closed)", e.Status)
+	}
+	if uses.winners {
+		for i, w := range e.Winners {
+			if w == "" {
+				add("winners[%d] is empty", i)
+			} else if slices.Contains(e.Winners[:i], w) {
+				add("winners lists %q twice", w)
+			}
+		}
+	}
+	if uses.odds && present.odds {
+		if _, err := ParseOdds(e.Odds); err != nil {
+			add("%v", err)
+		}
+	}
+	if uses.stake && e.Stake < 0 {
+		add("stake %d is not positive", e.Stake)
+	}
+	if uses.amount && e.Amount < 0 {
+		add("amount %d is not positive", e.Amount)
+	}
+	return out
+}
+
+// problems returns every way h is not a valid capture header.
+func (h Header) problems() []string {
+	var out []string
+	if h.Capture != CaptureVersion {
+		out = append(out, fmt.Sprintf("header: capture is %q, want %q", h.Capture, CaptureVersion))
+	}
+	if h.DurationUS < 0 {
+		out = append(out, fmt.Sprintf("header: duration_us %d is negative", h.DurationUS))
+	}
+	return out
+}
+
+// sortedKeys returns m's keys in order, so problems come out in a stable order.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

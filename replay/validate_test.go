@@ -1,0 +1,67 @@
+package replay
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestEventValidate(t *testing.T) {
+	happy := []struct {
+		name string
+		ev   Event
+	}{
+		{"odds", Event{Kind: KindOdds, Market: "m1", Prices: map[string]string{"home": "2.10", "draw": "3.4"}}},
+		{"status suspended", Event{T: 5, Kind: KindStatus, Market: "m1", Status: StatusSuspended}},
+		{"result with a winner", Event{Kind: KindResult, Market: "m1", Winners: []string{"home"}}},
+		{"void result: no winners", Event{Kind: KindResult, Market: "m1"}},
+		{"deposit", Event{Kind: KindDeposit, Account: "a1", ID: "d-1", Amount: 10000}},
+		{"withdraw", Event{Kind: KindWithdraw, Account: "a1", ID: "w-1", Amount: 1}},
+		{"bet", Event{Kind: KindBet, Account: "a1", ID: "b-1", Market: "m1", Selection: "home", Odds: "2.10", Stake: 500}},
+		{"cashout", Event{Kind: KindCashout, Account: "a1", ID: "c-1", Bet: "b-1", Amount: 700}},
+	}
+	for _, tc := range happy {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.ev.Validate(); err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+		})
+	}
+	sad := []struct {
+		name string
+		ev   Event
+		want []string // substrings the error must contain
+	}{
+		{"no kind", Event{}, []string{"kind is missing"}},
+		{"unknown kind", Event{Kind: "goal"}, []string{`unknown kind "goal"`}},
+		{"negative time", Event{T: -1, Kind: KindStatus, Market: "m1", Status: StatusOpen}, []string{"t_us -1 is negative"}},
+		{"odds without market or prices", Event{Kind: KindOdds}, []string{"lacks market", "lacks prices"}},
+		{"odds with an empty prices object", Event{Kind: KindOdds, Market: "m1", Prices: map[string]string{}}, []string{"no prices"}},
+		{"bad price", Event{Kind: KindOdds, Market: "m1", Prices: map[string]string{"home": "1.0"}}, []string{`prices["home"]`, "outside"}},
+		{"empty selection in prices", Event{Kind: KindOdds, Market: "m1", Prices: map[string]string{"": "2"}}, []string{"empty selection"}},
+		{"unknown status", Event{Kind: KindStatus, Market: "m1", Status: "paused"}, []string{`unknown status "paused"`}},
+		{"status missing", Event{Kind: KindStatus, Market: "m1"}, []string{"lacks status"}},
+		{"winner twice", Event{Kind: KindResult, Market: "m1", Winners: []string{"home", "home"}}, []string{"twice"}},
+		{"empty winner", Event{Kind: KindResult, Market: "m1", Winners: []string{""}}, []string{"winners[0] is empty"}},
+		{"zero stake", Event{Kind: KindBet, Account: "a1", ID: "b-1", Market: "m1", Selection: "home", Odds: "2"}, []string{"lacks a positive stake"}},
+		{"negative stake", Event{Kind: KindBet, Account: "a1", ID: "b-1", Market: "m1", Selection: "home", Odds: "2", Stake: -5}, []string{"stake -5 is not positive"}},
+		{"bet with bad odds", Event{Kind: KindBet, Account: "a1", ID: "b-1", Market: "m1", Selection: "home", Odds: "2.123456", Stake: 5}, []string{"fractional digits"}},
+		{"bet missing everything", Event{Kind: KindBet}, []string{"lacks account", "lacks id", "lacks market", "lacks selection", "lacks odds", "lacks a positive stake"}},
+		{"negative deposit", Event{Kind: KindDeposit, Account: "a1", ID: "d-1", Amount: -1}, []string{"amount -1 is not positive"}},
+		{"cashout without bet", Event{Kind: KindCashout, Account: "a1", ID: "c-1", Amount: 5}, []string{"lacks bet"}},
+		{"stray field on a feed event", Event{Kind: KindStatus, Market: "m1", Status: StatusOpen, Stake: 5}, []string{"field stake is not used by kind status"}},
+		{"stray field on a bettor event", Event{Kind: KindDeposit, Account: "a1", ID: "d-1", Amount: 5, Market: "m1"}, []string{"field market is not used by kind deposit"}},
+	}
+	for _, tc := range sad {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.ev.Validate()
+			if err == nil {
+				t.Fatal("Validate: no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Validate = %q; want it to mention %q", err, w)
+				}
+			}
+		})
+	}
+}
