@@ -1,0 +1,188 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// goldenReport is a fixed Report that exercises every part of the
+// renderers: a breached and a passing SLO, one without samples, a failed
+// invariant with more violations than witnesses, a passing one with a note,
+// a fault that landed, one that did not, and a problem.
+func goldenReport() *Report {
+	return &Report{
+		Schema: Schema, Verdict: VerdictFail, ExitCode: ExitReconcile,
+		Scenario: ScenarioRef{Name: "smoke", Seed: 7},
+		Run: RunInfo{
+			ID: "smoke_20261129t090000_a1b2c3", StartedAt: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC),
+			WallS: 60.25, Speed: 4, Headroom: 1.3, CaptureSHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+			StackSource: "local",
+		},
+		Load: Load{Planned: 12000, Sent: 11990, Dropped: 10, RatePerS: 199.0, ScheduleLagP99MS: 3.2,
+			Bets: BetCount{Sent: 8000, Accepted: 7100, Rejected: 880, Unknown: 20}},
+		SLOs: []SLOResult{
+			{Metric: MetricBetAcceptance, Phase: PhaseAll, Objective: "p99 <= 250ms", Observed: ptr(312.447), Unit: "ms", Pass: false, Samples: 7980},
+			{Metric: MetricSettlementLag, Phase: PhaseSteady, Objective: "p99 <= 5s", Observed: ptr(820.5), Unit: "ms", Pass: true, Samples: 640},
+			{Metric: MetricErrorRate, Phase: PhaseRecovery, Objective: "max <= 0.5%", Unit: "%", Pass: true, Note: "no samples"},
+		},
+		Invariants: []Invariant{
+			{Name: InvDoubleEntry, Checked: 9000, Violations: 4, Pass: false, Witnesses: []Witness{
+				{IDs: []string{"tx:17", "b-42"}, Why: "stake tx:17 has 1 posting(s); double entry needs at least 2 and its postings sum to 500, not 0"},
+				{IDs: []string{"tx:18", "b-43"}, Why: "stake tx:18 has 1 posting(s); double entry needs at least 2 and its postings sum to 200, not 0"},
+				{IDs: []string{"tx:19", "b-44"}, Why: "stake tx:19 | a pipe & <markup>"},
+			}},
+			{Name: InvUnknownResolved, Checked: 20, Pass: true, Witnesses: []Witness{}, Note: "20 unknown outcomes: 12 present once, 8 absent"},
+		},
+		Faults: []Fault{
+			{Name: "redis-slow", Target: "redis", Kind: "latency", InjectedAtS: 20, HealedAtS: 30, Healed: true, Landed: true, Evidence: "p50 redis RTT 201ms during the fault"},
+			{Name: "pg-down", Target: "postgres", Kind: "down", InjectedAtS: 40.5, Landed: false, Evidence: "no connection error observed"},
+		},
+		Problems: []string{"the generator fell behind: 10 of 12000 planned requests were dropped (no free worker at their send time)"},
+	}
+}
+
+func TestRenderGolden(t *testing.T) {
+	for _, name := range Renderers() {
+		t.Run(name, func(t *testing.T) {
+			rd, _ := LookupRenderer(name)
+			var buf bytes.Buffer
+			if err := rd.Render(&buf, goldenReport()); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", "golden."+rd.File())
+			if *update {
+				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./reports -run TestRenderGolden -update to create it)", err)
+			}
+			if !bytes.Equal(buf.Bytes(), want) {
+				t.Fatalf("%s differs from %s (refresh with -update if the change is intended):\n%s", name, path, buf.String())
+			}
+		})
+	}
+}
+
+func TestRenderedFormatsParse(t *testing.T) {
+	r := goldenReport()
+	t.Run("json has the contract's keys", func(t *testing.T) {
+		var buf bytes.Buffer
+		if err := (jsonRenderer{}).Render(&buf, r); err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"schema", "verdict", "exit_code", "scenario", "run", "load", "slos", "invariants", "faults", "problems"} {
+			if _, ok := doc[k]; !ok {
+				t.Errorf("report.json lacks %q", k)
+			}
+		}
+		slo := doc["slos"].([]any)[2].(map[string]any)
+		if v, ok := slo["observed"]; !ok || v != nil {
+			t.Errorf("observed without samples must be null, got %v", v)
+		}
+	})
+	t.Run("junit counts failures", func(t *testing.T) {
+		var buf bytes.Buffer
+		if err := (junitRenderer{}).Render(&buf, r); err != nil {
+			t.Fatal(err)
+		}
+		var doc junitSuites
+		if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		// Failures: one SLO, one invariant, one fault and the run's problems.
+		if doc.Tests != 8 || doc.Failures != 4 || doc.Skipped != 1 {
+			t.Fatalf("tests %d failures %d skipped %d", doc.Tests, doc.Failures, doc.Skipped)
+		}
+		var names []string
+		for _, s := range doc.Suites {
+			names = append(names, s.Name)
+		}
+		if !slices.Equal(names, []string{"slos", "invariants", "faults", "run"}) {
+			t.Fatalf("suites %v", names)
+		}
+		inv := doc.Suites[1].Cases[0].Failure
+		if inv == nil || !strings.Contains(inv.Body, "[tx:17 b-42]") || !strings.Contains(inv.Body, "and 1 more violations") {
+			t.Fatalf("invariant failure %+v", inv)
+		}
+	})
+	t.Run("a hand-built report renders lists, not nulls", func(t *testing.T) {
+		var buf bytes.Buffer
+		if err := (jsonRenderer{}).Render(&buf, &Report{Schema: Schema}); err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(buf.Bytes(), []byte("null")) {
+			t.Fatalf("nulls in %s", buf.Bytes())
+		}
+	})
+}
+
+func TestWriteAll(t *testing.T) {
+	dir := t.TempDir()
+	paths, err := WriteAll(dir, goldenReport())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, p := range paths {
+		files = append(files, filepath.Base(p))
+		if st, err := os.Stat(p); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if want := []string{"report.html", "report.json", "junit.xml", "summary.md"}; !slices.Equal(files, want) {
+		t.Fatalf("files %v, want %v", files, want)
+	}
+	if _, err := WriteAll(filepath.Join(dir, "missing"), goldenReport()); err == nil {
+		t.Fatal("writing into a missing folder gave no error")
+	}
+}
+
+// stubRenderer is a renderer for registry tests only.
+type stubRenderer struct{ file string }
+
+func (s stubRenderer) File() string                        { return s.file }
+func (s stubRenderer) Render(w io.Writer, _ *Report) error { return nil }
+
+func TestRegisterPanics(t *testing.T) {
+	tests := []struct {
+		name string
+		reg  string
+		r    Renderer
+	}{
+		{"same name twice", "json", stubRenderer{"other.json"}},   // a name is registered once
+		{"same file twice", "json2", stubRenderer{"report.json"}}, // two renderers would overwrite each other
+		{"empty name", "", stubRenderer{"x"}},                     // unnamed renderers cannot be listed
+		{"nil renderer", "nothing", nil},                          // nothing to call
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("Register did not panic")
+				}
+			}()
+			Register(tc.reg, tc.r)
+		})
+	}
+	if got := Renderers(); !slices.Equal(got, []string{"html", "json", "junit", "summary"}) {
+		t.Fatalf("renderers %v", got)
+	}
+}

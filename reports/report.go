@@ -1,0 +1,259 @@
+package reports
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/inplaylabs/inplay/replay"
+)
+
+// Schema is the value of report.json's "schema" field.
+const Schema = "inplay.report/v1"
+
+// Verdicts of a Report.
+const (
+	VerdictPass    = "pass"
+	VerdictFail    = "fail"
+	VerdictInvalid = "invalid"
+)
+
+// Exit codes a Report can carry (DESIGN.md, "Exit codes"). Codes 3 and 4
+// mean there is no verdict at all, so no Report carries them.
+const (
+	ExitPass        = 0
+	ExitSLOBreached = 1
+	ExitReconcile   = 2
+	ExitInvalid     = 5
+)
+
+// DefaultMaxScheduleLag is the schedule lag p99 beyond which a run's
+// measurements are not trusted, when Input leaves it zero.
+const DefaultMaxScheduleLag = 50 * time.Millisecond
+
+// Report is the verdict of one run: the contents of report.json. The JSON
+// names are a contract (DESIGN.md, "report.json"); fields may be added,
+// never renamed.
+type Report struct {
+	Schema     string      `json:"schema"`
+	Verdict    string      `json:"verdict"`
+	ExitCode   int         `json:"exit_code"`
+	Scenario   ScenarioRef `json:"scenario"`
+	Run        RunInfo     `json:"run"`
+	Load       Load        `json:"load"`
+	SLOs       []SLOResult `json:"slos"`
+	Invariants []Invariant `json:"invariants"`
+	Faults     []Fault     `json:"faults"`
+	Problems   []string    `json:"problems"` // why the run is invalid, and other things a reader must know
+}
+
+// ScenarioRef names the scenario a run executed.
+type ScenarioRef struct {
+	Name string `json:"name"`
+	Seed int64  `json:"seed"`
+}
+
+// RunInfo describes one run.
+type RunInfo struct {
+	ID            string    `json:"id"`
+	StartedAt     time.Time `json:"started_at"`
+	WallS         float64   `json:"wall_s"`
+	Speed         float64   `json:"speed"`
+	Headroom      float64   `json:"headroom"`
+	CaptureSHA256 string    `json:"capture_sha256"`
+	StackSource   string    `json:"stack_source"`
+}
+
+// Load is what the generator planned and did, from the journal.
+type Load struct {
+	Planned          int      `json:"planned"`
+	Sent             int      `json:"sent"`
+	Dropped          int      `json:"dropped"`
+	RatePerS         float64  `json:"rate_per_s"`
+	ScheduleLagP99MS float64  `json:"schedule_lag_p99_ms"`
+	Bets             BetCount `json:"bets"`
+}
+
+// BetCount counts bet requests by outcome.
+type BetCount struct {
+	Sent     int `json:"sent"`
+	Accepted int `json:"accepted"`
+	Rejected int `json:"rejected"`
+	Unknown  int `json:"unknown"`
+}
+
+// Fault is one fault of the plan as it happened: a report.json faults[]
+// entry. Times are seconds from the replay's start. reports defines its own
+// type rather than importing chaos, so that the verdict depends only on what
+// was recorded.
+type Fault struct {
+	Name        string  `json:"name"`
+	Target      string  `json:"target"`
+	Kind        string  `json:"kind"`
+	InjectedAtS float64 `json:"injected_at_s"`
+	HealedAtS   float64 `json:"healed_at_s"`
+	Healed      bool    `json:"healed"`
+	Landed      bool    `json:"landed"`
+	Evidence    string  `json:"evidence"`
+}
+
+// Input is everything Evaluate needs to reach a verdict.
+type Input struct {
+	ScenarioName   string
+	Seed           int64
+	RunID          string
+	StartedAt      time.Time // the replay clock's zero: journal times are offsets from it
+	Wall           time.Duration
+	Speed          float64
+	Headroom       float64
+	CaptureSHA256  string
+	StackSource    string
+	Journal        []replay.JournalEntry
+	Ledger         *Ledger // nil when reconciliation is off
+	Faults         []Fault
+	Objectives     []Objective
+	Reconcile      bool
+	MaxScheduleLag time.Duration // 0 = DefaultMaxScheduleLag
+	DrainTimedOut  bool
+}
+
+// Evaluate reaches the verdict of one run: load statistics, every SLO per
+// phase and, when in.Reconcile is set, every reconciliation invariant.
+//
+// The exit code follows a fixed precedence, highest first:
+//
+//	2  an invariant failed: the money does not add up. A broken ledger is a
+//	   fact whatever the load did, so it wins over everything else.
+//	5  the measurement is invalid: the generator dropped requests or its
+//	   schedule lag p99 exceeded MaxScheduleLag, so the latencies are not
+//	   trustworthy and neither a pass nor an SLO breach can be claimed.
+//	1  an SLO was breached.
+//	0  pass.
+//
+// The verdict is "fail" for 1 and 2, "invalid" for 5 and "pass" for 0.
+// Problems says why a run is invalid, and notes anything else a reader of
+// the verdict must know (an objective that could not be evaluated, a drain
+// that timed out).
+func Evaluate(in Input) *Report {
+	r := &Report{
+		Schema:   Schema,
+		Scenario: ScenarioRef{Name: in.ScenarioName, Seed: in.Seed},
+		Run: RunInfo{
+			ID:            in.RunID,
+			StartedAt:     in.StartedAt.UTC(),
+			WallS:         in.Wall.Seconds(),
+			Speed:         in.Speed,
+			Headroom:      in.Headroom,
+			CaptureSHA256: in.CaptureSHA256,
+			StackSource:   in.StackSource,
+		},
+		Faults:     append([]Fault{}, in.Faults...),
+		SLOs:       []SLOResult{},
+		Invariants: []Invariant{},
+		Problems:   []string{},
+	}
+	maxLag := in.MaxScheduleLag
+	if maxLag <= 0 {
+		maxLag = DefaultMaxScheduleLag
+	}
+	r.Load = loadStats(in.Journal, in.Wall)
+
+	invalid := false
+	if len(in.Journal) == 0 {
+		invalid = true
+		r.Problems = append(r.Problems, "the journal is empty: nothing was sent, so nothing was measured")
+	}
+	if r.Load.Dropped > 0 {
+		invalid = true
+		r.Problems = append(r.Problems, fmt.Sprintf(
+			"the generator fell behind: %d of %d planned requests were dropped (no free worker at their send time)",
+			r.Load.Dropped, r.Load.Planned))
+	}
+	if lag := time.Duration(r.Load.ScheduleLagP99MS * float64(time.Millisecond)); lag > maxLag {
+		invalid = true
+		r.Problems = append(r.Problems, fmt.Sprintf(
+			"the generator fell behind: schedule lag p99 %s exceeds the %s bound, so latencies are not trustworthy",
+			lag.Round(time.Microsecond), maxLag))
+	}
+
+	for _, err := range ValidateObjectives(in.Objectives) {
+		r.Problems = append(r.Problems, err.Error())
+	}
+	r.SLOs = EvaluateObjectives(in.Objectives, in.Journal, in.Ledger, in.StartedAt, in.Faults)
+
+	if in.Reconcile {
+		if in.Ledger == nil {
+			invalid = true
+			r.Problems = append(r.Problems, "reconciliation was requested but no ledger was read")
+		} else {
+			r.Invariants = Reconcile(in.Journal, in.Ledger, ReconcileOptions{DrainTimedOut: in.DrainTimedOut})
+		}
+	}
+	if in.DrainTimedOut {
+		r.Problems = append(r.Problems, "the drain timed out: some resulted markets were not settled within the bound")
+	}
+
+	r.ExitCode, r.Verdict = verdict(r.Invariants, invalid, r.SLOs)
+	return r
+}
+
+// verdict applies the exit-code precedence documented on Evaluate.
+func verdict(invs []Invariant, invalid bool, slos []SLOResult) (int, string) {
+	for _, inv := range invs {
+		if !inv.Pass {
+			return ExitReconcile, VerdictFail
+		}
+	}
+	if invalid {
+		return ExitInvalid, VerdictInvalid
+	}
+	for _, s := range slos {
+		if !s.Pass {
+			return ExitSLOBreached, VerdictFail
+		}
+	}
+	return ExitPass, VerdictPass
+}
+
+// sent reports whether a journal entry left the generator.
+func sent(e replay.JournalEntry) bool {
+	switch e.Outcome {
+	case replay.OutcomeAccepted, replay.OutcomeRejected, replay.OutcomeUnknown, replay.OutcomePublished:
+		return true
+	}
+	return false
+}
+
+// loadStats derives the load section from the journal. Schedule lag is how
+// late each request left compared with its plan (SentUS − IntendedUS).
+func loadStats(journal []replay.JournalEntry, wall time.Duration) Load {
+	l := Load{Planned: len(journal)}
+	lag := newHistogram()
+	for _, e := range journal {
+		if e.Outcome == replay.OutcomeDropped {
+			l.Dropped++
+		}
+		if !sent(e) {
+			continue
+		}
+		l.Sent++
+		record(lag, e.SentUS-e.IntendedUS)
+		if e.Kind == replay.KindBet {
+			l.Bets.Sent++
+			switch e.Outcome {
+			case replay.OutcomeAccepted:
+				l.Bets.Accepted++
+			case replay.OutcomeRejected:
+				l.Bets.Rejected++
+			case replay.OutcomeUnknown:
+				l.Bets.Unknown++
+			}
+		}
+	}
+	if wall > 0 {
+		l.RatePerS = float64(l.Sent) / wall.Seconds()
+	}
+	if lag.TotalCount() > 0 {
+		l.ScheduleLagP99MS = msOf(lag.ValueAtQuantile(99))
+	}
+	return l
+}

@@ -1,0 +1,204 @@
+package reports
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inplaylabs/inplay/replay"
+)
+
+const sec = int64(time.Second / time.Microsecond)
+
+func TestPhaseOf(t *testing.T) {
+	faults := []Fault{
+		{Name: "long", InjectedAtS: 10, HealedAtS: 20, Healed: true},     // recovery (20, 30]
+		{Name: "blip", InjectedAtS: 50, HealedAtS: 51, Healed: true},     // recovery at least 5 s: (51, 56]
+		{Name: "outage", InjectedAtS: 100, HealedAtS: 200, Healed: true}, // recovery at most 30 s: (200, 230]
+		{Name: "overlap", InjectedAtS: 22, HealedAtS: 23, Healed: true},  // a fault inside a recovery is a fault
+	}
+	tests := []struct {
+		name   string
+		faults []Fault
+		at     int64
+		want   string
+	}{
+		{"before any fault", faults, 5 * sec, PhaseSteady},
+		{"injection instant is fault", faults, 10 * sec, PhaseFault},
+		{"heal instant is still fault", faults, 20 * sec, PhaseFault},
+		{"just after heal is recovery", faults, 20*sec + 1, PhaseRecovery},
+		{"overlapping fault wins over recovery", faults, 22*sec + sec/2, PhaseFault},
+		{"recovery end is inclusive", faults, 30 * sec, PhaseRecovery},
+		{"after recovery is steady", faults, 30*sec + 1, PhaseSteady},
+		{"short fault recovers for 5 s", faults, 55 * sec, PhaseRecovery},
+		{"short fault recovery ends at 5 s", faults, 56*sec + 1, PhaseSteady},
+		{"long fault recovery capped at 30 s", faults, 230 * sec, PhaseRecovery},
+		{"long fault recovery not longer", faults, 230*sec + 1, PhaseSteady},
+		{"unhealed fault lasts to the end", []Fault{{InjectedAtS: 1}}, 1_000_000 * sec, PhaseFault},
+		{"no faults: all steady", nil, 42 * sec, PhaseSteady},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := newPhaser(tc.faults).phaseOf(tc.at); got != tc.want {
+				t.Fatalf("phase at %dµs = %s, want %s", tc.at, got, tc.want)
+			}
+		})
+	}
+}
+
+// betAt is a bet journal entry intended at atUS that took latencyUS.
+func betAt(atUS, latencyUS int64, o replay.Outcome) replay.JournalEntry {
+	return replay.JournalEntry{Kind: replay.KindBet, ID: "b", IntendedUS: atUS, SentUS: atUS, DoneUS: atUS + latencyUS, Outcome: o}
+}
+
+func ptr(f float64) *float64 { return &f }
+
+func TestEvaluateObjectives(t *testing.T) {
+	// 100 bets of 10, 20, ... 1000 µs: below 2048 µs HDR is exact, so the
+	// percentiles are known: p50 = 500 µs, p99 = 990 µs, max = 1000 µs.
+	var hundred []replay.JournalEntry
+	for i := int64(1); i <= 100; i++ {
+		hundred = append(hundred, betAt(i*1000, i*10, replay.OutcomeAccepted))
+	}
+	// Bets around one fault [10 s, 20 s]: steady, fault, recovery, steady.
+	phased := []replay.JournalEntry{
+		betAt(5*sec, 100, replay.OutcomeAccepted),
+		betAt(15*sec, 2000, replay.OutcomeRejected),
+		betAt(25*sec, 500, replay.OutcomeAccepted),
+		betAt(40*sec, 300, replay.OutcomeAccepted),
+		betAt(41*sec, 900_000, replay.OutcomeUnknown), // no decision: not an acceptance sample
+	}
+	fault := []Fault{{Name: "f", InjectedAtS: 10, HealedAtS: 20, Healed: true}}
+	// error_rate: 199 decided requests of every bettor kind, 1 unknown,
+	// plus a dropped request and a feed event, which are not "sent".
+	var mixed []replay.JournalEntry
+	kinds := []replay.Kind{replay.KindBet, replay.KindDeposit, replay.KindWithdraw, replay.KindCashout}
+	for i := range 199 {
+		mixed = append(mixed, replay.JournalEntry{Kind: kinds[i%4], IntendedUS: int64(i), Outcome: replay.OutcomeAccepted})
+	}
+	mixed = append(mixed,
+		replay.JournalEntry{Kind: replay.KindBet, Outcome: replay.OutcomeUnknown},
+		replay.JournalEntry{Kind: replay.KindBet, Outcome: replay.OutcomeDropped},
+		replay.JournalEntry{Kind: replay.KindOdds, Outcome: replay.OutcomePublished},
+	)
+	// settlement_lag: m1's result intended at 10 s; bets settled 1.5 ms
+	// and 2 ms after it; a bet on a market with no result is ignored.
+	settleJournal := []replay.JournalEntry{{Kind: replay.KindResult, Market: "m1", IntendedUS: 10 * sec, Outcome: replay.OutcomePublished}}
+	at := func(us int64) *time.Time { x := t0.Add(time.Duration(us) * time.Microsecond); return &x }
+	settleLedger := &Ledger{Bets: []Bet{
+		{ID: "x", Market: "m1", Status: BetWon, SettledAt: at(10*sec + 1500)},
+		{ID: "y", Market: "m1", Status: BetLost, SettledAt: at(10*sec + 2000)},
+		{ID: "z", Market: "m9", Status: BetLost, SettledAt: at(10 * sec)},
+		{ID: "w", Market: "m1", Status: BetAccepted},
+	}}
+
+	tests := []struct {
+		name     string
+		obj      Objective
+		journal  []replay.JournalEntry
+		ledger   *Ledger
+		faults   []Fault
+		observed *float64
+		pass     bool
+		samples  int
+		note     string // substring the note must hold ("" = empty note)
+	}{
+		{"p50 from HDR", Objective{MetricBetAcceptance, "", "p50", 1}, hundred, nil, nil, ptr(0.5), true, 100, ""},
+		{"p99 from HDR", Objective{MetricBetAcceptance, "all", "p99", 1}, hundred, nil, nil, ptr(0.99), true, 100, ""},
+		{"max breaches", Objective{MetricBetAcceptance, "all", "max", 0.999}, hundred, nil, nil, ptr(1), false, 100, ""},
+		{"HDR 3 significant figures above 2048 µs", Objective{MetricBetAcceptance, "all", "max", 200},
+			[]replay.JournalEntry{betAt(0, 100_000, replay.OutcomeAccepted)}, nil, nil, ptr(100.031), true, 1, ""},
+		{"steady phase only", Objective{MetricBetAcceptance, PhaseSteady, "max", 1}, phased, nil, fault, ptr(0.3), true, 2, ""},
+		{"fault phase only", Objective{MetricBetAcceptance, PhaseFault, "p99", 1}, phased, nil, fault, ptr(2), false, 1, ""},
+		{"recovery phase only", Objective{MetricBetAcceptance, PhaseRecovery, "p99", 1}, phased, nil, fault, ptr(0.5), true, 1, ""},
+		{"no samples in a phase is reported, not failed", Objective{MetricBetAcceptance, PhaseFault, "p99", 1}, phased, nil, nil, nil, true, 0, "no samples"},
+		{"no samples at all fails", Objective{MetricBetAcceptance, PhaseAll, "p99", 1}, nil, nil, nil, nil, false, 0, "measured no bet_acceptance"},
+		{"error rate at its ceiling passes", Objective{MetricErrorRate, "", "max", 0.5}, mixed, nil, nil, ptr(0.5), true, 200, ""},
+		{"error rate above its ceiling fails", Objective{MetricErrorRate, "", "max", 0.4}, mixed, nil, nil, ptr(0.5), false, 200, ""},
+		{"error rate with no requests is reported", Objective{MetricErrorRate, "", "max", 1}, nil, nil, nil, nil, true, 0, "no samples"},
+		{"settlement lag from the ledger", Objective{MetricSettlementLag, "", "max", 5}, settleJournal, settleLedger, nil, ptr(2), true, 2, ""},
+		{"settlement lag phase is the result's", Objective{MetricSettlementLag, PhaseFault, "max", 5}, settleJournal, settleLedger, fault, ptr(2), true, 2, ""},
+		{"settlement lag without a ledger fails", Objective{MetricSettlementLag, "", "p99", 5}, settleJournal, nil, nil, nil, false, 0, "measured no settlement_lag"},
+		{"unmeasured metric is refused", Objective{MetricQuoteLatency, "", "p99", 5}, hundred, nil, nil, nil, false, 0, "not measured yet"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := EvaluateObjectives([]Objective{tc.obj}, tc.journal, tc.ledger, t0, tc.faults)[0]
+			switch {
+			case tc.observed == nil && got.Observed != nil:
+				t.Errorf("observed %v, want null", *got.Observed)
+			case tc.observed != nil && (got.Observed == nil || *got.Observed != *tc.observed):
+				t.Errorf("observed %v, want %v", got.Observed, *tc.observed)
+			}
+			if got.Pass != tc.pass || got.Samples != tc.samples {
+				t.Errorf("pass %v samples %d, want %v %d (note %q)", got.Pass, got.Samples, tc.pass, tc.samples, got.Note)
+			}
+			if (tc.note == "") != (got.Note == "") || !strings.Contains(got.Note, tc.note) {
+				t.Errorf("note %q, want %q", got.Note, tc.note)
+			}
+			if got.Phase == "" {
+				t.Error("phase left empty; the default is all")
+			}
+		})
+	}
+}
+
+func TestValidateObjectives(t *testing.T) {
+	tests := []struct {
+		name string
+		obj  Objective
+		want string // substring of the only error; "" = valid
+	}{
+		{"bet acceptance p99", Objective{MetricBetAcceptance, "", "p99", 250}, ""},
+		{"settlement lag steady p999", Objective{MetricSettlementLag, PhaseSteady, "p999", 5000}, ""},
+		{"error rate max", Objective{MetricErrorRate, PhaseRecovery, "max", 0.5}, ""},
+		{"quote latency not measured", Objective{MetricQuoteLatency, "", "p99", 250}, "quote_latency is not measured yet: it needs the quote stream"},
+		{"odds staleness not measured", Objective{MetricOddsStaleness, "", "p99", 250}, "odds_staleness is not measured yet"},
+		{"unknown metric", Objective{"latency", "", "p99", 1}, `metric "latency" is not one of`},
+		{"unknown phase", Objective{MetricBetAcceptance, "warmup", "p99", 1}, `phase "warmup" is not one of`},
+		{"unknown stat", Objective{MetricBetAcceptance, "", "p75", 1}, `stat "p75" is not one of`},
+		{"error rate percentile", Objective{MetricErrorRate, "", "p99", 1}, "error_rate takes the stat max"},
+		{"error rate above 100%", Objective{MetricErrorRate, "", "max", 101}, "above 100%"},
+		{"zero limit", Objective{MetricBetAcceptance, "", "p99", 0}, "must be a positive number"},
+		{"negative limit", Objective{MetricErrorRate, "", "max", -1}, "must be a positive number"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := ValidateObjectives([]Objective{tc.obj})
+			if tc.want == "" {
+				if len(errs) != 0 {
+					t.Fatalf("unexpected errors %v", errs)
+				}
+				return
+			}
+			if len(errs) != 1 || !strings.Contains(errs[0].Error(), tc.want) || !strings.HasPrefix(errs[0].Error(), "objective 1: ") {
+				t.Fatalf("errors %v, want one containing %q", errs, tc.want)
+			}
+		})
+	}
+	// Every problem at once, each naming its objective.
+	errs := ValidateObjectives([]Objective{{"x", "y", "z", 0}, {MetricBetAcceptance, "", "p99", 1}, {MetricQuoteLatency, "", "p99", 1}})
+	if len(errs) != 4 || !strings.HasPrefix(errs[3].Error(), "objective 3: ") {
+		t.Fatalf("errors %v", errs)
+	}
+}
+
+func TestObjectiveText(t *testing.T) {
+	tests := []struct {
+		name string
+		obj  Objective
+		want string
+	}{
+		{"milliseconds", Objective{MetricBetAcceptance, "", "p99", 250}, "p99 <= 250ms"},
+		{"seconds", Objective{MetricSettlementLag, "", "p99", 5000}, "p99 <= 5s"},
+		{"microseconds", Objective{MetricBetAcceptance, "", "max", 0.001}, "max <= 1µs"},
+		{"percent", Objective{MetricErrorRate, "", "max", 0.5}, "max <= 0.5%"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := objectiveText(tc.obj); got != tc.want {
+				t.Fatalf("%q, want %q", got, tc.want)
+			}
+		})
+	}
+}
