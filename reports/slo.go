@@ -75,7 +75,7 @@ var statPercentiles = map[string]float64{
 }
 
 // ValidateObjectives returns every problem with objs, one sentence each:
-// an unknown metric, phase or stat, a non-positive limit, and metrics this
+// an unknown metric, phase or stat, a non-positive limit (error_rate may be 0), and metrics this
 // build cannot measure. An objective that cannot be measured is refused
 // rather than reported as met.
 func ValidateObjectives(objs []Objective) []error {
@@ -106,7 +106,11 @@ func ValidateObjectives(objs []Objective) []error {
 		default:
 			bad("phase %q is not one of: all, steady, fault, recovery", o.Phase)
 		}
-		if !(o.Limit > 0) || math.IsInf(o.Limit, 0) {
+		// A zero error rate is a real objective ("no errors at all"); a zero
+		// latency is not one any system can meet.
+		switch {
+		case o.Metric == MetricErrorRate && o.Limit == 0:
+		case !(o.Limit > 0) || math.IsInf(o.Limit, 0):
 			bad("%s limit %g must be a positive number", o.Metric, o.Limit)
 		}
 	}

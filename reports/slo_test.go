@@ -152,6 +152,8 @@ func TestValidateObjectives(t *testing.T) {
 		{"bet acceptance p99", Objective{MetricBetAcceptance, "", "p99", 250}, ""},
 		{"settlement lag steady p999", Objective{MetricSettlementLag, PhaseSteady, "p999", 5000}, ""},
 		{"error rate max", Objective{MetricErrorRate, PhaseRecovery, "max", 0.5}, ""},
+		// "No errors at all" is a real objective for error_rate.
+		{"error rate zero", Objective{MetricErrorRate, "", "max", 0}, ""},
 		{"quote latency not measured", Objective{MetricQuoteLatency, "", "p99", 250}, "quote_latency is not measured yet: it needs the quote stream"},
 		{"odds staleness not measured", Objective{MetricOddsStaleness, "", "p99", 250}, "odds_staleness is not measured yet"},
 		{"unknown metric", Objective{"latency", "", "p99", 1}, `metric "latency" is not one of`},

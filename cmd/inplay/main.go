@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/inplaylabs/inplay/platform/stack"
+	"github.com/inplaylabs/inplay/reports"
 	"github.com/inplaylabs/inplay/scenarios"
 )
 
@@ -121,7 +122,11 @@ exits with the verdict's code.`,
 			if err != nil {
 				return &exitError{code: exitCodeOf(err), err: err}
 			}
-			fmt.Fprint(stdout, res.Report.Summary())
+			if summary, ok := reports.LookupRenderer("summary"); ok {
+				if err := summary.Render(stdout, res.Report); err != nil {
+					return &exitError{code: exitEnv, err: err}
+				}
+			}
 			fmt.Fprintf(stdout, "\nreports: %s\n", filepath.Join(out, "report.json"))
 			if keep {
 				fmt.Fprintf(stdout, "kept: database %s, redis prefix %s\n", res.Run.DatabaseName, res.Run.KeyPrefix)
