@@ -1,0 +1,95 @@
+// Package betting places bets: it validates a request, applies the risk
+// limits, checks it against the current quote, waits out the in-play delay,
+// checks again, and books it in the ledger.
+package betting
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/inplaylabs/inplay/platform"
+	"github.com/inplaylabs/inplay/platform/ledger"
+	"github.com/inplaylabs/inplay/platform/pricing"
+	"github.com/inplaylabs/inplay/platform/risk"
+)
+
+// Service places and reads bets. It implements platform.BetService.
+type Service struct {
+	Ledger ledger.Bets
+	Quotes pricing.Reader
+	Limits risk.Limits
+	// Delay is the in-play delay: how long a bet waits between its first
+	// price check and its booking, so that a bettor who has seen a goal
+	// before the feed did cannot profit. The market's status and price are
+	// checked again when it ends. Zero disables it.
+	Delay time.Duration
+}
+
+var _ platform.BetService = (*Service)(nil)
+
+// PlaceBet implements platform.BetService.
+//
+// A resend of a booked bet is answered from the ledger before any other
+// check: its price was checked when it was booked, and checking the current
+// price would refuse a bet that is in fact booked.
+func (s *Service) PlaceBet(ctx context.Context, req platform.BetRequest) (*platform.Bet, bool, error) {
+	if err := req.Validate(); err != nil {
+		return nil, false, err
+	}
+	booked, err := s.Ledger.Bet(ctx, req.ID)
+	switch platform.ErrorCode(err) {
+	case "":
+		if !booked.Repeats(req) {
+			return nil, false, platform.Errorf(platform.ECONFLICT,
+				"bet %q is already booked with other content: account %q, market %q, selection %q, stake %d at %s",
+				booked.ID, booked.Account, booked.Market, booked.Selection, booked.Stake, booked.Odds)
+		}
+		booked.RequestedOdds = req.Odds
+		return booked, false, nil
+	case platform.ENOTFOUND:
+	default:
+		return nil, false, err
+	}
+	if err := s.Limits.Check(req); err != nil {
+		return nil, false, err
+	}
+	odds, err := s.price(ctx, req)
+	if err != nil {
+		return nil, false, err
+	}
+	if s.Delay > 0 {
+		t := time.NewTimer(s.Delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, false, fmt.Errorf("bet %s abandoned during the in-play delay: %w", req.ID, ctx.Err())
+		case <-t.C:
+		}
+		// What counts is the market as the delay ends.
+		if odds, err = s.price(ctx, req); err != nil {
+			return nil, false, err
+		}
+	}
+	return s.Ledger.PlaceBet(ctx, platform.Bet{
+		ID: req.ID, Account: req.Account, Market: req.Market, Selection: req.Selection,
+		Stake: req.Stake, RequestedOdds: req.Odds, Odds: odds,
+	})
+}
+
+// price returns the odds req would be accepted at now.
+func (s *Service) price(ctx context.Context, req platform.BetRequest) (platform.Odds, error) {
+	p, err := s.Quotes.Price(ctx, req.Market)
+	if err != nil {
+		return 0, err
+	}
+	return pricing.Accept(p, req.Selection, req.Odds)
+}
+
+// FindBet implements platform.BetService.
+func (s *Service) FindBet(ctx context.Context, id string) (*platform.Bet, error) {
+	if err := platform.ValidateID("bet id", id); err != nil {
+		return nil, err
+	}
+	return s.Ledger.Bet(ctx, id)
+}

@@ -1,0 +1,241 @@
+package betting_test
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/inplaylabs/inplay/platform"
+	"github.com/inplaylabs/inplay/platform/betting"
+	"github.com/inplaylabs/inplay/platform/postgres"
+	"github.com/inplaylabs/inplay/platform/postgres/pgtest"
+	"github.com/inplaylabs/inplay/platform/redis"
+	"github.com/inplaylabs/inplay/platform/risk"
+)
+
+// world is a betting service on real stores, with helpers to move the market.
+type world struct {
+	t      testing.TB
+	svc    *betting.Service
+	ledger *postgres.Store
+	quotes *redis.QuoteStore
+	pool   *pgxpool.Pool
+	seq    int64
+}
+
+// newWorld opens the stores. It must run where they will be used: inside a
+// synctest bubble for the delay tests, since a bubble may not use
+// connections made outside it.
+func newWorld(t testing.TB, dbURL, redisAddr, prefix string, delay time.Duration) *world {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	client := goredis.NewClient(&goredis.Options{Addr: redisAddr})
+	t.Cleanup(func() { client.Close() })
+	w := &world{t: t, ledger: postgres.NewStore(pool), quotes: redis.NewQuoteStore(client, prefix), pool: pool}
+	w.svc = &betting.Service{Ledger: w.ledger, Quotes: w.quotes, Limits: risk.Limits{MaxStake: 5000}, Delay: delay}
+	return w
+}
+
+func (w *world) odds(market, selection, odds string) {
+	w.t.Helper()
+	o, err := platform.ParseOdds(odds)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.seq++
+	if err := w.quotes.SetOdds(context.Background(), market, []platform.Selection{{ID: selection, Odds: o}}, w.seq, time.Time{}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) status(market string, status platform.MarketStatus) {
+	w.t.Helper()
+	w.seq++
+	if err := w.ledger.SetMarketStatus(context.Background(), market, status); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.quotes.SetStatus(context.Background(), market, status, w.seq, time.Time{}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) deposit(account string, amount int64) {
+	w.t.Helper()
+	if _, _, err := w.ledger.Deposit(context.Background(), platform.TransferRequest{ID: "d-" + account, Account: account, Amount: amount}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) bets() int64 {
+	w.t.Helper()
+	var n int64
+	if err := w.pool.QueryRow(context.Background(), `SELECT count(*) FROM bets`).Scan(&n); err != nil {
+		w.t.Fatal(err)
+	}
+	return n
+}
+
+func req(id, market, selection string, stake int64, odds platform.Odds) platform.BetRequest {
+	return platform.BetRequest{ID: id, Account: "a1", Market: market, Selection: selection, Stake: stake, Odds: odds}
+}
+
+func TestPlaceBet(t *testing.T) {
+	addr, prefix := pgtest.RedisPrefix(t)
+	w := newWorld(t, pgtest.NewDatabase(t), addr, prefix, 0)
+	w.deposit("a1", 3000)
+	w.odds("m1", "home", "2.1")
+	w.odds("m1", "away", "3.4")
+	w.odds("m2", "home", "2")
+	w.status("m2", platform.MarketSuspended)
+	ctx := context.Background()
+
+	tests := []struct {
+		name    string
+		req     platform.BetRequest
+		code    string
+		odds    platform.Odds // accepted odds, on success
+		created bool
+	}{
+		// Asked for 2.0, offered 2.1: booked at 2.1.
+		{"better price", req("b-1", "m1", "home", 500, 20000), "", 21000, true},
+		// A resend: the booked bet, not a second one.
+		{"resend", req("b-1", "m1", "home", 500, 20000), "", 21000, false},
+		// The same id with another stake.
+		{"conflict", req("b-1", "m1", "home", 600, 20000), platform.ECONFLICT, 0, false},
+		// Asked for more than is offered.
+		{"price changed", req("b-2", "m1", "home", 500, 21001), platform.EPRICECHANGED, 0, false},
+		// No quote for that market.
+		{"unknown market", req("b-3", "m9", "home", 500, 20000), platform.ENOTFOUND, 0, false},
+		// No quote for that selection.
+		{"unknown selection", req("b-4", "m1", "draw", 500, 20000), platform.ENOTFOUND, 0, false},
+		// The market is suspended.
+		{"suspended", req("b-5", "m2", "home", 500, 20000), platform.EMARKETSUSPENDED, 0, false},
+		// Above the risk limit of 5000.
+		{"limit", req("b-6", "m1", "home", 5001, 20000), platform.ELIMIT, 0, false},
+		// Within the limit, above the balance (2500 left).
+		{"funds", req("b-7", "m1", "home", 2501, 20000), platform.EFUNDS, 0, false},
+		// Malformed requests never reach a store.
+		{"invalid", req("", "m1", "home", 500, 20000), platform.EINVALID, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, created, err := w.svc.PlaceBet(ctx, tt.req)
+			if got := platform.ErrorCode(err); got != tt.code {
+				t.Fatalf("PlaceBet = %v, want code %q", err, tt.code)
+			}
+			if tt.code != "" {
+				return
+			}
+			if created != tt.created || b.Odds != tt.odds || b.RequestedOdds != tt.req.Odds || b.Status != platform.BetAccepted {
+				t.Fatalf("PlaceBet = %+v created=%v, want odds %s created=%v", b, created, tt.odds, tt.created)
+			}
+		})
+	}
+
+	// Once booked, a resend is answered from the ledger even though the
+	// market has since been suspended and the price has dropped.
+	w.odds("m1", "home", "1.5")
+	w.status("m1", platform.MarketSuspended)
+	b, created, err := w.svc.PlaceBet(ctx, req("b-1", "m1", "home", 500, 20000))
+	if err != nil || created || b.Odds != 21000 {
+		t.Fatalf("resend after suspension = %+v, %v, %v", b, created, err)
+	}
+	if n := w.bets(); n != 1 {
+		t.Fatalf("%d bets booked, want 1", n)
+	}
+	if got, err := w.svc.FindBet(ctx, "b-1"); err != nil || got.Stake != 500 {
+		t.Fatalf("FindBet = %+v, %v", got, err)
+	}
+}
+
+// TestInPlayDelay runs in a synctest bubble: the 2 s delay passes in
+// virtual time, and the market moves at exactly 1 s into it.
+func TestInPlayDelay(t *testing.T) {
+	tests := []struct {
+		name   string
+		during func(w *world) // what happens to the market 1 s into the delay
+		code   string         // expected result
+		odds   platform.Odds  // accepted odds, on success
+	}{
+		// Nothing changes: booked at the price seen.
+		{"quiet", func(*world) {}, "", 21000},
+		// Suspended when the delay ends: refused.
+		{"suspended", func(w *world) { w.status("m1", platform.MarketSuspended) }, platform.EMARKETSUSPENDED, 0},
+		// Suspended and reopened within the delay: what counts is the end.
+		{"reopened", func(w *world) {
+			w.status("m1", platform.MarketSuspended)
+			w.status("m1", platform.MarketOpen)
+		}, "", 21000},
+		// The price drops below the request: refused.
+		{"price dropped", func(w *world) { w.odds("m1", "home", "1.9") }, platform.EPRICECHANGED, 0},
+		// The price rises: booked at the new price.
+		{"price rose", func(w *world) { w.odds("m1", "home", "2.4") }, "", 24000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dbURL := pgtest.NewDatabase(t)
+			addr, prefix := pgtest.RedisPrefix(t)
+			synctest.Test(t, func(t *testing.T) {
+				w := newWorld(t, dbURL, addr, prefix, 2*time.Second)
+				w.deposit("a1", 1000)
+				w.odds("m1", "home", "2.1")
+				start := time.Now()
+				type result struct {
+					bet *platform.Bet
+					err error
+				}
+				done := make(chan result, 1)
+				go func() {
+					b, _, err := w.svc.PlaceBet(context.Background(), req("b-1", "m1", "home", 100, 20000))
+					done <- result{b, err}
+				}()
+				time.Sleep(time.Second)
+				tt.during(w)
+				r := <-done
+				if elapsed := time.Since(start); elapsed < 2*time.Second {
+					t.Fatalf("the bet was decided after %v, before the delay ended", elapsed)
+				}
+				if got := platform.ErrorCode(r.err); got != tt.code {
+					t.Fatalf("PlaceBet = %v, want code %q", r.err, tt.code)
+				}
+				wantBets := int64(0)
+				if tt.code == "" {
+					wantBets = 1
+					if r.bet.Odds != tt.odds {
+						t.Fatalf("accepted at %s, want %s", r.bet.Odds, tt.odds)
+					}
+				}
+				if n := w.bets(); n != wantBets {
+					t.Fatalf("%d bets booked, want %d", n, wantBets)
+				}
+			})
+		})
+	}
+}
+
+func TestInPlayDelayCancelled(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	addr, prefix := pgtest.RedisPrefix(t)
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, dbURL, addr, prefix, 5*time.Second)
+		w.deposit("a1", 1000)
+		w.odds("m1", "home", "2.1")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, _, err := w.svc.PlaceBet(ctx, req("b-1", "m1", "home", 100, 20000))
+		if err == nil {
+			t.Fatal("a bet whose caller gave up during the delay was booked")
+		}
+		if n := w.bets(); n != 0 {
+			t.Fatalf("%d bets booked, want 0", n)
+		}
+	})
+}

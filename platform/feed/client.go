@@ -1,0 +1,474 @@
+// Package feed is the platform's client of the reference feed protocol
+// (docs/feed-protocol.md): it subscribes to a feed server's WebSocket
+// stream, checks the sequence, and hands odds and statuses to pricing and
+// results to settlement, as a platform does with a vendor's feed.
+//
+// The client keeps the last seq it applied. A duplicate is dropped. A gap is
+// refilled by reconnecting with after=last, which the protocol promises
+// delivers everything after it; if the server cannot, the client recovers
+// from the snapshot, and counts the seqs as lost only if that fails too. A
+// message that cannot be applied (its store is down) is retried, then the
+// client reconnects from its last seq, so nothing is skipped. Every update
+// is idempotent, so redelivery is safe.
+package feed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/inplaylabs/inplay/platform"
+)
+
+// Quotes receives odds and status updates (pricing.Service).
+type Quotes interface {
+	// Odds applies an odds update. Returns EINVALID or EINTERNAL.
+	Odds(ctx context.Context, market string, odds []platform.Selection, seq int64, at time.Time) error
+	// Status applies a status update. Returns EINVALID or EINTERNAL.
+	Status(ctx context.Context, market string, status platform.MarketStatus, seq int64, at time.Time) error
+}
+
+// Results receives market results (settlement.Service).
+type Results interface {
+	// Result settles a market. Returns EINVALID or EINTERNAL.
+	Result(ctx context.Context, market string, winners []string, seq int64, at time.Time) error
+}
+
+// Defaults for Config.
+const (
+	DefaultHeartbeatTimeout = 3 * time.Second // three missed heartbeats
+	DefaultMinBackoff       = 50 * time.Millisecond
+	DefaultMaxBackoff       = 2 * time.Second
+	DefaultApplyAttempts    = 5
+	maxMessageBytes         = 1 << 20
+	maxSnapshotBytes        = 64 << 20
+)
+
+// Config configures a Client.
+type Config struct {
+	// URL is the feed server's base URL, e.g. http://127.0.0.1:1234.
+	URL     string
+	Quotes  Quotes
+	Results Results
+	Logger  *slog.Logger // nil = discard
+	// HTTPClient dials the stream and fetches snapshots; nil = a client
+	// of its own.
+	HTTPClient *http.Client
+	// HeartbeatTimeout is how long the stream may stay silent before the
+	// client gives up on the connection and reconnects.
+	HeartbeatTimeout time.Duration
+	// MinBackoff and MaxBackoff bound the pause between reconnections; it
+	// doubles from the first to the second.
+	MinBackoff, MaxBackoff time.Duration
+	// ApplyAttempts is how many times an update is tried before the client
+	// reconnects and has it delivered again.
+	ApplyAttempts int
+}
+
+// Stats counts what the client has seen. The counters only grow.
+type Stats struct {
+	Connected     bool  // a stream is open now
+	Connects      int64 // streams opened
+	DialErrors    int64 // failed attempts to open one
+	LastSeq       int64 // the last seq applied (or skipped as broken)
+	Received      int64 // messages read
+	Applied       int64 // odds, status and result messages applied
+	Duplicates    int64 // messages at or below LastSeq, dropped
+	Gaps          int64 // times a seq was skipped by the stream
+	Resyncs       int64 // reconnections made to refill a gap
+	Snapshots     int64 // recoveries from the snapshot
+	Lost          int64 // seqs neither redelivered nor covered by a snapshot
+	Malformed     int64 // messages that broke the protocol
+	Ignored       int64 // snapshot_complete and unknown types
+	Heartbeats    int64
+	Timeouts      int64 // streams dropped for silence
+	ApplyErrors   int64 // failed attempts to apply an update
+	LastSeen      time.Time
+	LastHeartbeat time.Time
+}
+
+// Client is a feed client. Run it once.
+type Client struct {
+	cfg   Config
+	base  *url.URL
+	log   *slog.Logger
+	http  *http.Client
+	ready chan struct{}
+	once  sync.Once
+
+	mu    sync.Mutex
+	stats Stats
+
+	// Owned by the Run goroutine.
+	last             int64
+	resyncFrom       int64 // the LastSeq at which the last resync was made; -1 = none
+	snapshotFailures int   // failed snapshot recoveries at resyncFrom
+}
+
+// maxSnapshotFailures is how many times the client tries the snapshot for
+// one gap before it counts the gap as lost and goes on.
+const maxSnapshotFailures = 3
+
+// New returns a client for cfg. It does not connect until Run.
+func New(cfg Config) (*Client, error) {
+	base, err := url.Parse(cfg.URL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https" && base.Scheme != "ws" && base.Scheme != "wss") || base.Host == "" {
+		return nil, platform.Errorf(platform.EINVALID, "feed URL %q is not an http(s) or ws(s) URL", cfg.URL)
+	}
+	if cfg.Quotes == nil || cfg.Results == nil {
+		return nil, platform.Errorf(platform.EINVALID, "feed client needs Quotes and Results")
+	}
+	if cfg.HeartbeatTimeout <= 0 {
+		cfg.HeartbeatTimeout = DefaultHeartbeatTimeout
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = DefaultMinBackoff
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		cfg.MaxBackoff = max(DefaultMaxBackoff, cfg.MinBackoff)
+	}
+	if cfg.ApplyAttempts <= 0 {
+		cfg.ApplyAttempts = DefaultApplyAttempts
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	base.Path = strings.TrimSuffix(base.Path, "/")
+	// The WebSocket dialer takes http(s) URLs too, and the snapshot needs them.
+	switch base.Scheme {
+	case "ws":
+		base.Scheme = "http"
+	case "wss":
+		base.Scheme = "https"
+	}
+	return &Client{cfg: cfg, base: base, log: log, http: hc, ready: make(chan struct{}), resyncFrom: -1}, nil
+}
+
+// Ready is closed once the first stream is open.
+func (c *Client) Ready() <-chan struct{} { return c.ready }
+
+// Stats returns a copy of the counters.
+func (c *Client) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stats
+}
+
+func (c *Client) count(f func(s *Stats)) {
+	c.mu.Lock()
+	f(&c.stats)
+	c.mu.Unlock()
+}
+
+// errResync ends a stream so that the next one resumes from the last seq.
+var errResync = errors.New("gap in the stream: resuming from the last seq")
+
+// errSilent ends a stream that went quiet for longer than the heartbeat timeout.
+var errSilent = errors.New("no message within the heartbeat timeout")
+
+// Run follows the stream until ctx is done, reconnecting with bounded,
+// jittered backoff. It returns nil when ctx is done.
+func (c *Client) Run(ctx context.Context) error {
+	backoff := c.cfg.MinBackoff
+	for {
+		connected, err := c.stream(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, errResync) {
+			continue // the server is up: ask again at once
+		}
+		if connected {
+			backoff = c.cfg.MinBackoff
+		}
+		c.log.Warn("feed stream ended", "err", err, "last_seq", c.last, "retry_in", backoff)
+		if !sleep(ctx, jitter(backoff)) {
+			return nil
+		}
+		backoff = NextBackoff(backoff, c.cfg.MaxBackoff)
+	}
+}
+
+// NextBackoff doubles a backoff up to limit.
+func NextBackoff(cur, limit time.Duration) time.Duration {
+	if cur >= limit/2 {
+		return limit
+	}
+	return 2 * cur
+}
+
+// jitter spreads d over [d/2, d], so many clients do not reconnect in step.
+func jitter(d time.Duration) time.Duration {
+	if d < 2 {
+		return d
+	}
+	return d/2 + rand.N(d/2)
+}
+
+// sleep waits d or until ctx is done; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func (c *Client) endpoint(path string, query url.Values) string {
+	u := *c.base
+	u.Path += path
+	u.RawQuery = query.Encode()
+	return u.String()
+}
+
+// stream opens one stream from the last seq and reads it until it fails.
+func (c *Client) stream(ctx context.Context) (connected bool, err error) {
+	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	conn, _, err := websocket.Dial(dialCtx, c.endpoint("/feed/v1/stream", url.Values{"after": {strconv.FormatInt(c.last, 10)}}),
+		&websocket.DialOptions{HTTPClient: c.http})
+	cancel()
+	if err != nil {
+		c.count(func(s *Stats) { s.DialErrors++ })
+		return false, fmt.Errorf("dial feed: %w", err)
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(maxMessageBytes)
+	c.count(func(s *Stats) { s.Connected = true; s.Connects++ })
+	defer c.count(func(s *Stats) { s.Connected = false })
+	c.once.Do(func() { close(c.ready) })
+	c.log.Info("feed connected", "url", c.base.String(), "after", c.last)
+
+	for {
+		readCtx, cancel := context.WithTimeout(ctx, c.cfg.HeartbeatTimeout)
+		typ, data, err := conn.Read(readCtx)
+		silent := readCtx.Err() != nil && ctx.Err() == nil
+		cancel()
+		if err != nil {
+			if silent {
+				c.count(func(s *Stats) { s.Timeouts++ })
+				return true, errSilent
+			}
+			return true, fmt.Errorf("read feed: %w", err)
+		}
+		if typ != websocket.MessageText {
+			c.count(func(s *Stats) { s.Received++; s.Malformed++ })
+			c.log.Warn("feed sent a binary frame", "bytes", len(data))
+			continue
+		}
+		if err := c.handle(ctx, data); err != nil {
+			return true, err
+		}
+	}
+}
+
+// handle applies one message in seq order.
+func (c *Client) handle(ctx context.Context, data []byte) error {
+	now := time.Now()
+	c.count(func(s *Stats) { s.Received++; s.LastSeen = now })
+	m, err := DecodeMessage(data)
+	if err != nil {
+		c.count(func(s *Stats) { s.Malformed++ })
+		c.log.Warn("malformed feed message", "err", platform.ErrorMessage(err), "bytes", len(data))
+		// A broken message still uses up its seq: waiting for it to be
+		// sent again would stall the feed.
+		if m.Seq == c.last+1 {
+			c.advance(m.Seq)
+		}
+		return nil
+	}
+	switch m.Type {
+	case TypeHeartbeat:
+		c.count(func(s *Stats) { s.Heartbeats++; s.LastHeartbeat = now })
+		if m.Seq > c.last { // messages were sent that never arrived
+			return c.gap(ctx, nil, m.Seq)
+		}
+		return nil
+	case TypeOdds, TypeStatus, TypeResult:
+		switch {
+		case m.Seq <= c.last:
+			c.count(func(s *Stats) { s.Duplicates++ })
+			return nil
+		case m.Seq > c.last+1:
+			return c.gap(ctx, &m, m.Seq)
+		}
+		return c.applyNext(ctx, m)
+	default:
+		c.count(func(s *Stats) { s.Ignored++ })
+		if m.Seq == c.last+1 {
+			c.advance(m.Seq)
+		}
+		return nil
+	}
+}
+
+func (c *Client) advance(seq int64) {
+	c.last = seq
+	c.count(func(s *Stats) { s.LastSeq = seq })
+}
+
+// applyNext applies m, retrying a failing store a few times; then it gives
+// up on the stream, so the next one delivers m again.
+func (c *Client) applyNext(ctx context.Context, m Message) error {
+	pause := c.cfg.MinBackoff
+	for attempt := 1; ; attempt++ {
+		err := c.apply(ctx, m)
+		if err == nil {
+			break
+		}
+		if platform.ErrorCode(err) == platform.EINVALID {
+			// The message is well-formed but the platform cannot take it
+			// (e.g. a market id the ledger refuses); retrying cannot help,
+			// and its seq is used up like a malformed message's.
+			c.count(func(s *Stats) { s.Malformed++ })
+			c.log.Warn("feed message refused", "seq", m.Seq, "type", m.Type, "err", platform.ErrorMessage(err))
+			c.advance(m.Seq)
+			return nil
+		}
+		c.count(func(s *Stats) { s.ApplyErrors++ })
+		c.log.Warn("feed message not applied", "seq", m.Seq, "type", m.Type, "attempt", attempt, "err", err)
+		if attempt >= c.cfg.ApplyAttempts {
+			return fmt.Errorf("apply seq %d: %w", m.Seq, err)
+		}
+		if !sleep(ctx, jitter(pause)) {
+			return ctx.Err()
+		}
+		pause = NextBackoff(pause, c.cfg.MaxBackoff)
+	}
+	c.advance(m.Seq)
+	c.count(func(s *Stats) { s.Applied++ })
+	return nil
+}
+
+func (c *Client) apply(ctx context.Context, m Message) error {
+	switch m.Type {
+	case TypeOdds:
+		return c.cfg.Quotes.Odds(ctx, m.Market, m.Prices, m.Seq, m.TS)
+	case TypeStatus:
+		return c.cfg.Quotes.Status(ctx, m.Market, m.Status, m.Seq, m.TS)
+	case TypeResult:
+		return c.cfg.Results.Result(ctx, m.Market, m.Winners, m.Seq, m.TS)
+	}
+	return nil
+}
+
+// gap handles a stream that skipped to seq. The first time at a given last
+// seq it reconnects from there; if the gap is still there after that, the
+// server cannot fill it, and the client recovers from the snapshot; if the
+// snapshot keeps failing, the missing seqs are counted as lost. m is the
+// message that revealed the gap (nil for a heartbeat).
+func (c *Client) gap(ctx context.Context, m *Message, seq int64) error {
+	c.count(func(s *Stats) { s.Gaps++ })
+	if c.resyncFrom != c.last {
+		c.resyncFrom = c.last
+		c.snapshotFailures = 0
+		c.count(func(s *Stats) { s.Resyncs++ })
+		c.log.Warn("feed gap: resuming", "last_seq", c.last, "seen_seq", seq)
+		return errResync
+	}
+	if err := c.recover(ctx); err != nil {
+		c.snapshotFailures++
+		if c.snapshotFailures < maxSnapshotFailures {
+			return err // reconnect, and try the snapshot again
+		}
+		// No way to refill the gap: stalling the feed for good would be
+		// worse than counting the seqs as lost and going on.
+		c.log.Error("feed snapshot unavailable; giving up on the gap", "err", err, "last_seq", c.last)
+	}
+	c.snapshotFailures = 0
+	if m == nil {
+		if seq > c.last {
+			lost := seq - c.last
+			c.count(func(s *Stats) { s.Lost += lost })
+			c.log.Error("feed gap could not be refilled", "from", c.last+1, "to", seq)
+			c.advance(seq)
+		}
+		return nil
+	}
+	if m.Seq <= c.last {
+		return nil // the snapshot covers it
+	}
+	if m.Seq > c.last+1 {
+		lost := m.Seq - 1 - c.last
+		c.count(func(s *Stats) { s.Lost += lost })
+		c.log.Error("feed gap could not be refilled", "from", c.last+1, "to", m.Seq-1)
+		c.advance(m.Seq - 1)
+	}
+	return c.applyNext(ctx, *m)
+}
+
+// recover applies the server's snapshot, when it is newer than what the
+// client has.
+func (c *Client) recover(ctx context.Context) error {
+	snap, err := c.fetchSnapshot(ctx)
+	if err != nil {
+		return err
+	}
+	c.count(func(s *Stats) { s.Snapshots++ })
+	if snap.Seq <= c.last {
+		return nil
+	}
+	c.log.Warn("feed recovering from snapshot", "last_seq", c.last, "snapshot_seq", snap.Seq, "markets", len(snap.Markets))
+	for _, m := range snap.Markets {
+		var err error
+		if len(m.Prices) > 0 {
+			err = errors.Join(err, c.cfg.Quotes.Odds(ctx, m.Market, m.Prices, snap.Seq, time.Time{}))
+		}
+		switch m.Status {
+		case platform.MarketOpen, platform.MarketSuspended, platform.MarketClosed:
+			err = errors.Join(err, c.cfg.Quotes.Status(ctx, m.Market, m.Status, snap.Seq, time.Time{}))
+		}
+		if m.Winners != nil {
+			err = errors.Join(err, c.cfg.Results.Result(ctx, m.Market, m.Winners, snap.Seq, time.Time{}))
+		}
+		if err != nil {
+			c.count(func(s *Stats) { s.ApplyErrors++ })
+			return fmt.Errorf("apply snapshot market %s: %w", m.Market, err)
+		}
+	}
+	c.advance(snap.Seq)
+	return nil
+}
+
+func (c *Client) fetchSnapshot(ctx context.Context) (*Snapshot, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint("/feed/v1/snapshot", nil), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch snapshot: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetch snapshot: status %s", resp.Status)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxSnapshotBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read snapshot: %w", err)
+	}
+	if len(data) > maxSnapshotBytes {
+		return nil, fmt.Errorf("snapshot is larger than %d bytes", maxSnapshotBytes)
+	}
+	return DecodeSnapshot(data)
+}

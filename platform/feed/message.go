@@ -1,0 +1,217 @@
+package feed
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/inplaylabs/inplay/platform"
+)
+
+// The message types of the feed protocol (docs/feed-protocol.md).
+const (
+	TypeOdds             = "odds"
+	TypeStatus           = "status"
+	TypeResult           = "result"
+	TypeHeartbeat        = "heartbeat"
+	TypeSnapshotComplete = "snapshot_complete"
+)
+
+// Message is one decoded feed message.
+type Message struct {
+	Seq      int64 // 0 when the message carried none (a heartbeat before anything was sent)
+	Producer string
+	TS       time.Time // zero when absent
+	Type     string
+	Market   string                // odds, status, result
+	Prices   []platform.Selection  // odds; sorted by selection id
+	Status   platform.MarketStatus // status
+	Winners  []string              // result; empty (not nil) voids the market
+}
+
+// wireMessage is the JSON form. Pointers tell a missing field from a zero one.
+type wireMessage struct {
+	Seq      *int64            `json:"seq"`
+	Producer string            `json:"producer"`
+	TS       string            `json:"ts"`
+	Type     *string           `json:"type"`
+	Market   string            `json:"market"`
+	Prices   map[string]string `json:"prices"`
+	Status   string            `json:"status"`
+	Winners  []string          `json:"winners"`
+}
+
+// DecodeMessage decodes one feed message and checks it against the
+// protocol. Unknown fields are ignored and an unknown type is returned as is
+// (forward compatibility); the caller ignores it.
+//
+// On error (an EINVALID *platform.Error) the returned Message still carries
+// the seq when one could be read, so the caller can tell which seq the
+// broken message used up.
+func DecodeMessage(data []byte) (Message, error) {
+	var w wireMessage
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&w); err != nil {
+		return Message{}, platform.Errorf(platform.EINVALID, "feed message is not a JSON object: %v", err)
+	}
+	if dec.More() {
+		return Message{}, platform.Errorf(platform.EINVALID, "feed message holds more than one JSON value")
+	}
+	m := Message{Producer: w.Producer, Market: w.Market}
+	if w.Seq != nil {
+		m.Seq = *w.Seq
+	}
+	if w.Type != nil {
+		m.Type = *w.Type
+	}
+	var problems []string
+	switch {
+	case w.Seq == nil:
+		problems = append(problems, "seq is missing")
+	case *w.Seq < 0:
+		problems = append(problems, "seq is negative")
+		m.Seq = 0
+	}
+	if m.Type == "" {
+		problems = append(problems, "type is missing")
+	}
+	if w.TS != "" {
+		ts, err := time.Parse(time.RFC3339Nano, w.TS)
+		if err != nil {
+			problems = append(problems, "ts is not RFC 3339")
+		}
+		m.TS = ts
+	}
+	switch m.Type {
+	case TypeOdds, TypeStatus, TypeResult:
+		if m.Seq < 1 && w.Seq != nil && *w.Seq >= 0 {
+			problems = append(problems, "seq must be at least 1")
+		}
+		if err := platform.CheckID(w.Market); err != nil {
+			problems = append(problems, "market "+err.Error())
+		}
+	}
+	switch m.Type {
+	case TypeOdds:
+		if len(w.Prices) == 0 {
+			problems = append(problems, "prices are missing")
+		}
+		for id, v := range w.Prices {
+			if err := platform.CheckID(id); err != nil {
+				problems = append(problems, "selection "+err.Error())
+				continue
+			}
+			o, err := platform.ParseOdds(v)
+			if err != nil {
+				problems = append(problems, "price of "+id+": "+platform.ErrorMessage(err))
+				continue
+			}
+			m.Prices = append(m.Prices, platform.Selection{ID: id, Odds: o})
+		}
+		slices.SortFunc(m.Prices, func(a, b platform.Selection) int { return strings.Compare(a.ID, b.ID) })
+	case TypeStatus:
+		m.Status = platform.MarketStatus(w.Status)
+		switch m.Status {
+		case platform.MarketOpen, platform.MarketSuspended, platform.MarketClosed:
+		default:
+			problems = append(problems, "status "+quote(w.Status)+" is not open, suspended or closed")
+		}
+	case TypeResult:
+		if w.Winners == nil {
+			problems = append(problems, "winners are missing (an empty list voids the market)")
+		}
+		m.Winners = make([]string, 0, len(w.Winners))
+		for _, id := range w.Winners {
+			if err := platform.CheckID(id); err != nil {
+				problems = append(problems, "winner "+err.Error())
+				continue
+			}
+			m.Winners = append(m.Winners, id)
+		}
+	}
+	if len(problems) > 0 {
+		slices.Sort(problems) // map order must not make the message vary
+		return m, platform.Errorf(platform.EINVALID, "feed message (seq %d, type %s): %s", m.Seq, quote(m.Type), strings.Join(problems, "; "))
+	}
+	return m, nil
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// Snapshot is the feed's full state at one seq (GET /feed/v1/snapshot).
+type Snapshot struct {
+	Seq      int64
+	Producer string
+	Markets  []SnapshotMarket
+}
+
+// SnapshotMarket is one market in a Snapshot.
+type SnapshotMarket struct {
+	Market  string
+	Status  platform.MarketStatus // "" when the snapshot gives none
+	Prices  []platform.Selection
+	Winners []string // nil until resulted; empty voids the market
+}
+
+type wireSnapshot struct {
+	Seq      *int64 `json:"seq"`
+	Producer string `json:"producer"`
+	Markets  []struct {
+		Market  string            `json:"market"`
+		Status  string            `json:"status"`
+		Prices  map[string]string `json:"prices"`
+		Winners []string          `json:"winners"`
+	} `json:"markets"`
+}
+
+// DecodeSnapshot decodes and checks a snapshot. Returns EINVALID errors.
+func DecodeSnapshot(data []byte) (*Snapshot, error) {
+	var w wireSnapshot
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&w); err != nil {
+		return nil, platform.Errorf(platform.EINVALID, "snapshot is not a JSON object: %v", err)
+	}
+	if dec.More() {
+		return nil, platform.Errorf(platform.EINVALID, "snapshot holds more than one JSON value")
+	}
+	if w.Seq == nil || *w.Seq < 0 {
+		return nil, platform.Errorf(platform.EINVALID, "snapshot seq is missing or negative")
+	}
+	s := &Snapshot{Seq: *w.Seq, Producer: w.Producer, Markets: make([]SnapshotMarket, 0, len(w.Markets))}
+	for i, wm := range w.Markets {
+		if err := platform.CheckID(wm.Market); err != nil {
+			return nil, platform.Errorf(platform.EINVALID, "snapshot market %d: market %v", i, err)
+		}
+		m := SnapshotMarket{Market: wm.Market, Status: platform.MarketStatus(wm.Status)}
+		if wm.Status != "" && !m.Status.Valid() {
+			return nil, platform.Errorf(platform.EINVALID, "snapshot market %q: status %s is unknown", wm.Market, quote(wm.Status))
+		}
+		for id, v := range wm.Prices {
+			if err := platform.CheckID(id); err != nil {
+				return nil, platform.Errorf(platform.EINVALID, "snapshot market %q: selection %v", wm.Market, err)
+			}
+			o, err := platform.ParseOdds(v)
+			if err != nil {
+				return nil, platform.Errorf(platform.EINVALID, "snapshot market %q: price of %q: %s", wm.Market, id, platform.ErrorMessage(err))
+			}
+			m.Prices = append(m.Prices, platform.Selection{ID: id, Odds: o})
+		}
+		slices.SortFunc(m.Prices, func(a, b platform.Selection) int { return strings.Compare(a.ID, b.ID) })
+		if wm.Winners != nil {
+			m.Winners = make([]string, 0, len(wm.Winners))
+			for _, id := range wm.Winners {
+				if err := platform.CheckID(id); err != nil {
+					return nil, platform.Errorf(platform.EINVALID, "snapshot market %q: winner %v", wm.Market, err)
+				}
+				m.Winners = append(m.Winners, id)
+			}
+		}
+		s.Markets = append(s.Markets, m)
+	}
+	return s, nil
+}

@@ -1,0 +1,330 @@
+// Package http is the reference platform's HTTP API (docs/api.md) on
+// net/http. It decodes requests strictly, calls the platform's services and
+// answers errors as {"code","message"} with the status that one table gives
+// each code.
+package http
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/inplaylabs/inplay/platform"
+)
+
+// MaxBodyBytes bounds a request body; every valid body is far smaller.
+const MaxBodyBytes = 16 << 10
+
+// statuses is the one table that maps error codes to HTTP statuses.
+var statuses = map[string]int{
+	platform.EINVALID:         http.StatusBadRequest,
+	platform.ENOTFOUND:        http.StatusNotFound,
+	platform.ECONFLICT:        http.StatusConflict,
+	platform.EPRICECHANGED:    http.StatusUnprocessableEntity,
+	platform.EMARKETSUSPENDED: http.StatusUnprocessableEntity,
+	platform.EFUNDS:           http.StatusUnprocessableEntity,
+	platform.ELIMIT:           http.StatusUnprocessableEntity,
+	platform.EINTERNAL:        http.StatusInternalServerError,
+}
+
+// ErrorStatus returns the HTTP status for an error code.
+func ErrorStatus(code string) int {
+	if s, ok := statuses[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// HealthCheck is one dependency GET /healthz pings.
+type HealthCheck struct {
+	Name string
+	Ping func(ctx context.Context) error
+}
+
+// Server routes the API to the platform's services.
+type Server struct {
+	bets     platform.BetService
+	accounts platform.AccountService
+	checks   []HealthCheck
+	log      *slog.Logger
+	mux      *http.ServeMux
+}
+
+// NewServer returns the API on the given services. logger may be nil.
+func NewServer(bets platform.BetService, accounts platform.AccountService, logger *slog.Logger, checks ...HealthCheck) *Server {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{bets: bets, accounts: accounts, checks: checks, log: logger, mux: http.NewServeMux()}
+	s.mux.HandleFunc("POST /v1/accounts/{account}/deposits", s.transfer(platform.Deposit))
+	s.mux.HandleFunc("POST /v1/accounts/{account}/withdrawals", s.transfer(platform.Withdraw))
+	s.mux.HandleFunc("GET /v1/accounts/{account}", s.getAccount)
+	s.mux.HandleFunc("POST /v1/bets", s.placeBet)
+	s.mux.HandleFunc("GET /v1/bets/{id}", s.getBet)
+	s.mux.HandleFunc("GET /healthz", s.health)
+	// Anything else is answered in the API's error shape too.
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, platform.Errorf(platform.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))
+	})
+	return s
+}
+
+// ServeHTTP implements http.Handler. A panic in a handler is answered as
+// EINTERNAL instead of a dropped connection.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.fail(w, r, fmt.Errorf("panic: %v", v))
+		}
+	}()
+	s.mux.ServeHTTP(w, r)
+}
+
+// errorBody is the shape of every error answer.
+type errorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := platform.ErrorCode(err)
+	if code == platform.EINTERNAL {
+		// The caller gets a generic message; the cause goes to the log.
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, ErrorStatus(code), errorBody{Code: code, Message: platform.ErrorMessage(err)})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// decode reads exactly one JSON value into v, refusing unknown fields and
+// bodies over MaxBodyBytes.
+func decode(r io.Reader, v any) error {
+	data, err := io.ReadAll(io.LimitReader(r, MaxBodyBytes+1))
+	if err != nil {
+		return platform.Errorf(platform.EINVALID, "body could not be read: %v", err)
+	}
+	if len(data) > MaxBodyBytes {
+		return platform.Errorf(platform.EINVALID, "body is larger than %d bytes", MaxBodyBytes)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return platform.Errorf(platform.EINVALID, "body is empty")
+		}
+		return platform.Errorf(platform.EINVALID, "body is not valid: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+		return platform.Errorf(platform.EINVALID, "body must hold exactly one JSON value")
+	}
+	return nil
+}
+
+// missing builds the EINVALID error for required fields that are absent.
+func missing(fields []string) error {
+	if len(fields) == 0 {
+		return nil
+	}
+	return platform.Errorf(platform.EINVALID, "body is missing %s", strings.Join(fields, ", "))
+}
+
+// betBody is POST /v1/bets. Pointers tell a missing field from a zero one.
+type betBody struct {
+	ID        *string `json:"id"`
+	Account   *string `json:"account"`
+	Market    *string `json:"market"`
+	Selection *string `json:"selection"`
+	Odds      *string `json:"odds"`
+	Stake     *int64  `json:"stake"`
+}
+
+// decodeBet decodes and validates a bet request body.
+func decodeBet(r io.Reader) (platform.BetRequest, error) {
+	var b betBody
+	if err := decode(r, &b); err != nil {
+		return platform.BetRequest{}, err
+	}
+	var absent []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"id", b.ID != nil}, {"account", b.Account != nil}, {"market", b.Market != nil},
+		{"selection", b.Selection != nil}, {"odds", b.Odds != nil}, {"stake", b.Stake != nil}} {
+		if !f.set {
+			absent = append(absent, f.name)
+		}
+	}
+	if err := missing(absent); err != nil {
+		return platform.BetRequest{}, err
+	}
+	odds, err := platform.ParseOdds(*b.Odds)
+	if err != nil {
+		return platform.BetRequest{}, err
+	}
+	req := platform.BetRequest{ID: *b.ID, Account: *b.Account, Market: *b.Market, Selection: *b.Selection,
+		Stake: *b.Stake, Odds: odds}
+	if err := req.Validate(); err != nil {
+		return platform.BetRequest{}, err
+	}
+	return req, nil
+}
+
+// transferBody is POST /v1/accounts/{account}/deposits and /withdrawals.
+type transferBody struct {
+	ID     *string `json:"id"`
+	Amount *int64  `json:"amount"`
+}
+
+func decodeTransfer(r io.Reader, account string) (platform.TransferRequest, error) {
+	var b transferBody
+	if err := decode(r, &b); err != nil {
+		return platform.TransferRequest{}, err
+	}
+	var absent []string
+	if b.ID == nil {
+		absent = append(absent, "id")
+	}
+	if b.Amount == nil {
+		absent = append(absent, "amount")
+	}
+	if err := missing(absent); err != nil {
+		return platform.TransferRequest{}, err
+	}
+	req := platform.TransferRequest{ID: *b.ID, Account: account, Amount: *b.Amount}
+	if err := req.Validate(); err != nil {
+		return platform.TransferRequest{}, err
+	}
+	return req, nil
+}
+
+// betJSON is a bet as the API shows it.
+type betJSON struct {
+	ID            string        `json:"id"`
+	Account       string        `json:"account"`
+	Market        string        `json:"market"`
+	Selection     string        `json:"selection"`
+	Stake         int64         `json:"stake"`
+	RequestedOdds platform.Odds `json:"requested_odds,omitzero"` // unknown once read back from the ledger
+	Odds          platform.Odds `json:"odds"`
+	Status        string        `json:"status"`
+	Payout        int64         `json:"payout"`
+	PlacedAt      time.Time     `json:"placed_at"`
+	SettledAt     *time.Time    `json:"settled_at"`
+}
+
+func toBetJSON(b *platform.Bet) betJSON {
+	return betJSON{ID: b.ID, Account: b.Account, Market: b.Market, Selection: b.Selection, Stake: b.Stake,
+		RequestedOdds: b.RequestedOdds, Odds: b.Odds, Status: string(b.Status), Payout: b.Payout,
+		PlacedAt: b.PlacedAt.UTC(), SettledAt: utc(b.SettledAt)}
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func createdStatus(created bool) int {
+	if created {
+		return http.StatusCreated
+	}
+	return http.StatusOK // a replay of a request that already took effect
+}
+
+func (s *Server) placeBet(w http.ResponseWriter, r *http.Request) {
+	req, err := decodeBet(http.MaxBytesReader(w, r.Body, MaxBodyBytes+1))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	bet, created, err := s.bets.PlaceBet(r.Context(), req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, createdStatus(created), toBetJSON(bet))
+}
+
+func (s *Server) getBet(w http.ResponseWriter, r *http.Request) {
+	bet, err := s.bets.FindBet(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toBetJSON(bet))
+}
+
+// transferJSON is a deposit or withdrawal as the API shows it.
+type transferJSON struct {
+	ID      string `json:"id"`
+	Account string `json:"account"`
+	Amount  int64  `json:"amount"`
+	Balance int64  `json:"balance"`
+}
+
+func (s *Server) transfer(kind platform.TransferKind) http.HandlerFunc {
+	do := s.accounts.Deposit
+	if kind == platform.Withdraw {
+		do = s.accounts.Withdraw
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		req, err := decodeTransfer(http.MaxBytesReader(w, r.Body, MaxBodyBytes+1), r.PathValue("account"))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		t, created, err := do(r.Context(), req)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, createdStatus(created), transferJSON{ID: t.ID, Account: t.Account, Amount: t.Amount, Balance: t.Balance})
+	}
+}
+
+func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
+	a, err := s.accounts.FindAccount(r.Context(), r.PathValue("account"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Account string `json:"account"`
+		Balance int64  `json:"balance"`
+	}{a.ID, a.Balance})
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	var down []string
+	for _, c := range s.checks {
+		if err := c.Ping(ctx); err != nil {
+			s.log.Warn("health check failed", "check", c.Name, "err", err)
+			down = append(down, c.Name)
+		}
+	}
+	if len(down) > 0 {
+		writeJSON(w, ErrorStatus(platform.EINTERNAL), errorBody{Code: platform.EINTERNAL,
+			Message: strings.Join(down, ", ") + " not answering"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}

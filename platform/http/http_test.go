@@ -1,0 +1,198 @@
+package http_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inplaylabs/inplay/platform"
+	"github.com/inplaylabs/inplay/platform/betting"
+	"github.com/inplaylabs/inplay/platform/cashier"
+	phttp "github.com/inplaylabs/inplay/platform/http"
+	"github.com/inplaylabs/inplay/platform/postgres"
+	"github.com/inplaylabs/inplay/platform/postgres/pgtest"
+	"github.com/inplaylabs/inplay/platform/redis"
+	"github.com/inplaylabs/inplay/platform/risk"
+)
+
+// newAPI serves the API over real stores on a real listener.
+func newAPI(t *testing.T, checks ...phttp.HealthCheck) (url string, ledger *postgres.Store, quotes *redis.QuoteStore) {
+	t.Helper()
+	ledger = postgres.NewStore(pgtest.NewPool(t))
+	client, prefix := pgtest.NewRedis(t)
+	quotes = redis.NewQuoteStore(client, prefix)
+	bets := &betting.Service{Ledger: ledger, Quotes: quotes, Limits: risk.Limits{MaxStake: 100000}}
+	if checks == nil {
+		checks = []phttp.HealthCheck{{Name: "postgres", Ping: ledger.Ping}, {Name: "redis", Ping: quotes.Ping}}
+	}
+	srv := httptest.NewServer(phttp.NewServer(bets, &cashier.Service{Ledger: ledger}, nil, checks...))
+	t.Cleanup(srv.Close)
+	return srv.URL, ledger, quotes
+}
+
+func call(t *testing.T, method, url, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("%s %s: Content-Type %q, body %s", method, url, ct, data)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(data, &out); err != nil {
+		t.Fatalf("%s %s: body %q is not a JSON object: %v", method, url, data, err)
+	}
+	return resp.StatusCode, out
+}
+
+func TestAPI(t *testing.T) {
+	base, _, quotes := newAPI(t)
+	ctx := context.Background()
+	if err := quotes.SetOdds(ctx, "m1", []platform.Selection{{ID: "home", Odds: 21000}}, 1, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := quotes.SetOdds(ctx, "m2", []platform.Selection{{ID: "home", Odds: 21000}}, 1, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := quotes.SetStatus(ctx, "m2", platform.MarketSuspended, 2, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	bigBody := `{"id":"` + strings.Repeat("x", phttp.MaxBodyBytes) + `"}`
+
+	// The rows run in order: later ones rely on earlier ones' effects.
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		body   string
+		status int
+		code   string         // for errors
+		want   map[string]any // fields a success must have
+	}{
+		// The first deposit creates the account.
+		{"deposit", "POST", "/v1/accounts/a1/deposits", `{"id":"d-1","amount":10000}`, 201, "",
+			map[string]any{"id": "d-1", "account": "a1", "amount": 10000.0, "balance": 10000.0}},
+		// Its replay answers 200 and the same body.
+		{"deposit replay", "POST", "/v1/accounts/a1/deposits", `{"id":"d-1","amount":10000}`, 200, "",
+			map[string]any{"id": "d-1", "account": "a1", "amount": 10000.0, "balance": 10000.0}},
+		// The same id with another amount.
+		{"deposit conflict", "POST", "/v1/accounts/a1/deposits", `{"id":"d-1","amount":5}`, 409, platform.ECONFLICT, nil},
+		// A non-positive amount.
+		{"deposit zero", "POST", "/v1/accounts/a1/deposits", `{"id":"d-2","amount":0}`, 400, platform.EINVALID, nil},
+		// A missing field.
+		{"deposit no amount", "POST", "/v1/accounts/a1/deposits", `{"id":"d-2"}`, 400, platform.EINVALID, nil},
+		// An unknown field.
+		{"deposit unknown field", "POST", "/v1/accounts/a1/deposits", `{"id":"d-2","amount":1,"currency":"EUR"}`, 400, platform.EINVALID, nil},
+		// A withdrawal.
+		{"withdraw", "POST", "/v1/accounts/a1/withdrawals", `{"id":"w-1","amount":500}`, 201, "",
+			map[string]any{"id": "w-1", "balance": 9500.0}},
+		// More than the balance.
+		{"withdraw short", "POST", "/v1/accounts/a1/withdrawals", `{"id":"w-2","amount":9501}`, 422, platform.EFUNDS, nil},
+		// The account.
+		{"account", "GET", "/v1/accounts/a1", "", 200, "", map[string]any{"account": "a1", "balance": 9500.0}},
+		// No such account.
+		{"no account", "GET", "/v1/accounts/zz", "", 404, platform.ENOTFOUND, nil},
+		// A bet at a better price than asked.
+		{"bet", "POST", "/v1/bets", `{"id":"b-1","account":"a1","market":"m1","selection":"home","odds":"2.00","stake":500}`, 201, "",
+			map[string]any{"id": "b-1", "account": "a1", "market": "m1", "selection": "home", "stake": 500.0,
+				"requested_odds": "2", "odds": "2.1", "status": "accepted", "payout": 0.0, "settled_at": nil}},
+		// Its resend.
+		{"bet replay", "POST", "/v1/bets", `{"id":"b-1","account":"a1","market":"m1","selection":"home","odds":"2.00","stake":500}`, 200, "",
+			map[string]any{"id": "b-1", "odds": "2.1"}},
+		// The same id, another stake.
+		{"bet conflict", "POST", "/v1/bets", `{"id":"b-1","account":"a1","market":"m1","selection":"home","odds":"2.00","stake":600}`, 409, platform.ECONFLICT, nil},
+		// The price is below the request.
+		{"price changed", "POST", "/v1/bets", `{"id":"b-2","account":"a1","market":"m1","selection":"home","odds":"2.2","stake":500}`, 422, platform.EPRICECHANGED, nil},
+		// The market is suspended.
+		{"suspended", "POST", "/v1/bets", `{"id":"b-3","account":"a1","market":"m2","selection":"home","odds":"2","stake":500}`, 422, platform.EMARKETSUSPENDED, nil},
+		// The stake is above the limit.
+		{"limit", "POST", "/v1/bets", `{"id":"b-4","account":"a1","market":"m1","selection":"home","odds":"2","stake":100001}`, 422, platform.ELIMIT, nil},
+		// The stake is above the balance.
+		{"funds", "POST", "/v1/bets", `{"id":"b-5","account":"a1","market":"m1","selection":"home","odds":"2","stake":9001}`, 422, platform.EFUNDS, nil},
+		// No such market.
+		{"no market", "POST", "/v1/bets", `{"id":"b-6","account":"a1","market":"m9","selection":"home","odds":"2","stake":1}`, 404, platform.ENOTFOUND, nil},
+		// Odds as a float are refused: they must be exact.
+		{"float odds", "POST", "/v1/bets", `{"id":"b-7","account":"a1","market":"m1","selection":"home","odds":2.0,"stake":1}`, 400, platform.EINVALID, nil},
+		// Odds with five decimals.
+		{"bad odds", "POST", "/v1/bets", `{"id":"b-7","account":"a1","market":"m1","selection":"home","odds":"2.00001","stake":1}`, 400, platform.EINVALID, nil},
+		// A fractional stake.
+		{"fractional stake", "POST", "/v1/bets", `{"id":"b-7","account":"a1","market":"m1","selection":"home","odds":"2","stake":1.5}`, 400, platform.EINVALID, nil},
+		// Two JSON values.
+		{"two values", "POST", "/v1/bets", `{"id":"b-7"} {}`, 400, platform.EINVALID, nil},
+		// Not JSON.
+		{"garbage", "POST", "/v1/bets", `id=b-7`, 400, platform.EINVALID, nil},
+		// Empty.
+		{"empty", "POST", "/v1/bets", ``, 400, platform.EINVALID, nil},
+		// Too large.
+		{"too large", "POST", "/v1/bets", bigBody, 400, platform.EINVALID, nil},
+		// The bet, read back: requested odds are not stored.
+		{"get bet", "GET", "/v1/bets/b-1", "", 200, "", map[string]any{"id": "b-1", "odds": "2.1", "status": "accepted"}},
+		// No such bet.
+		{"no bet", "GET", "/v1/bets/b-9", "", 404, platform.ENOTFOUND, nil},
+		// No such route.
+		{"no route", "GET", "/v2/bets", "", 404, platform.ENOTFOUND, nil},
+		// A method the route does not serve.
+		{"wrong method", "DELETE", "/v1/bets/b-1", "", 404, platform.ENOTFOUND, nil},
+		// Health.
+		{"healthz", "GET", "/healthz", "", 200, "", map[string]any{"status": "ok"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := call(t, tt.method, base+tt.path, tt.body)
+			if status != tt.status {
+				t.Fatalf("status %d, want %d (body %v)", status, tt.status, body)
+			}
+			if tt.code != "" {
+				msg, _ := body["message"].(string)
+				if body["code"] != tt.code || msg == "" || len(body) != 2 {
+					t.Fatalf("error body %v, want {code: %s, message: ...}", body, tt.code)
+				}
+				return
+			}
+			for k, v := range tt.want {
+				if got, ok := body[k]; !ok || got != v {
+					t.Errorf("%s = %#v, want %#v (body %v)", k, got, v, body)
+				}
+			}
+		})
+	}
+}
+
+func TestHealthzReportsDownDependency(t *testing.T) {
+	base, _, _ := newAPI(t, phttp.HealthCheck{Name: "redis", Ping: func(context.Context) error { return errors.New("connection refused") }})
+	status, body := call(t, "GET", base+"/healthz", "")
+	if status != 500 || body["code"] != platform.EINTERNAL || !strings.Contains(body["message"].(string), "redis") {
+		t.Fatalf("healthz = %d %v", status, body)
+	}
+}
+
+func TestErrorStatusCoversEveryCode(t *testing.T) {
+	want := map[string]int{
+		platform.EINVALID: 400, platform.ENOTFOUND: 404, platform.ECONFLICT: 409,
+		platform.EPRICECHANGED: 422, platform.EMARKETSUSPENDED: 422, platform.EFUNDS: 422,
+		platform.ELIMIT: 422, platform.EINTERNAL: 500,
+	}
+	for _, code := range platform.Codes {
+		t.Run(code, func(t *testing.T) {
+			if got := phttp.ErrorStatus(code); got != want[code] {
+				t.Fatalf("ErrorStatus(%s) = %d, want %d (docs/api.md)", code, got, want[code])
+			}
+		})
+	}
+}

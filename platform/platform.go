@@ -1,0 +1,264 @@
+// Package platform is the domain of the reference in-play betting platform:
+// its types (Market, Selection, Price, Bet, Account, Posting, Transfer), its
+// exact Odds, its one Error type with a closed set of codes, and the service
+// interfaces its adapters serve.
+//
+// The bounded contexts live in sub-packages (feed, pricing, betting, risk,
+// ledger, settlement, cashier) and import no adapter. The adapters are named
+// after what they wrap (postgres, redis, http); only the wiring
+// (scenarios.StartRefPlatform, cmd/) puts them together.
+//
+// Money is always int64 minor units; odds are Odds. No float touches either.
+package platform
+
+import (
+	"context"
+	"time"
+)
+
+// MarketStatus is where a market is in its life.
+type MarketStatus string
+
+// The market statuses. The feed sends open, suspended and closed; settled is
+// set by the platform once the market's result has been booked, and is final.
+const (
+	MarketOpen      MarketStatus = "open"
+	MarketSuspended MarketStatus = "suspended"
+	MarketClosed    MarketStatus = "closed"
+	MarketSettled   MarketStatus = "settled"
+)
+
+// Valid reports whether s is one of the market statuses.
+func (s MarketStatus) Valid() bool {
+	switch s {
+	case MarketOpen, MarketSuspended, MarketClosed, MarketSettled:
+		return true
+	}
+	return false
+}
+
+// Market is a market as the ledger knows it: its status and, once resulted,
+// its winners.
+type Market struct {
+	ID         string
+	Status     MarketStatus
+	Winners    []string // nil until resulted; empty means void
+	Resulted   bool
+	ResultedAt *time.Time
+}
+
+// Selection is one outcome of a market and the odds currently offered on it.
+type Selection struct {
+	ID   string
+	Odds Odds
+}
+
+// Price is a market's current quote, as the feed last set it: its status and
+// the odds of each selection, with the feed position it reflects.
+type Price struct {
+	Market     string
+	Status     MarketStatus
+	Selections []Selection // sorted by ID
+	Seq        int64       // feed seq of the last update applied
+	UpdatedAt  time.Time   // feed timestamp of that update; zero if unknown
+}
+
+// Odds returns the odds offered on a selection, and whether it is quoted.
+func (p *Price) Odds(selection string) (Odds, bool) {
+	for _, s := range p.Selections {
+		if s.ID == selection {
+			return s.Odds, true
+		}
+	}
+	return 0, false
+}
+
+// BetStatus is where a bet is in its life.
+type BetStatus string
+
+// The bet statuses, as the ledger stores them.
+const (
+	BetAccepted  BetStatus = "accepted"
+	BetWon       BetStatus = "won"
+	BetLost      BetStatus = "lost"
+	BetVoid      BetStatus = "void"
+	BetCashedOut BetStatus = "cashed_out"
+)
+
+// Bet is a booked bet.
+type Bet struct {
+	ID        string
+	Account   string
+	Market    string
+	Selection string
+	Stake     int64 // minor units
+	// RequestedOdds are the lowest odds the bettor asked for. The ledger does
+	// not store them, so they are zero on a bet read back from it.
+	RequestedOdds Odds
+	Odds          Odds // accepted odds: the price when the bet was booked
+	Status        BetStatus
+	Payout        int64 // minor units credited to the player at settlement
+	PlacedAt      time.Time
+	SettledAt     *time.Time
+}
+
+// Repeats reports whether req is a resend of the request that booked b: the
+// same account, market, selection and stake, asking for no more than the
+// odds b was booked at. The accepted odds themselves are not compared: the
+// price can move between two sends of one request.
+func (b *Bet) Repeats(req BetRequest) bool {
+	return b.ID == req.ID && b.Account == req.Account && b.Market == req.Market &&
+		b.Selection == req.Selection && b.Stake == req.Stake && req.Odds <= b.Odds
+}
+
+// Limits on the values the platform accepts. They keep every sum of money
+// far from int64 overflow: a payout is at most MaxStake × 1000.
+const (
+	MaxIDLen  = 128
+	MaxStake  = 1_000_000_000_000     // 10^12 minor units
+	MaxAmount = 1_000_000_000_000_000 // 10^15 minor units per deposit or withdrawal
+)
+
+// BetRequest is a bettor's request to place a bet.
+type BetRequest struct {
+	ID        string // client-chosen idempotency key
+	Account   string
+	Market    string
+	Selection string
+	Stake     int64 // minor units
+	Odds      Odds  // the lowest odds the bettor accepts
+}
+
+// Validate returns an EINVALID error naming every problem with r, or nil.
+func (r BetRequest) Validate() error {
+	var v problems
+	v.id("id", r.ID)
+	v.id("account", r.Account)
+	v.id("market", r.Market)
+	v.id("selection", r.Selection)
+	switch {
+	case r.Stake <= 0:
+		v.add("stake must be positive, not %d", r.Stake)
+	case r.Stake > MaxStake:
+		v.add("stake %d is above %d", r.Stake, int64(MaxStake))
+	}
+	if r.Odds == 0 {
+		v.add("odds are required")
+	} else if !r.Odds.Valid() {
+		v.add("odds %s are outside 1.01 to 1000", r.Odds)
+	}
+	return v.err()
+}
+
+// Account is a ledger account and its balance.
+type Account struct {
+	ID            string
+	Kind          AccountKind
+	AllowNegative bool
+	Balance       int64 // minor units
+}
+
+// AccountKind is the role of a ledger account.
+type AccountKind string
+
+// The account kinds. House, suspense and cash are the system accounts,
+// created by the schema with those ids.
+const (
+	AccountPlayer   AccountKind = "player"
+	AccountHouse    AccountKind = "house"
+	AccountSuspense AccountKind = "suspense"
+	AccountCash     AccountKind = "cash"
+)
+
+// The ids of the system accounts.
+const (
+	HouseAccount    = "house"
+	SuspenseAccount = "suspense"
+	CashAccount     = "cash"
+)
+
+// IsSystemAccount reports whether id names one of the system accounts, which
+// no player request may use.
+func IsSystemAccount(id string) bool {
+	return id == HouseAccount || id == SuspenseAccount || id == CashAccount
+}
+
+// Posting moves Amount minor units into (positive) or out of (negative) an
+// account, as one leg of transaction TxID. A transaction's postings sum to zero.
+type Posting struct {
+	ID      int64
+	TxID    int64
+	Account string
+	Amount  int64
+}
+
+// TransferKind tells deposits from withdrawals.
+type TransferKind string
+
+// The transfer kinds; they are also the ledger's transaction kinds.
+const (
+	Deposit  TransferKind = "deposit"
+	Withdraw TransferKind = "withdraw"
+)
+
+// TransferRequest asks to move money between the outside world and a player.
+type TransferRequest struct {
+	ID      string // client-chosen idempotency key
+	Account string
+	Amount  int64 // minor units, positive
+}
+
+// Validate returns an EINVALID error naming every problem with r, or nil.
+func (r TransferRequest) Validate() error {
+	var v problems
+	v.id("id", r.ID)
+	v.id("account", r.Account)
+	switch {
+	case r.Amount <= 0:
+		v.add("amount must be positive, not %d", r.Amount)
+	case r.Amount > MaxAmount:
+		v.add("amount %d is above %d", r.Amount, int64(MaxAmount))
+	}
+	return v.err()
+}
+
+// Transfer is a booked deposit or withdrawal. Balance is the player's balance
+// right after it was booked, so replaying the request returns the same Transfer.
+type Transfer struct {
+	Kind    TransferKind
+	ID      string
+	Account string
+	Amount  int64
+	Balance int64
+}
+
+// BetService places and reads bets.
+type BetService interface {
+	// PlaceBet books a bet at the current price if that is at least the
+	// requested odds. created is false when the id was already booked with
+	// the same content, in which case the booked bet is returned unchanged.
+	// Returns EINVALID, ENOTFOUND (account, market or selection), ECONFLICT
+	// (id reused with other content), ELIMIT, EMARKETSUSPENDED,
+	// EPRICECHANGED, EFUNDS or EINTERNAL.
+	PlaceBet(ctx context.Context, req BetRequest) (bet *Bet, created bool, err error)
+
+	// FindBet returns a booked bet. Returns EINVALID, ENOTFOUND or EINTERNAL.
+	FindBet(ctx context.Context, id string) (*Bet, error)
+}
+
+// AccountService moves money in and out of player accounts and reads them.
+type AccountService interface {
+	// Deposit credits a player, creating the account on first use. created
+	// is false when the id was already booked with the same account and
+	// amount; the original Transfer is returned. Returns EINVALID,
+	// ECONFLICT or EINTERNAL.
+	Deposit(ctx context.Context, req TransferRequest) (t *Transfer, created bool, err error)
+
+	// Withdraw debits a player; idempotent like Deposit. Returns EINVALID,
+	// ECONFLICT, EFUNDS (including an account with no money yet) or EINTERNAL.
+	Withdraw(ctx context.Context, req TransferRequest) (t *Transfer, created bool, err error)
+
+	// FindAccount returns a player account. Returns EINVALID, ENOTFOUND or
+	// EINTERNAL.
+	FindAccount(ctx context.Context, id string) (*Account, error)
+}

@@ -1,0 +1,139 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/inplaylabs/inplay/platform"
+)
+
+// PlaceBet implements ledger.Bets.
+func (s *Store) PlaceBet(ctx context.Context, bet platform.Bet) (*platform.Bet, bool, error) {
+	req := platform.BetRequest{ID: bet.ID, Account: bet.Account, Market: bet.Market,
+		Selection: bet.Selection, Stake: bet.Stake, Odds: bet.Odds}
+	if err := req.Validate(); err != nil {
+		return nil, false, err
+	}
+	if bet.RequestedOdds != 0 && bet.RequestedOdds > bet.Odds {
+		return nil, false, platform.Errorf(platform.EINVALID, "accepted odds %s are below the requested %s", bet.Odds, bet.RequestedOdds)
+	}
+	if platform.IsSystemAccount(bet.Account) {
+		return nil, false, platform.Errorf(platform.ENOTFOUND, "account %q not found", bet.Account)
+	}
+	var (
+		out     *platform.Bet
+		created bool
+	)
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		out, created = nil, false
+		// The market row first (lock order). FOR SHARE lets bets on one
+		// market run side by side, while settlement's FOR UPDATE waits for
+		// them, so it sees every bet that was booked as open.
+		if _, err := tx.Exec(ctx, `INSERT INTO markets (id, status) VALUES ($1, 'open') ON CONFLICT (id) DO NOTHING`, bet.Market); err != nil {
+			return err
+		}
+		var status string
+		if err := tx.QueryRow(ctx, `SELECT status FROM markets WHERE id = $1 FOR SHARE`, bet.Market).Scan(&status); err != nil {
+			return err
+		}
+		balance, found, err := lockPlayer(ctx, tx, bet.Account)
+		if err != nil {
+			return err
+		}
+		prior, err := queryBet(ctx, tx, bet.ID)
+		if err != nil && platform.ErrorCode(err) != platform.ENOTFOUND {
+			return err
+		}
+		if prior != nil {
+			if !prior.Repeats(platform.BetRequest{ID: bet.ID, Account: bet.Account, Market: bet.Market,
+				Selection: bet.Selection, Stake: bet.Stake, Odds: bet.RequestedOdds}) {
+				return platform.Errorf(platform.ECONFLICT,
+					"bet %q is already booked with other content: account %q, market %q, selection %q, stake %d at %s",
+					prior.ID, prior.Account, prior.Market, prior.Selection, prior.Stake, prior.Odds)
+			}
+			prior.RequestedOdds = bet.RequestedOdds
+			out = prior
+			return nil
+		}
+		if !found {
+			return platform.Errorf(platform.ENOTFOUND, "account %q not found", bet.Account)
+		}
+		if status != string(platform.MarketOpen) {
+			return platform.Errorf(platform.EMARKETSUSPENDED, "market %q is %s", bet.Market, status)
+		}
+		if balance < bet.Stake {
+			return platform.Errorf(platform.EFUNDS, "balance %d of account %q does not cover stake %d", balance, bet.Account, bet.Stake)
+		}
+		b := bet
+		b.Status = platform.BetAccepted
+		b.Payout = 0
+		b.SettledAt = nil
+		if err := tx.QueryRow(ctx, `INSERT INTO bets (id, account_id, market_id, selection_id, stake, odds_e4, status)
+			VALUES ($1, $2, $3, $4, $5, $6, 'accepted') RETURNING placed_at`,
+			b.ID, b.Account, b.Market, b.Selection, b.Stake, b.Odds.E4()).Scan(&b.PlacedAt); err != nil {
+			return fmt.Errorf("insert bet %s: %w", b.ID, err)
+		}
+		if _, err := addBalance(ctx, tx, b.Account, -b.Stake); err != nil {
+			return err
+		}
+		if _, err := newTx(ctx, tx, "stake", b.ID, map[string]int64{
+			b.Account: -b.Stake, platform.SuspenseAccount: b.Stake,
+		}); err != nil {
+			return err
+		}
+		// Every bet updates the suspense row: last, so its lock is held
+		// for the shortest time.
+		if _, err := addBalance(ctx, tx, platform.SuspenseAccount, b.Stake); err != nil {
+			return err
+		}
+		out, created = &b, true
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return out, created, nil
+}
+
+// Bet implements ledger.Bets.
+func (s *Store) Bet(ctx context.Context, id string) (*platform.Bet, error) {
+	if err := platform.ValidateID("bet id", id); err != nil {
+		return nil, err
+	}
+	b, err := queryBet(ctx, s.pool, id)
+	if err != nil && platform.ErrorCode(err) == platform.EINTERNAL {
+		return nil, classify(err)
+	}
+	return b, err
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func queryBet(ctx context.Context, q querier, id string) (*platform.Bet, error) {
+	var (
+		b      platform.Bet
+		oddsE4 int64
+		status string
+	)
+	err := q.QueryRow(ctx, `SELECT id, account_id, market_id, selection_id, stake, odds_e4, status, payout, placed_at, settled_at
+		FROM bets WHERE id = $1`, id).
+		Scan(&b.ID, &b.Account, &b.Market, &b.Selection, &b.Stake, &oddsE4, &status, &b.Payout, &b.PlacedAt, &b.SettledAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, platform.Errorf(platform.ENOTFOUND, "bet %q not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read bet %s: %w", id, err)
+	}
+	odds, err := platform.OddsFromE4(oddsE4)
+	if err != nil {
+		return nil, fmt.Errorf("bet %s: %w", id, err)
+	}
+	b.Odds = odds
+	b.Status = platform.BetStatus(status)
+	return &b, nil
+}

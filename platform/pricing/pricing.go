@@ -1,0 +1,107 @@
+// Package pricing holds the platform's current quotes: the odds on each
+// selection and each market's status, as the feed last set them. The quotes
+// live in a Store (Redis in the reference platform); this package decides
+// what a quote means for a bet.
+package pricing
+
+import (
+	"context"
+	"time"
+
+	"github.com/inplaylabs/inplay/platform"
+)
+
+// Reader reads current quotes.
+type Reader interface {
+	// Price returns a market's current quote. Returns ENOTFOUND (the market
+	// has never been quoted) or EINTERNAL.
+	Price(ctx context.Context, market string) (*platform.Price, error)
+}
+
+// Writer applies the feed's updates to the quotes. Each update carries the
+// feed seq it came with; an update older than the one already applied to
+// the market is ignored, so a redelivered or late message can never roll a
+// quote back.
+type Writer interface {
+	// SetOdds merges selections' odds into a market's quote. A market quoted
+	// for the first time is open. Returns EINVALID or EINTERNAL.
+	SetOdds(ctx context.Context, market string, odds []platform.Selection, seq int64, at time.Time) error
+
+	// SetStatus sets a market's status. Settled is final: once set, no later
+	// status replaces it. Returns EINVALID or EINTERNAL.
+	SetStatus(ctx context.Context, market string, status platform.MarketStatus, seq int64, at time.Time) error
+}
+
+// Store is a quote store.
+type Store interface {
+	Reader
+	Writer
+}
+
+// Accept decides whether a bet asking for at least requested odds on
+// selection can be taken at price p, and at what odds: the current ones.
+// Returns EMARKETSUSPENDED (the market is not open), ENOTFOUND (the
+// selection is not quoted) or EPRICECHANGED (the current odds are lower).
+func Accept(p *platform.Price, selection string, requested platform.Odds) (platform.Odds, error) {
+	if p.Status != platform.MarketOpen {
+		return 0, platform.Errorf(platform.EMARKETSUSPENDED, "market %q is %s", p.Market, p.Status)
+	}
+	current, ok := p.Odds(selection)
+	if !ok {
+		return 0, platform.Errorf(platform.ENOTFOUND, "selection %q of market %q is not quoted", selection, p.Market)
+	}
+	if current < requested {
+		return 0, platform.Errorf(platform.EPRICECHANGED, "the price of %q in market %q is %s, below the requested %s",
+			selection, p.Market, current, requested)
+	}
+	return current, nil
+}
+
+// MarketStatuses is where the ledger learns a market's status, so it can
+// refuse a bet on a market the feed has suspended even if the quote store
+// lags behind.
+type MarketStatuses interface {
+	// SetMarketStatus records a market's status. Returns EINVALID or EINTERNAL.
+	SetMarketStatus(ctx context.Context, market string, status platform.MarketStatus) error
+}
+
+// Service applies the feed's odds and status updates: odds to the quote
+// store; statuses to the ledger first and the quote store second, so that
+// whenever the quote store says open, the ledger already does too.
+type Service struct {
+	Quotes Writer
+	Ledger MarketStatuses
+}
+
+// Odds applies an odds update. Returns EINVALID or EINTERNAL.
+func (s *Service) Odds(ctx context.Context, market string, odds []platform.Selection, seq int64, at time.Time) error {
+	if err := platform.ValidateID("market", market); err != nil {
+		return err
+	}
+	if len(odds) == 0 {
+		return platform.Errorf(platform.EINVALID, "odds update of market %q quotes no selection", market)
+	}
+	for _, sel := range odds {
+		if err := platform.ValidateID("selection", sel.ID); err != nil {
+			return err
+		}
+		if !sel.Odds.Valid() {
+			return platform.Errorf(platform.EINVALID, "odds %s of %q in market %q are outside 1.01 to 1000", sel.Odds, sel.ID, market)
+		}
+	}
+	return s.Quotes.SetOdds(ctx, market, odds, seq, at)
+}
+
+// Status applies a status update (open, suspended or closed). Returns
+// EINVALID or EINTERNAL.
+func (s *Service) Status(ctx context.Context, market string, status platform.MarketStatus, seq int64, at time.Time) error {
+	switch status {
+	case platform.MarketOpen, platform.MarketSuspended, platform.MarketClosed:
+	default:
+		return platform.Errorf(platform.EINVALID, "market status %q is not open, suspended or closed", status)
+	}
+	if err := s.Ledger.SetMarketStatus(ctx, market, status); err != nil {
+		return err
+	}
+	return s.Quotes.SetStatus(ctx, market, status, seq, at)
+}

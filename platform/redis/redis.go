@@ -1,0 +1,177 @@
+// Package redis is the reference platform's quote store on Redis
+// (go-redis/v9): the hot state every bet reads.
+//
+// Every key starts with the caller's prefix, and nothing outside it is
+// touched. For market M under prefix P:
+//
+//	P quote:M    hash: selection id → decimal odds, canonical ("2.1")
+//	P market:M   hash: status (open|suspended|closed|settled),
+//	             seq (feed seq of the last update), ts (its feed time, RFC 3339)
+//
+// Selections and the market's own fields live in separate hashes so that no
+// selection id can collide with a field name. Updates run as Lua scripts that
+// compare seqs, so they are atomic and a late or redelivered update never
+// rolls a quote back; settled is final.
+package redis
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/inplaylabs/inplay/platform"
+	"github.com/inplaylabs/inplay/platform/pricing"
+)
+
+// QuoteStore keeps current quotes in Redis. It implements pricing.Store.
+type QuoteStore struct {
+	client redis.UniversalClient
+	prefix string
+}
+
+var _ pricing.Store = (*QuoteStore)(nil)
+
+// NewQuoteStore returns a QuoteStore on client whose keys all start with
+// prefix. The QuoteStore does not own the client.
+func NewQuoteStore(client redis.UniversalClient, prefix string) *QuoteStore {
+	return &QuoteStore{client: client, prefix: prefix}
+}
+
+// QuoteKey is the key of a market's odds hash.
+func (s *QuoteStore) QuoteKey(market string) string { return s.prefix + "quote:" + market }
+
+// MarketKey is the key of a market's status hash.
+func (s *QuoteStore) MarketKey(market string) string { return s.prefix + "market:" + market }
+
+// Ping checks that Redis answers.
+func (s *QuoteStore) Ping(ctx context.Context) error {
+	return s.client.Ping(ctx).Err()
+}
+
+// setOdds: KEYS = quote, market; ARGV = seq, ts, then selection/odds pairs.
+var setOdds = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[2], 'seq')
+if cur and tonumber(cur) > tonumber(ARGV[1]) then return 0 end
+for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i+1]) end
+redis.call('HSET', KEYS[2], 'seq', ARGV[1], 'ts', ARGV[2])
+redis.call('HSETNX', KEYS[2], 'status', 'open')
+return 1
+`)
+
+// setStatus: KEYS = market; ARGV = seq, ts, status.
+var setStatus = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], 'seq')
+if cur and tonumber(cur) > tonumber(ARGV[1]) then return 0 end
+if redis.call('HGET', KEYS[1], 'status') == 'settled' then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[3], 'seq', ARGV[1], 'ts', ARGV[2])
+return 1
+`)
+
+func formatTime(at time.Time) string {
+	if at.IsZero() {
+		return ""
+	}
+	return at.UTC().Format(time.RFC3339Nano)
+}
+
+func checkMarket(market string, seq int64) error {
+	if err := platform.ValidateID("market", market); err != nil {
+		return err
+	}
+	if seq < 0 {
+		return platform.Errorf(platform.EINVALID, "feed seq %d is negative", seq)
+	}
+	return nil
+}
+
+// SetOdds implements pricing.Writer.
+func (s *QuoteStore) SetOdds(ctx context.Context, market string, odds []platform.Selection, seq int64, at time.Time) error {
+	if err := checkMarket(market, seq); err != nil {
+		return err
+	}
+	if len(odds) == 0 {
+		return platform.Errorf(platform.EINVALID, "odds update of market %q quotes no selection", market)
+	}
+	args := make([]any, 0, 2+2*len(odds))
+	args = append(args, seq, formatTime(at))
+	for _, sel := range odds {
+		if err := platform.ValidateID("selection", sel.ID); err != nil {
+			return err
+		}
+		if !sel.Odds.Valid() {
+			return platform.Errorf(platform.EINVALID, "odds %s of %q are outside 1.01 to 1000", sel.Odds, sel.ID)
+		}
+		args = append(args, sel.ID, sel.Odds.String())
+	}
+	if err := setOdds.Run(ctx, s.client, []string{s.QuoteKey(market), s.MarketKey(market)}, args...).Err(); err != nil {
+		return fmt.Errorf("redis: set odds of %s: %w", market, err)
+	}
+	return nil
+}
+
+// SetStatus implements pricing.Writer.
+func (s *QuoteStore) SetStatus(ctx context.Context, market string, status platform.MarketStatus, seq int64, at time.Time) error {
+	if err := checkMarket(market, seq); err != nil {
+		return err
+	}
+	if !status.Valid() {
+		return platform.Errorf(platform.EINVALID, "market status %q is unknown", status)
+	}
+	if err := setStatus.Run(ctx, s.client, []string{s.MarketKey(market)}, seq, formatTime(at), string(status)).Err(); err != nil {
+		return fmt.Errorf("redis: set status of %s: %w", market, err)
+	}
+	return nil
+}
+
+// Price implements pricing.Reader. Both hashes are read in one MULTI, so
+// the odds and the status are from the same moment.
+func (s *QuoteStore) Price(ctx context.Context, market string) (*platform.Price, error) {
+	if err := platform.ValidateID("market", market); err != nil {
+		return nil, err
+	}
+	var quote, meta *redis.MapStringStringCmd
+	if _, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		quote = p.HGetAll(ctx, s.QuoteKey(market))
+		meta = p.HGetAll(ctx, s.MarketKey(market))
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("redis: read quote of %s: %w", market, err)
+	}
+	odds, fields := quote.Val(), meta.Val()
+	if len(odds) == 0 && len(fields) == 0 {
+		return nil, platform.Errorf(platform.ENOTFOUND, "market %q not found", market)
+	}
+	p := &platform.Price{Market: market, Status: platform.MarketStatus(fields["status"])}
+	if !p.Status.Valid() {
+		return nil, fmt.Errorf("redis: market %s has status %q", market, fields["status"])
+	}
+	if v := fields["seq"]; v != "" {
+		seq, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("redis: market %s has seq %q", market, v)
+		}
+		p.Seq = seq
+	}
+	if v := fields["ts"]; v != "" {
+		at, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return nil, fmt.Errorf("redis: market %s has ts %q", market, v)
+		}
+		p.UpdatedAt = at
+	}
+	p.Selections = make([]platform.Selection, 0, len(odds))
+	for id, v := range odds {
+		o, err := platform.ParseOdds(v)
+		if err != nil {
+			return nil, fmt.Errorf("redis: odds of %s/%s: %w", market, id, err)
+		}
+		p.Selections = append(p.Selections, platform.Selection{ID: id, Odds: o})
+	}
+	slices.SortFunc(p.Selections, func(a, b platform.Selection) int { return strings.Compare(a.ID, b.ID) })
+	return p, nil
+}

@@ -1,0 +1,172 @@
+package redis_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inplaylabs/inplay/platform"
+	"github.com/inplaylabs/inplay/platform/postgres/pgtest"
+	"github.com/inplaylabs/inplay/platform/redis"
+)
+
+func mustStore(tb testing.TB) *redis.QuoteStore {
+	tb.Helper()
+	client, prefix := pgtest.NewRedis(tb)
+	return redis.NewQuoteStore(client, prefix)
+}
+
+func sel(id string, odds platform.Odds) platform.Selection {
+	return platform.Selection{ID: id, Odds: odds}
+}
+
+func TestQuoteStore(t *testing.T) {
+	s := mustStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 29, 9, 0, 0, 123456000, time.UTC)
+
+	_, err := s.Price(ctx, "m1")
+	if platform.ErrorCode(err) != platform.ENOTFOUND {
+		t.Fatalf("Price of an unknown market = %v, want ENOTFOUND", err)
+	}
+
+	steps := []struct {
+		name   string
+		apply  func() error
+		status platform.MarketStatus
+		odds   map[string]platform.Odds
+		seq    int64
+	}{
+		// First odds: the market opens with them.
+		{"first odds", func() error {
+			return s.SetOdds(ctx, "m1", []platform.Selection{sel("home", 21000), sel("away", 34000)}, 3, at)
+		}, platform.MarketOpen, map[string]platform.Odds{"home": 21000, "away": 34000}, 3},
+		// A later update merges: away keeps its price.
+		{"merge", func() error {
+			return s.SetOdds(ctx, "m1", []platform.Selection{sel("home", 20500)}, 4, at)
+		}, platform.MarketOpen, map[string]platform.Odds{"home": 20500, "away": 34000}, 4},
+		// An older update arrives late: ignored.
+		{"stale odds", func() error {
+			return s.SetOdds(ctx, "m1", []platform.Selection{sel("home", 99000)}, 2, at)
+		}, platform.MarketOpen, map[string]platform.Odds{"home": 20500, "away": 34000}, 4},
+		// Redelivery of the same seq is harmless.
+		{"redelivered", func() error {
+			return s.SetOdds(ctx, "m1", []platform.Selection{sel("home", 20500)}, 4, at)
+		}, platform.MarketOpen, map[string]platform.Odds{"home": 20500, "away": 34000}, 4},
+		// Suspension keeps the odds.
+		{"suspend", func() error {
+			return s.SetStatus(ctx, "m1", platform.MarketSuspended, 5, at)
+		}, platform.MarketSuspended, map[string]platform.Odds{"home": 20500, "away": 34000}, 5},
+		// A stale status does not reopen it.
+		{"stale status", func() error {
+			return s.SetStatus(ctx, "m1", platform.MarketOpen, 4, at)
+		}, platform.MarketSuspended, map[string]platform.Odds{"home": 20500, "away": 34000}, 5},
+		// Settled is set by settlement.
+		{"settle", func() error {
+			return s.SetStatus(ctx, "m1", platform.MarketSettled, 6, at)
+		}, platform.MarketSettled, map[string]platform.Odds{"home": 20500, "away": 34000}, 6},
+		// And is final, even against a newer status.
+		{"after settled", func() error {
+			return s.SetStatus(ctx, "m1", platform.MarketOpen, 7, at)
+		}, platform.MarketSettled, map[string]platform.Odds{"home": 20500, "away": 34000}, 6},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if err := st.apply(); err != nil {
+				t.Fatal(err)
+			}
+			p, err := s.Price(ctx, "m1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Status != st.status || p.Seq != st.seq || !p.UpdatedAt.Equal(at) || len(p.Selections) != len(st.odds) {
+				t.Fatalf("price = %+v, want status %s seq %d odds %v", p, st.status, st.seq, st.odds)
+			}
+			for id, want := range st.odds {
+				if got, ok := p.Odds(id); !ok || got != want {
+					t.Fatalf("odds of %s = %v, want %v", id, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestQuoteStoreStatusOnly(t *testing.T) {
+	s := mustStore(t)
+	ctx := context.Background()
+	// A status before any odds makes the market known, with nothing quoted.
+	if err := s.SetStatus(ctx, "m2", platform.MarketSuspended, 1, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Price(ctx, "m2")
+	if err != nil || p.Status != platform.MarketSuspended || len(p.Selections) != 0 || !p.UpdatedAt.IsZero() {
+		t.Fatalf("price = %+v, %v", p, err)
+	}
+	// Its first odds keep the status it had.
+	if err := s.SetOdds(ctx, "m2", []platform.Selection{sel("home", 15000)}, 2, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.Price(ctx, "m2"); p.Status != platform.MarketSuspended {
+		t.Fatalf("first odds changed status to %s", p.Status)
+	}
+}
+
+func TestQuoteStoreRefusesBadInput(t *testing.T) {
+	s := mustStore(t)
+	ctx := context.Background()
+	tests := []struct {
+		name  string
+		apply func() error
+	}{
+		// A market id with a space could not be told apart in a key.
+		{"bad market", func() error { return s.SetOdds(ctx, "m 1", []platform.Selection{sel("h", 20000)}, 1, time.Time{}) }},
+		// An update with nothing in it.
+		{"no selections", func() error { return s.SetOdds(ctx, "m1", nil, 1, time.Time{}) }},
+		// Odds out of range never reach the store.
+		{"bad odds", func() error { return s.SetOdds(ctx, "m1", []platform.Selection{sel("h", 5)}, 1, time.Time{}) }},
+		// Unknown statuses.
+		{"bad status", func() error { return s.SetStatus(ctx, "m1", "paused", 1, time.Time{}) }},
+		// Seqs are never negative.
+		{"negative seq", func() error { return s.SetStatus(ctx, "m1", platform.MarketOpen, -1, time.Time{}) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.apply(); platform.ErrorCode(err) != platform.EINVALID {
+				t.Fatalf("got %v, want EINVALID", err)
+			}
+		})
+	}
+	if _, err := s.Price(ctx, "m1"); platform.ErrorCode(err) != platform.ENOTFOUND {
+		t.Fatalf("a refused update left state behind: %v", err)
+	}
+}
+
+func TestQuoteStoreStaysInsideItsPrefix(t *testing.T) {
+	client, prefix := pgtest.NewRedis(t)
+	_, other := pgtest.RedisPrefix(t)
+	ctx := context.Background()
+	// A neighbour's key, with the same market name, must survive.
+	if err := client.HSet(ctx, other+"quote:m1", "home", "9").Err(); err != nil {
+		t.Fatal(err)
+	}
+	s := redis.NewQuoteStore(client, prefix)
+	if err := s.SetOdds(ctx, "m1", []platform.Selection{sel("home", 20000)}, 1, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := client.Keys(ctx, prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 {
+		t.Fatalf("keys under the prefix = %v, want the quote and market hashes", keys)
+	}
+	for _, k := range keys {
+		if !strings.HasPrefix(k, prefix) {
+			t.Fatalf("key %s outside the prefix", k)
+		}
+	}
+	if v, _ := client.HGet(ctx, other+"quote:m1", "home").Result(); v != "9" {
+		t.Fatalf("the neighbour's key changed to %q", v)
+	}
+}

@@ -1,0 +1,217 @@
+package scenarios
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/inplaylabs/inplay/platform/betting"
+	"github.com/inplaylabs/inplay/platform/cashier"
+	"github.com/inplaylabs/inplay/platform/feed"
+	phttp "github.com/inplaylabs/inplay/platform/http"
+	"github.com/inplaylabs/inplay/platform/postgres"
+	"github.com/inplaylabs/inplay/platform/pricing"
+	"github.com/inplaylabs/inplay/platform/redis"
+	"github.com/inplaylabs/inplay/platform/risk"
+	"github.com/inplaylabs/inplay/platform/settlement"
+)
+
+// refPlatformStartTimeout bounds how long StartRefPlatform waits for the
+// stores to answer and the feed to connect.
+const refPlatformStartTimeout = 15 * time.Second
+
+// refPlatformPoolSize is the PostgreSQL pool size unless the URL sets
+// pool_max_conns: bets wait on row locks, so a few more connections than
+// cores keep the API from queueing behind them.
+const refPlatformPoolSize = 32
+
+// RefPlatformConfig configures an in-process reference platform.
+type RefPlatformConfig struct {
+	PostgresURL string        // the run's (already migrated) database, possibly via a chaos proxy
+	RedisAddr   string        // host:port, possibly via a chaos proxy
+	KeyPrefix   string        // the run's Redis key prefix
+	FeedURL     string        // base URL of the feed server, e.g. http://127.0.0.1:1234
+	InPlayDelay time.Duration // bet delay; 0 disables it
+	MaxStake    int64         // 0 = no limit
+	Logger      *slog.Logger  // nil = discard
+}
+
+// validate returns every problem with c at once.
+func (c RefPlatformConfig) validate() error {
+	var errs []error
+	if c.PostgresURL == "" {
+		errs = append(errs, errors.New("PostgresURL is required"))
+	}
+	if c.RedisAddr == "" {
+		errs = append(errs, errors.New("RedisAddr is required"))
+	}
+	if c.FeedURL == "" {
+		errs = append(errs, errors.New("FeedURL is required"))
+	}
+	if c.InPlayDelay < 0 {
+		errs = append(errs, fmt.Errorf("InPlayDelay must not be negative, not %s", c.InPlayDelay))
+	}
+	if c.MaxStake < 0 {
+		errs = append(errs, fmt.Errorf("MaxStake must not be negative, not %d", c.MaxStake))
+	}
+	return errors.Join(errs...)
+}
+
+// RefPlatform is a running reference platform: its HTTP API on a loopback
+// port, and its feed client following the feed server.
+type RefPlatform struct {
+	url    string
+	feed   *feed.Client
+	server *http.Server
+	pool   *pgxpool.Pool
+	redis  *goredis.Client
+	log    *slog.Logger
+
+	stopFeed  context.CancelFunc
+	feedDone  chan struct{}
+	serveDone chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// StartRefPlatform wires the reference platform's stores, services, feed
+// client and HTTP API together and starts them. It returns once the API
+// listens on 127.0.0.1 and the feed is connected, or an error after a
+// bounded wait (or when ctx is done first). ctx bounds the start only; the
+// platform runs until Close.
+func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("reference platform: %w", err)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	startCtx, cancel := context.WithTimeout(ctx, refPlatformStartTimeout)
+	defer cancel()
+
+	p := &RefPlatform{log: log}
+	ok := false
+	defer func() {
+		if !ok {
+			p.Close()
+		}
+	}()
+
+	poolCfg, err := pgxpool.ParseConfig(cfg.PostgresURL)
+	if err != nil {
+		return nil, fmt.Errorf("reference platform: postgres URL: %w", err)
+	}
+	if !strings.Contains(cfg.PostgresURL, "pool_max_conns") {
+		poolCfg.MaxConns = refPlatformPoolSize
+	}
+	if p.pool, err = pgxpool.NewWithConfig(startCtx, poolCfg); err != nil {
+		return nil, fmt.Errorf("reference platform: postgres: %w", err)
+	}
+	if err := p.pool.Ping(startCtx); err != nil {
+		return nil, fmt.Errorf("reference platform: postgres does not answer: %w", err)
+	}
+	p.redis = goredis.NewClient(&goredis.Options{Addr: cfg.RedisAddr})
+	if err := p.redis.Ping(startCtx).Err(); err != nil {
+		return nil, fmt.Errorf("reference platform: redis at %s does not answer: %w", cfg.RedisAddr, err)
+	}
+
+	ledger := postgres.NewStore(p.pool)
+	quotes := redis.NewQuoteStore(p.redis, cfg.KeyPrefix)
+	bets := &betting.Service{Ledger: ledger, Quotes: quotes, Limits: risk.Limits{MaxStake: cfg.MaxStake}, Delay: cfg.InPlayDelay}
+	api := phttp.NewServer(bets, &cashier.Service{Ledger: ledger}, log.With("component", "api"),
+		phttp.HealthCheck{Name: "postgres", Ping: ledger.Ping},
+		phttp.HealthCheck{Name: "redis", Ping: quotes.Ping})
+
+	if p.feed, err = feed.New(feed.Config{
+		URL:     cfg.FeedURL,
+		Quotes:  &pricing.Service{Quotes: quotes, Ledger: ledger},
+		Results: &settlement.Service{Ledger: ledger, Quotes: quotes, Logger: log.With("component", "settlement")},
+		Logger:  log.With("component", "feed"),
+	}); err != nil {
+		return nil, fmt.Errorf("reference platform: %w", err)
+	}
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("reference platform: listen: %w", err)
+	}
+	p.url = "http://" + l.Addr().String()
+	p.server = &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	p.serveDone = make(chan struct{})
+	go func() {
+		defer close(p.serveDone)
+		if err := p.server.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("API server stopped", "err", err)
+		}
+	}()
+
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	p.stopFeed = stop
+	p.feedDone = make(chan struct{})
+	go func() {
+		defer close(p.feedDone)
+		p.feed.Run(runCtx)
+	}()
+	select {
+	case <-p.feed.Ready():
+	case <-startCtx.Done():
+		st := p.feed.Stats()
+		return nil, fmt.Errorf("reference platform: feed at %s not connected after %d attempts: %w",
+			cfg.FeedURL, st.DialErrors, startCtx.Err())
+	}
+	log.Info("reference platform started", "url", p.url, "feed", cfg.FeedURL,
+		"in_play_delay", cfg.InPlayDelay, "max_stake", cfg.MaxStake)
+	ok = true
+	return p, nil
+}
+
+// URL returns the base URL of the HTTP API.
+func (p *RefPlatform) URL() string { return p.url }
+
+// FeedStats returns the feed client's counters.
+func (p *RefPlatform) FeedStats() feed.Stats { return p.feed.Stats() }
+
+// Close stops the feed client, then the HTTP server (letting requests in
+// flight finish, within a bound), then closes the pools. It is idempotent.
+func (p *RefPlatform) Close() error {
+	p.closeOnce.Do(func() {
+		var errs []error
+		if p.stopFeed != nil {
+			p.stopFeed()
+			<-p.feedDone
+		}
+		if p.server != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := p.server.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("shut down API: %w", err))
+				p.server.Close()
+			}
+			cancel()
+			<-p.serveDone
+		}
+		if p.redis != nil {
+			if err := p.redis.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close redis: %w", err))
+			}
+		}
+		if p.pool != nil {
+			p.pool.Close()
+		}
+		p.closeErr = errors.Join(errs...)
+	})
+	return p.closeErr
+}
