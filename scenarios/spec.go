@@ -141,7 +141,7 @@ func Parse(source string, data []byte) (*Scenario, error) {
 
 	var spec Spec
 	if err := yaml.UnmarshalWithOptions(data, &spec); err != nil {
-		problems = append(problems, yaml.FormatError(err, false, false))
+		problems = append(problems, decodeProblem(err, lines))
 		return nil, &InputError{Source: source, Problems: problems}
 	}
 	sc, errs := spec.resolve()
@@ -176,6 +176,35 @@ func withLine(err error, lines map[string]int) string {
 		return fmt.Sprintf("line %d: %s: %s", line, fe.path, fe.msg)
 	}
 	return fe.Error()
+}
+
+// decodeProblem rewrites the decoder's "[4:10] cannot unmarshal ..." as
+// "line 4: load.speed: cannot unmarshal ...", naming the key at that line.
+func decodeProblem(err error, lines map[string]int) string {
+	msg := yaml.FormatError(err, false, false)
+	rest, ok := strings.CutPrefix(msg, "[")
+	if !ok {
+		return msg
+	}
+	pos, text, ok := strings.Cut(rest, "] ")
+	if !ok {
+		return msg
+	}
+	ln, _, _ := strings.Cut(pos, ":")
+	n, err2 := strconv.Atoi(ln)
+	if err2 != nil {
+		return msg
+	}
+	best := ""
+	for path, l := range lines {
+		if l == n && len(path) > len(best) {
+			best = path
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf("line %d: %s: %s", n, best, text)
+	}
+	return fmt.Sprintf("line %d: %s", n, text)
 }
 
 // checkKeys walks the YAML tree beside the Go type it decodes into, reports

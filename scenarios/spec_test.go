@@ -1,0 +1,141 @@
+package scenarios
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+const validScenario = `
+name: smoke
+description: one match
+seed: 7
+load:
+  generate: {profile: football, matches: 1, bettors: 200, duration: 240s}
+  speed: 4
+  headroom: 1.3
+platform: {in_play_delay: 2s}
+faults:
+  - {name: redis-slow, at: 20s, for: 10s, target: redis, kind: latency, params: {latency: 200ms, jitter: 20ms}}
+slos:
+  - {metric: bet_acceptance, p99: 250ms}
+  - {metric: settlement_lag, p99: 5s, phase: steady}
+  - {metric: error_rate, max: 0.5%}
+reconcile: strict
+`
+
+func TestParseValid(t *testing.T) {
+	sc, err := Parse("smoke.yaml", []byte(validScenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Name != "smoke" || sc.Seed != 7 || sc.Speed != 4 || sc.Headroom != 1.3 {
+		t.Errorf("scenario %+v", sc)
+	}
+	if sc.Generate == nil || sc.Generate.Bettors != 200 || sc.Generate.Duration != 240*time.Second {
+		t.Errorf("generate %+v", sc.Generate)
+	}
+	if sc.InPlayDelay != 2*time.Second || !sc.Reconcile || sc.Drain != DefaultDrain || sc.Workers != DefaultWorkers {
+		t.Errorf("settings %+v", sc)
+	}
+	if len(sc.Faults) != 1 || sc.Faults[0].At != 20*time.Second || sc.Faults[0].For != 10*time.Second {
+		t.Errorf("faults %+v", sc.Faults)
+	}
+	want := []struct {
+		metric, phase, stat string
+		limit               float64
+	}{
+		{"bet_acceptance", "all", "p99", 250},
+		{"settlement_lag", "steady", "p99", 5000},
+		{"error_rate", "all", "max", 0.5},
+	}
+	if len(sc.Objectives) != len(want) {
+		t.Fatalf("objectives %+v", sc.Objectives)
+	}
+	for i, w := range want {
+		o := sc.Objectives[i]
+		if o.Metric != w.metric || o.Phase != w.phase || o.Stat != w.stat || o.Limit != w.limit {
+			t.Errorf("objective %d = %+v, want %+v", i, o, w)
+		}
+	}
+}
+
+func TestParseProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string // each must appear in the one error message
+	}{
+		// The issue's example: both problems in one message, each with its line.
+		{"unknown key and negative speed", "name: x\nload:\n  generate: {profile: football, matches: 1, bettors: 1, duration: 60s}\n  speed: -1\n  turbo: 2\n",
+			[]string{`line 5: unknown key "turbo" in load`, "line 4: load.speed: must be greater than 0"}},
+		// Unknown keys at every depth are all reported.
+		{"unknown keys everywhere", "name: x\ncolour: red\nload:\n  capture: c.jsonl\nfaults:\n  - {name: f, at: 1s, for: 1s, target: redis, kind: latency, params: {latency: 1ms}, when: now}\nslos:\n  - {metric: bet_acceptance, p99: 1s, p98: 2s}\n",
+			[]string{`unknown key "colour" in the scenario`, `unknown key "when" in faults[0]`, `unknown key "p98" in slos[0]`}},
+		// A missing name and a missing load are both required.
+		{"empty", "description: nothing\n", []string{"name: is required", "load: needs either generate or capture"}},
+		// Both sources at once is ambiguous.
+		{"generate and capture", "name: x\nload:\n  capture: a.jsonl\n  generate: {profile: football, matches: 1, bettors: 1, duration: 60s}\n",
+			[]string{"has both generate and capture"}},
+		// Bare numbers have no unit; a duration needs one.
+		{"unitless durations", "name: x\nload:\n  generate: {profile: football, matches: 1, bettors: 1, duration: 60}\nplatform: {in_play_delay: 2}\n",
+			[]string{"load.generate.duration", "has no unit", "platform.in_play_delay"}},
+		// Headroom below 1 would remove traffic, not add it.
+		{"headroom below one", "name: x\nload:\n  capture: a.jsonl\n  headroom: 0.5\n", []string{"load.headroom: must be between 1 and 10"}},
+		// Profiles and counts are checked.
+		{"bad generator", "name: x\nload:\n  generate: {profile: tennis, matches: 0, bettors: 0, duration: 1s}\n",
+			[]string{`"tennis" is not a known profile`, "matches: must be between", "bettors: must be between", "must be at least 10s"}},
+		// Each objective has exactly one limit, with a unit.
+		{"bad objectives", "name: x\nload:\n  capture: a.jsonl\nslos:\n  - {metric: bet_acceptance}\n  - {metric: bet_acceptance, p99: 1s, p50: 1ms}\n  - {metric: error_rate, max: 0.5}\n  - {metric: error_rate, p99: 1%}\n  - {metric: bet_acceptance, p99: 250}\n",
+			[]string{"slos[0]: metric bet_acceptance needs one limit", "slos[1]: metric bet_acceptance has 2 limits", "slos[2]: error_rate limit \"0.5\" must be a percentage",
+				"slos[3]: error_rate takes max", "slos[4]: bet_acceptance p99 limit \"250\" has no unit"}},
+		// Metrics are checked by reports: unknown ones and unmeasured ones.
+		{"unmeasured metric", "name: x\nload:\n  capture: a.jsonl\nslos:\n  - {metric: quote_latency, p99: 1s}\n  - {metric: throughput, p99: 1s}\n",
+			[]string{"quote_latency is not measured yet", `metric "throughput" is not one of`}},
+		// Faults are checked by chaos: kind, target, params.
+		{"bad faults", "name: x\nload:\n  capture: a.jsonl\nfaults:\n  - {name: f, at: -1s, for: 1s, target: moon, kind: latency, params: {latency: 1ms}}\n  - {name: g, at: 1s, for: 1s, target: redis, kind: melt}\n",
+			[]string{"moon", "melt"}},
+		// reconcile takes strict or off.
+		{"bad reconcile", "name: x\nload:\n  capture: a.jsonl\nreconcile: sometimes\n", []string{`reconcile: "sometimes" is not one of: strict, off`}},
+		// Type errors come from the decoder, with a position.
+		{"wrong type", "name: x\nload:\n  capture: a.jsonl\n  speed: fast\n", []string{"speed"}},
+		// A scenario must be a mapping.
+		{"not a mapping", "- a\n- b\n", []string{"must be a mapping"}},
+		// YAML syntax errors are bad input too.
+		{"syntax", "name: [x\n", []string{"problem"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("t.yaml", []byte(tt.yaml))
+			var ie *InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("err = %v, want *InputError", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(validScenario))
+	f.Add([]byte("name: x\nload:\n  capture: a.jsonl\n"))
+	f.Add([]byte("name: [x\n"))
+	f.Add([]byte("- a\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sc, err := Parse("fuzz.yaml", data)
+		if err == nil && sc == nil {
+			t.Fatal("nil scenario without an error")
+		}
+		if err != nil {
+			var ie *InputError
+			if !errors.As(err, &ie) || len(ie.Problems) == 0 {
+				t.Fatalf("error %v is not an *InputError with problems", err)
+			}
+		}
+	})
+}
