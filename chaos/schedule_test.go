@@ -1,0 +1,213 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// clockLink stands in for a link on virtual time, where toxiproxy's real
+// sockets cannot go. It behaves as the fault would: while injected, a latency
+// kind's probes answer late and a down link refuses; and it logs when each
+// action happened on the bubble's clock.
+type clockLink struct {
+	mu       sync.Mutex
+	start    time.Time
+	kind     Kind
+	injected bool
+	log      []string
+}
+
+func (c *clockLink) note(what string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.log = append(c.log, fmt.Sprintf("%s@%s", what, time.Since(c.start)))
+}
+
+func (c *clockLink) inject() error {
+	c.note("inject")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.injected = true
+	return nil
+}
+
+func (c *clockLink) heal() error {
+	c.note("heal")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.injected = false
+	return nil
+}
+
+func (c *clockLink) inPlace() (bool, string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.injected, fmt.Sprintf("injected=%v", c.injected), nil
+}
+
+func (c *clockLink) probe(ctx context.Context) ProbeResult {
+	c.note("probe")
+	c.mu.Lock()
+	on := c.injected
+	c.mu.Unlock()
+	r := ProbeResult{Probe: "clock PING", RoundTrip: true, RTT: time.Millisecond}
+	switch k := c.kind.(type) {
+	case *Latency:
+		if on {
+			r.RTT += k.Latency
+		}
+	case *Down:
+		if on {
+			r.Err = errors.New("connection refused")
+		}
+	}
+	return r
+}
+
+func (c *clockLink) what() string { return "clock link" }
+
+// scheduleOnClock runs faults with clockLinks and returns the records and
+// each fault's log.
+func scheduleOnClock(ctx context.Context, faults []Fault, start time.Time) ([]Record, map[string][]string) {
+	var mu sync.Mutex
+	links := map[string]*clockLink{}
+	s := schedule(ctx, faults, start, func(f Fault, k Kind) (faultOps, error) {
+		c := &clockLink{start: start, kind: k}
+		mu.Lock()
+		links[f.Name] = c
+		mu.Unlock()
+		return c, nil
+	})
+	recs := s.Wait()
+	logs := map[string][]string{}
+	for name, c := range links {
+		logs[name] = c.log
+	}
+	return recs, logs
+}
+
+func TestScheduleOnReplayClock(t *testing.T) {
+	faults := []Fault{
+		{Name: "slow", Target: "redis", Kind: "latency", At: 10 * time.Second, For: 5 * time.Second, Params: map[string]any{"latency": "200ms"}},
+		{Name: "gone", Target: "postgres", Kind: "down", At: 2 * time.Second, For: 20 * time.Second},
+		{Name: "now", Target: "api", Kind: "down", At: 0, For: 0},
+	}
+	var (
+		recs []Record
+		logs map[string][]string
+	)
+	// t.Run cannot be called in a bubble: run the plan there, check it after.
+	synctest.Test(t, func(t *testing.T) {
+		// The replay's zero is 5s after the call: every time is from it.
+		recs, logs = scheduleOnClock(context.Background(), faults, time.Now().Add(5*time.Second))
+	})
+
+	tests := []struct {
+		name             string
+		injected, healed time.Duration
+		log              []string
+	}{
+		// Baseline just before the injection at At, probe, heal at At+For, probe.
+		{"slow", 10 * time.Second, 15 * time.Second, []string{"probe@10s", "inject@10s", "probe@10s", "heal@15s", "probe@15s"}},
+		// Another fault runs on its own timeline, unaffected by the first.
+		{"gone", 2 * time.Second, 22 * time.Second, []string{"probe@2s", "inject@2s", "probe@2s", "heal@22s", "probe@22s"}},
+		// Nothing happens before the replay's zero; For 0 heals right after the proof.
+		{"now", 0, 0, []string{"probe@0s", "inject@0s", "probe@0s", "heal@0s", "probe@0s"}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := recs[i]
+			if r.Name != tt.name || r.InjectedAt != tt.injected || r.HealedAt != tt.healed {
+				t.Errorf("record %s injected %s healed %s; want %s, %s, %s", r.Name, r.InjectedAt, r.HealedAt, tt.name, tt.injected, tt.healed)
+			}
+			if !r.Landed || !r.Healed {
+				t.Errorf("Landed=%v Healed=%v: %s", r.Landed, r.Healed, r.Evidence)
+			}
+			if got := strings.Join(logs[tt.name], " "); got != strings.Join(tt.log, " ") {
+				t.Errorf("actions %s, want %s", got, strings.Join(tt.log, " "))
+			}
+		})
+	}
+	if !strings.Contains(recs[0].Evidence, "1ms before, 201ms during, 1ms after; +200ms ≥ 100ms (50% of 200ms); landed") {
+		t.Errorf("slow evidence: %s", recs[0].Evidence)
+	}
+}
+
+func TestScheduleCancelOnReplayClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		faults := []Fault{
+			// Injected at 5s, meant to last until 105s: healed when the run ends at 30s.
+			{Name: "cut", Target: "redis", Kind: "latency", At: 5 * time.Second, For: 100 * time.Second, Params: map[string]any{"latency": "1s"}},
+			// Due at 1h: never injected.
+			{Name: "never", Target: "redis", Kind: "down", At: time.Hour, For: time.Second},
+			// Healed at 20s, before the end: untouched by the cancel.
+			{Name: "done", Target: "redis", Kind: "down", At: 10 * time.Second, For: 10 * time.Second},
+		}
+		recs, logs := scheduleOnClock(ctx, faults, start)
+		cut, never, done := recs[0], recs[1], recs[2]
+		if cut.InjectedAt != 5*time.Second || cut.HealedAt != 30*time.Second || !cut.Healed || !strings.Contains(cut.Evidence, "healed early at 30s") {
+			t.Errorf("cut: %+v", cut)
+		}
+		if never.InjectedAt != 0 || never.HealedAt != 0 || never.Healed || never.Landed || !strings.Contains(never.Evidence, "not injected") {
+			t.Errorf("never: %+v", never)
+		}
+		if len(logs["never"]) != 0 {
+			t.Errorf("never: actions %v, want none", logs["never"])
+		}
+		if done.HealedAt != 20*time.Second || !done.Healed || strings.Contains(done.Evidence, "early") {
+			t.Errorf("done: %+v", done)
+		}
+		// The clock link answers at once, so Wait returns at the cancel.
+		if got := time.Since(start); got != 30*time.Second {
+			t.Errorf("Wait returned at %s, want 30s", got)
+		}
+	})
+}
+
+func TestScheduleNotLanded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// A link whose probes never change: the API says the toxic is there,
+		// but nothing shows, so the record must not claim it landed.
+		start := time.Now()
+		faults := []Fault{{Name: "ghost", Target: "redis", Kind: "latency", For: time.Second, Params: map[string]any{"latency": "200ms"}}}
+		s := schedule(context.Background(), faults, start, func(f Fault, k Kind) (faultOps, error) {
+			return &clockLink{start: start, kind: &Bandwidth{}}, nil
+		})
+		r := s.Wait()[0]
+		if r.Landed || !r.Healed || !strings.Contains(r.Evidence, "+0s < 100ms (50% of 200ms); NOT landed") {
+			t.Errorf("record %+v", r)
+		}
+	})
+}
+
+func TestScheduleRefusesInvalidFaults(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		faults := []Fault{
+			{Name: "bad kind", Target: "redis", Kind: "kill"},
+			{Name: "bad params", Target: "redis", Kind: "latency", Params: map[string]any{"latency": 5}},
+			{Name: "negative", Target: "redis", Kind: "down", At: -time.Second},
+		}
+		called := false
+		s := schedule(context.Background(), faults, time.Now(), func(f Fault, k Kind) (faultOps, error) {
+			called = true
+			return nil, errors.New("unreachable")
+		})
+		for _, r := range s.Wait() {
+			if r.Landed || r.Healed || !strings.HasPrefix(r.Evidence, "not injected: ") {
+				t.Errorf("%s: %+v", r.Name, r)
+			}
+		}
+		if called {
+			t.Error("an invalid fault reached its link")
+		}
+	})
+}
