@@ -38,6 +38,7 @@ const refPlatformPoolSize = 32
 type RefPlatformConfig struct {
 	PostgresURL string        // the run's (already migrated) database, possibly via a chaos proxy
 	RedisAddr   string        // host:port, possibly via a chaos proxy
+	RedisDB     int           // the Redis database number the run was given
 	KeyPrefix   string        // the run's Redis key prefix
 	FeedURL     string        // base URL of the feed server, e.g. http://127.0.0.1:1234
 	InPlayDelay time.Duration // bet delay; 0 disables it
@@ -120,7 +121,7 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 	if err := p.pool.Ping(startCtx); err != nil {
 		return nil, fmt.Errorf("reference platform: postgres does not answer: %w", err)
 	}
-	p.redis = goredis.NewClient(&goredis.Options{Addr: cfg.RedisAddr})
+	p.redis = goredis.NewClient(&goredis.Options{Addr: cfg.RedisAddr, DB: cfg.RedisDB})
 	if err := p.redis.Ping(startCtx).Err(); err != nil {
 		return nil, fmt.Errorf("reference platform: redis at %s does not answer: %w", cfg.RedisAddr, err)
 	}

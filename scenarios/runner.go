@@ -128,6 +128,7 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Result, error) {
 	plat, err := StartRefPlatform(ctx, RefPlatformConfig{
 		PostgresURL: proxiedPG.String(),
 		RedisAddr:   redisVia,
+		RedisDB:     run.RedisDB,
 		KeyPrefix:   run.KeyPrefix,
 		FeedURL:     feedURL,
 		InPlayDelay: sc.InPlayDelay,
