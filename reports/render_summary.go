@@ -121,6 +121,20 @@ func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 // cell, newlines would end the row, and angle brackets would be taken for
 // HTML by most Markdown viewers.
 func mdText(s string) string {
-	s = strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
-	return strings.Join(strings.Fields(s), " ")
+	// "<=" cannot open an HTML tag, and the summary is also read on a
+	// terminal, so only a "<" that could start a tag is escaped.
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '|':
+			b.WriteString(`\|`)
+		case c == '<' && i+1 < len(s) && (isLetter(s[i+1]) || s[i+1] == '/' || s[i+1] == '!' || s[i+1] == '?'):
+			b.WriteString("&lt;")
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return strings.Join(strings.Fields(b.String()), " ")
 }
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
