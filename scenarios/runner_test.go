@@ -26,6 +26,9 @@ load:
   generate: {profile: football, matches: 1, bettors: 40, duration: 60s}
   speed: 6
   headroom: 1.5
+  # -race on a shared 2-core machine: this test checks the pipeline, not
+  # the generator's precision, so it must not turn invalid (exit 5).
+  max_schedule_lag: 1s
 faults:
   - {name: redis-slow, at: 3s, for: 3s, target: redis, kind: latency, params: {latency: 80ms}}
 slos:

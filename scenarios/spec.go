@@ -6,6 +6,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -149,9 +150,28 @@ func Parse(source string, data []byte) (*Scenario, error) {
 		problems = append(problems, withLine(e, lines))
 	}
 	if len(problems) > 0 {
+		sortByLine(problems)
 		return nil, &InputError{Source: source, Problems: problems}
 	}
 	return sc, nil
+}
+
+// sortByLine orders problems as they appear in the file; those without a
+// line keep their order, after the rest.
+func sortByLine(problems []string) {
+	lineOf := func(p string) int {
+		rest, ok := strings.CutPrefix(p, "line ")
+		if !ok {
+			return math.MaxInt
+		}
+		digits, _, _ := strings.Cut(rest, ":")
+		n, err := strconv.Atoi(digits)
+		if err != nil {
+			return math.MaxInt
+		}
+		return n
+	}
+	sort.SliceStable(problems, func(i, j int) bool { return lineOf(problems[i]) < lineOf(problems[j]) })
 }
 
 // fieldError is a validation problem at a path such as "load.speed" or

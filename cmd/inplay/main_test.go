@@ -16,7 +16,7 @@ func TestRunExitCodes(t *testing.T) {
 	}{
 		// One message names every problem: the unknown key and the bad speed.
 		{"unknown key and negative speed", []string{"run", "testdata/bad.yaml", "--out", t.TempDir()}, exitInput,
-			[]string{`unknown key "turbo"`, "line 6", "load.speed", "must be greater than 0", "line 5"}},
+			[]string{"line 5: load.speed: must be greater than 0", `line 6: unknown key "turbo"`}},
 		// validate says the same without running anything.
 		{"validate reports the same", []string{"validate", "testdata/bad.yaml"}, exitInput,
 			[]string{`unknown key "turbo"`, "load.speed"}},
