@@ -195,9 +195,8 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Result, error) {
 		Reconcile:      sc.Reconcile,
 		MaxScheduleLag: sc.MaxScheduleLag,
 		DrainTimedOut:  !drained,
-	}
-	if sc.Reconcile {
-		in.Ledger = ledger
+		// Settlement lag reads the ledger whether or not it is reconciled.
+		Ledger: ledger,
 	}
 	report := reports.Evaluate(in)
 	files, err := reports.WriteAll(opts.OutDir, report)
