@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http/httptrace"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -39,6 +41,15 @@ const HistogramMaxUS = int64(time.Hour / time.Microsecond)
 // would be sent late and hide the platform's slowness in the generator's.
 // Feed events go to a Publisher, in plan order. The engine uses time.Now,
 // timers and goroutines only, so testing/synctest can run it in virtual time.
+//
+// A request's send time is the moment it went out, not the moment it was
+// due: when the Target uses net/http with the context Send is given (as
+// HTTPTarget does), it is when the request was written to the connection
+// (httptrace WroteRequest); otherwise it is stamped in the worker right
+// before Send is called. Either way every harness-side delay before the
+// request leaves (scheduling the worker, marshalling, dialling) shows as
+// schedule lag, which a run checks against its bound (exit 5), instead of
+// passing silently as the platform's latency.
 type Engine struct {
 	target  Target
 	feed    Publisher
@@ -87,7 +98,7 @@ type Result struct {
 	Planned     int64                            // entries in the plan
 	Sent        int64                            // requests sent plus feed events published
 	Dropped     int64                            // bettor events with no free worker at their time
-	ScheduleLag *hdrhistogram.Histogram          // µs from intended to actual send, every sent entry
+	ScheduleLag *hdrhistogram.Histogram          // µs from intended to actual send (see Engine), every sent entry
 	Latency     map[Kind]*hdrhistogram.Histogram // µs from intended send to answer, per bettor kind
 }
 
@@ -102,9 +113,9 @@ type run struct {
 	mu    sync.Mutex
 	res   *Result
 	enc   *json.Encoder
-	jerr  error                  // the first journal write error
-	live  map[int64]JournalEntry // requests in flight, by Seq
-	ended bool                   // abandoned requests are no longer recorded
+	jerr  error               // the first journal write error
+	live  map[int64]*inflight // requests in flight, by Seq
+	ended bool                // abandoned requests are no longer recorded
 }
 
 // Run replays plan, with start as the time of offset 0 (start may be in the
@@ -129,7 +140,7 @@ func (e *Engine) Run(ctx context.Context, plan *Plan, start time.Time) (*Result,
 	}
 	r := &run{
 		start: start,
-		live:  map[int64]JournalEntry{},
+		live:  map[int64]*inflight{},
 		res: &Result{
 			Start:       start,
 			Journal:     make([]JournalEntry, 0, len(plan.Entries)),
@@ -186,20 +197,22 @@ dispatch:
 			continue
 		}
 		// Registered before the goroutine starts, so a drain that gives up
-		// on it still finds it.
-		sent := time.Now()
-		r.begin(entry, sent)
+		// on it still finds it. It is not stamped sent here: the worker may
+		// take a while to be scheduled, and that delay is the harness's.
+		f := r.begin(entry)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp := e.target.Send(reqCtx, p.Event)
+			ctx := httptrace.WithClientTrace(reqCtx, f.trace())
+			f.started.Store(new(time.Now()))
+			resp := e.target.Send(ctx, p.Event)
 			done := time.Now()
 			<-slots // free the slot before journaling: journal I/O must not cause drops
 			entry.Outcome, entry.Code, entry.HTTPStatus, entry.Error = resp.Outcome, resp.Code, resp.HTTPStatus, resp.Err
 			if entry.Outcome == "" {
 				entry.Outcome = OutcomeUnknown // a Target that says nothing has not said yes
 			}
-			r.done(entry, sent, done)
+			r.done(entry, f.sent(done), done)
 		}()
 	}
 	r.drain(&wg, e.drain, cancelReqs)
@@ -244,12 +257,47 @@ func (r *run) drain(wg *sync.WaitGroup, bound time.Duration, cancelReqs context.
 	defer r.mu.Unlock()
 	now := time.Now()
 	for _, seq := range slices.Sorted(maps.Keys(r.live)) {
-		e := r.live[seq]
+		f := r.live[seq]
+		e := f.entry
 		e.Outcome = OutcomeUnknown
 		e.Error = "still in flight when the replay ended"
+		r.sentLocked(&e, f.sent(now))
 		r.recordLocked(e, now, true)
 	}
 	r.ended = true
+}
+
+// inflight is a bettor request between dispatch and its answer. Its times
+// are set by the worker and by the transport's goroutines, and read by the
+// drain when it gives up, hence atomic.
+type inflight struct {
+	entry   JournalEntry
+	started atomic.Pointer[time.Time] // the worker's stamp, right before Send
+	wrote   atomic.Pointer[time.Time] // when net/http finished writing it, if it did
+}
+
+// trace records when the request was written. WroteRequest comes after the
+// request is flushed to the connection, the first moment the platform can
+// see it; a failed write is not a send, so it keeps the worker's stamp.
+func (f *inflight) trace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
+		if i.Err == nil {
+			f.wrote.Store(new(time.Now()))
+		}
+	}}
+}
+
+// sent is when the request went out: when it was written if the transport
+// said so, else the worker's stamp, else (the worker never ran) fallback,
+// which is no earlier than the request could have gone out.
+func (f *inflight) sent(fallback time.Time) time.Time {
+	if t := f.wrote.Load(); t != nil {
+		return *t
+	}
+	if t := f.started.Load(); t != nil {
+		return *t
+	}
+	return fallback
 }
 
 // newJournalEntry is the journal entry of planned entry seq, before sending.
@@ -263,32 +311,36 @@ func newJournalEntry(seq int64, p Planned) JournalEntry {
 	}
 }
 
-// begin notes that a request was sent at sent and is in flight.
-func (r *run) begin(e JournalEntry, sent time.Time) {
-	e.SentUS = sent.Sub(r.start).Microseconds()
+// begin notes that a request is in flight; it is counted as sent, with its
+// schedule lag, once its send time is known.
+func (r *run) begin(e JournalEntry) *inflight {
+	f := &inflight{entry: e}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.ended {
-		r.live[e.Seq] = e
-		r.res.Sent++
-		r.res.ScheduleLag.RecordValue(clampUS(e.SentUS - e.IntendedUS))
+		r.live[e.Seq] = f
 	}
+	return f
 }
 
 // done records an entry sent at sent and answered at done.
 func (r *run) done(e JournalEntry, sent, done time.Time) {
-	e.SentUS = sent.Sub(r.start).Microseconds()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ended {
 		return // answered after the replay gave up on it: journaled as unknown already
 	}
-	if e.Kind.IsFeed() {
-		r.res.Sent++
-		r.res.ScheduleLag.RecordValue(clampUS(e.SentUS - e.IntendedUS))
-	}
+	r.sentLocked(&e, sent)
 	delete(r.live, e.Seq)
 	r.recordLocked(e, done, true)
+}
+
+// sentLocked stamps e as sent at sent and counts it, with its schedule lag.
+// The caller holds r.mu.
+func (r *run) sentLocked(e *JournalEntry, sent time.Time) {
+	e.SentUS = sent.Sub(r.start).Microseconds()
+	r.res.Sent++
+	r.res.ScheduleLag.RecordValue(clampUS(e.SentUS - e.IntendedUS))
 }
 
 // dropped records an entry that was never sent.

@@ -7,6 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -237,7 +241,7 @@ func TestEngineDrainIsBounded(t *testing.T) {
 			// The drain's cancel reaches it, and it answers unknown.
 			name:   "a target that honours its context",
 			target: &slowTarget{d: time.Hour},
-			wall:   2 * time.Second,
+			wall:   3 * time.Second,
 			err:    "context canceled",
 		},
 		{
@@ -247,19 +251,26 @@ func TestEngineDrainIsBounded(t *testing.T) {
 				time.Sleep(time.Hour)
 				return Response{Outcome: OutcomeAccepted}
 			}),
-			wall: 3 * time.Second,
+			wall: 4 * time.Second,
 			err:  "still in flight when the replay ended",
 		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				res, err := NewEngine(tc.target, nil, DrainTimeout(2*time.Second)).Run(context.Background(), betsEvery(1, time.Second), time.Now())
+				// One bet, due at 1 s; the drain starts then.
+				plan := betsEvery(1, time.Second)
+				plan.Entries[0].At = time.Second
+				res, err := NewEngine(tc.target, nil, DrainTimeout(2*time.Second)).Run(context.Background(), plan, time.Now())
 				if err != nil {
 					t.Fatal(err)
 				}
 				if len(res.Journal) != 1 || res.Journal[0].Outcome != OutcomeUnknown || res.Journal[0].Error != tc.err {
 					t.Fatalf("journal %+v, want one unknown entry: %s", res.Journal, tc.err)
+				}
+				// It did go out, when its worker called the target.
+				if e := res.Journal[0]; res.Sent != 1 || e.SentUS != 1_000_000 || e.DoneUS != tc.wall.Microseconds() {
+					t.Errorf("sent %d, entry %+v: want sent at 1 s, done at %v", res.Sent, e, tc.wall)
 				}
 				if res.Wall != tc.wall {
 					t.Errorf("Wall %v, want %v", res.Wall, tc.wall)
@@ -298,4 +309,122 @@ func TestEngineRefusesAPlanItCannotSend(t *testing.T) {
 // near reports whether a histogram value is within its 0.1% precision of want.
 func near(got, want int64) bool {
 	return got >= want-want/1000-1 && got <= want+want/1000+1
+}
+
+// wroteAfter is a Target that spends start before its request goes out
+// (marshalling, dialling: the harness's time), reports the write through the
+// httptrace in its context as net/http would, with writeErr as the write's
+// result, then waits answer for the platform.
+func wroteAfter(start, answer time.Duration, writeErr error) Target {
+	return targetFunc(func(ctx context.Context, ev Event) Response {
+		time.Sleep(start)
+		if tr := httptrace.ContextClientTrace(ctx); tr != nil && tr.WroteRequest != nil {
+			tr.WroteRequest(httptrace.WroteRequestInfo{Err: writeErr})
+		}
+		if writeErr != nil {
+			return Response{Outcome: OutcomeUnknown, Err: writeErr.Error()}
+		}
+		time.Sleep(answer)
+		return Response{Outcome: OutcomeAccepted, HTTPStatus: 201}
+	})
+}
+
+func TestEngineChargesHarnessDelayAsScheduleLag(t *testing.T) {
+	cases := []struct {
+		name    string
+		target  Target
+		sentUS  int64 // when the journal says it went out, from its intended time
+		doneUS  int64
+		outcome Outcome
+	}{
+		{
+			// 300 ms pass before the request is written: that is the
+			// generator falling behind, not the platform being slow.
+			name:    "a target slow to start, reporting its write",
+			target:  wroteAfter(300*time.Millisecond, 100*time.Millisecond, nil),
+			sentUS:  300_000,
+			doneUS:  400_000,
+			outcome: OutcomeAccepted,
+		},
+		{
+			// A write that failed put nothing on the wire: the worker's
+			// own stamp, right before Send, stands.
+			name:    "a failed write is not a send",
+			target:  wroteAfter(300*time.Millisecond, 0, errors.New("broken pipe")),
+			sentUS:  0,
+			doneUS:  300_000,
+			outcome: OutcomeUnknown,
+		},
+		{
+			// Nothing reported: the worker's stamp, taken when it calls
+			// Send; the whole wait counts as latency.
+			name:    "a target that reports nothing",
+			target:  &slowTarget{d: 400 * time.Millisecond},
+			sentUS:  0,
+			doneUS:  400_000,
+			outcome: OutcomeAccepted,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				res, err := NewEngine(tc.target, nil).Run(context.Background(), betsEvery(3, time.Second), time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkLag(t, res, tc.sentUS, tc.doneUS, tc.outcome)
+			})
+		})
+	}
+}
+
+func TestEngineHTTPTargetReportsItsWrite(t *testing.T) {
+	// A real server on 127.0.0.1:0, outside the bubble: while a request is
+	// on the wire the virtual clock stands still, so only the dial's
+	// virtual 300 ms can separate the intended time from the write.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{"status":"accepted"}`))
+	}))
+	defer srv.Close()
+	synctest.Test(t, func(t *testing.T) {
+		tr := &http.Transport{
+			// Every request dials (no keep-alive), and each dial is slow
+			// on the harness's side, like a busy machine's.
+			DisableKeepAlives: true,
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				time.Sleep(300 * time.Millisecond)
+				var d net.Dialer
+				return d.DialContext(ctx, network, addr)
+			},
+		}
+		defer tr.CloseIdleConnections()
+		target := NewHTTPTarget(srv.URL, HTTPClient(&http.Client{Transport: tr}))
+		res, err := NewEngine(target, nil).Run(context.Background(), betsEvery(3, time.Second), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkLag(t, res, 300_000, 300_000, OutcomeAccepted)
+	})
+}
+
+// checkLag checks that every entry of res went out sentUS and was answered
+// doneUS after its intended time, with outcome, and that the histograms
+// agree: lag from intended to sent, latency from intended to done.
+func checkLag(t *testing.T, res *Result, sentUS, doneUS int64, outcome Outcome) {
+	t.Helper()
+	if res.Sent != res.Planned || res.Dropped != 0 {
+		t.Fatalf("planned %d, sent %d, dropped %d", res.Planned, res.Sent, res.Dropped)
+	}
+	for _, e := range res.Journal {
+		if e.SentUS-e.IntendedUS != sentUS || e.DoneUS-e.IntendedUS != doneUS || e.Outcome != outcome {
+			t.Errorf("entry %+v: want sent %d µs and done %d µs after %d, %s", e, sentUS, doneUS, e.IntendedUS, outcome)
+		}
+	}
+	if lag := res.ScheduleLag; lag.TotalCount() != res.Planned || !near(lag.Max(), sentUS) || !near(lag.Min(), sentUS) {
+		t.Errorf("schedule lag: %d values in [%d, %d] µs, want %d at %d", lag.TotalCount(), lag.Min(), lag.Max(), res.Planned, sentUS)
+	}
+	if h := res.Latency[KindBet]; !near(h.Max(), doneUS) || !near(h.Min(), doneUS) {
+		t.Errorf("bet latency in [%d, %d] µs, want %d: from the intended time", h.Min(), h.Max(), doneUS)
+	}
 }

@@ -92,11 +92,14 @@ func TestPlanHeadroom(t *testing.T) {
 }
 
 // checkClones checks clones are whole sessions with fresh, consistent ids,
-// sent with their originals, and that the plan is in time order.
+// each shifted as a whole by one offset in [MinCloneOffset, MaxCloneOffset]
+// from its original, and that the plan is in time order.
 func checkClones(t *testing.T, p *Plan) {
 	t.Helper()
 	ids := map[string]bool{}
 	perAccount := map[string]int{}
+	originalAt := map[string]time.Duration{} // by original id
+	shift := map[string]time.Duration{}      // by clone account
 	var prev time.Duration
 	for i, e := range p.Entries {
 		if e.At < prev {
@@ -109,6 +112,22 @@ func checkClones(t *testing.T, p *Plan) {
 				t.Fatalf("feed entry %d is a clone", i)
 			}
 			continue
+		}
+		if e.Clone == 0 {
+			originalAt[ev.ID] = e.At
+		} else {
+			orig, ok := originalAt[strings.TrimSuffix(ev.ID, fmt.Sprintf("~h%d", e.Clone))]
+			if !ok {
+				t.Fatalf("clone %s is planned before its original", ev.ID)
+			}
+			d := e.At - orig
+			if d < MinCloneOffset || d > MaxCloneOffset || d%time.Microsecond != 0 {
+				t.Fatalf("clone %s is %v after its original, want whole µs in [%v, %v]", ev.ID, d, MinCloneOffset, MaxCloneOffset)
+			}
+			if s, ok := shift[ev.Account]; ok && s != d {
+				t.Fatalf("clone session %s is shifted by %v and by %v: a session moves as a whole", ev.Account, s, d)
+			}
+			shift[ev.Account] = d
 		}
 		if ids[ev.ID] {
 			t.Fatalf("id %s planned twice", ev.ID)
@@ -152,6 +171,97 @@ func TestPlanHeadroomIsSeeded(t *testing.T) {
 	}
 	if picked(1) == picked(2) {
 		t.Error("different seeds cloned the same sessions (possible, but not for these seeds)")
+	}
+}
+
+func TestPlanCloneOffsetsAreSeeded(t *testing.T) {
+	// plan is every entry's account, id and time, so two plans compare as
+	// strings.
+	plan := func(seed int64) string {
+		p, err := NewPlan(sessions(20), PlanOptions{Speed: 4, Headroom: 2.5, Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, e := range p.Entries {
+			fmt.Fprintf(&b, "%s/%s@%v ", e.Event.Account, e.Event.ID, e.At)
+		}
+		return b.String()
+	}
+	if plan(7) != plan(7) {
+		t.Error("the same seed gave two different plans")
+	}
+	if plan(7) == plan(8) {
+		t.Error("different seeds gave the same clone offsets (possible, but not for these seeds)")
+	}
+}
+
+func TestPlanCloneOffsets(t *testing.T) {
+	// 200 sessions cloned twice each: 400 offsets, enough to see they are
+	// spread over the range and not one fixed delay.
+	p, err := NewPlan(sessions(200), PlanOptions{Speed: 1, Headroom: 3, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkClones(t, p)
+	at := map[string]time.Duration{}
+	for _, e := range p.Entries {
+		at[e.Event.ID] = e.At
+	}
+	lo, hi := MaxCloneOffset, MinCloneOffset
+	distinct := map[time.Duration]bool{}
+	for _, e := range p.Entries {
+		if e.Clone == 0 || e.Event.Kind != KindDeposit {
+			continue
+		}
+		d := e.At - at[strings.TrimSuffix(e.Event.ID, fmt.Sprintf("~h%d", e.Clone))]
+		lo, hi = min(lo, d), max(hi, d)
+		distinct[d] = true
+	}
+	if len(distinct) < 300 {
+		t.Errorf("%d distinct offsets among 400 clones, want them spread", len(distinct))
+	}
+	// With 400 uniform draws, the chance of missing the outer 5 ms on either
+	// side is about 1e-18; a fixed seed makes it certain either way.
+	if lo > MinCloneOffset+5*time.Millisecond || hi < MaxCloneOffset-5*time.Millisecond {
+		t.Errorf("offsets span [%v, %v], want close to [%v, %v]", lo, hi, MinCloneOffset, MaxCloneOffset)
+	}
+	// A clone at the end is not left out of the plan's length.
+	c := &Capture{Header: Header{Capture: CaptureVersion, DurationUS: 1_000_000}, Events: []Event{
+		{T: 1_000_000, Kind: KindDeposit, Account: "a1", ID: "d1", Amount: 1},
+	}}
+	p, err = NewPlan(c, PlanOptions{Speed: 1, Headroom: 2, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := p.Entries[len(p.Entries)-1]; last.Clone != 1 || p.Duration != last.At || p.Duration <= time.Second {
+		t.Errorf("Duration %v, last entry %+v: want the clone's time", p.Duration, last)
+	}
+}
+
+func TestPlanFeedEventsNeverMove(t *testing.T) {
+	// Odds between a bettor's events: with headroom, clones land among them,
+	// but every feed event keeps its own time.
+	c := sessions(5)
+	for i := range 30 {
+		c.Events = append(c.Events, Event{T: int64(i) * 100_000, Kind: KindOdds, Market: "m1", Prices: map[string]string{"home": "2"}})
+	}
+	p, err := NewPlan(c, PlanOptions{Speed: 2, Headroom: 2, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkClones(t, p)
+	feed := 0
+	for _, e := range p.Entries {
+		if e.Event.Kind.IsFeed() {
+			if want := wallOffset(e.Event.T, 2); e.At != want {
+				t.Errorf("feed event at capture %d µs is planned at %v, want %v", e.Event.T, e.At, want)
+			}
+			feed++
+		}
+	}
+	if feed != 32 {
+		t.Errorf("%d feed entries, want 32", feed)
 	}
 }
 
