@@ -111,14 +111,35 @@ func insertLedger(tb testing.TB, pool *pgxpool.Pool, l *Ledger) {
 	for _, p := range l.Postings {
 		batch.Queue(`INSERT INTO postings (id, tx_id, account_id, amount) VALUES ($1, $2, $3, $4)`, p.ID, p.TxID, p.Account, p.Amount)
 	}
+	extra, extraVal := platformBetColumns(tb, pool)
 	for _, b := range l.Bets {
-		batch.Queue(`INSERT INTO bets (id, account_id, market_id, selection_id, stake, odds_e4, status, payout, placed_at, settled_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		batch.Queue(`INSERT INTO bets (id, account_id, market_id, selection_id, stake, odds_e4, status, payout, placed_at, settled_at`+extra+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10`+extraVal+`)`,
 			b.ID, b.Account, b.Market, b.Selection, b.Stake, b.OddsE4, b.Status, b.Payout, b.PlacedAt, b.SettledAt)
 	}
 	if err := pool.SendBatch(ctx, batch).Close(); err != nil {
 		tb.Fatalf("insert ledger: %v", err)
 	}
+}
+
+// platformBetColumns returns the bets columns the reference platform
+// requires beyond the ledger view, as SQL to append to an INSERT's column
+// list and to its VALUES (whose odds_e4 is $6). reports reads only the view,
+// but its tests write rows as the platform would: since migration 0002 the
+// platform records the requested odds, here the accepted ones (a request
+// that got exactly the odds it asked for).
+func platformBetColumns(tb testing.TB, pool *pgxpool.Pool) (columns, values string) {
+	tb.Helper()
+	var has bool
+	err := pool.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = 'bets' AND column_name = 'requested_odds_e4')`).Scan(&has)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if !has {
+		return "", ""
+	}
+	return ", requested_odds_e4", ", $6"
 }
 
 func TestPostgresLedger(t *testing.T) {
@@ -201,8 +222,9 @@ func TestPostgresLedger(t *testing.T) {
 	})
 
 	t.Run("a duplicated bet row is caught", func(t *testing.T) {
-		if _, err := pool.Exec(ctx, `INSERT INTO bets (id, account_id, market_id, selection_id, stake, odds_e4, status, payout, placed_at, settled_at)
-			SELECT 'b1-dup', account_id, market_id, selection_id, stake, odds_e4, status, payout, placed_at, settled_at FROM bets WHERE id = 'b1'`); err != nil {
+		extra, _ := platformBetColumns(t, pool)
+		if _, err := pool.Exec(ctx, `INSERT INTO bets (id, account_id, market_id, selection_id, stake, odds_e4, status, payout, placed_at, settled_at`+extra+`)
+			SELECT 'b1-dup', account_id, market_id, selection_id, stake, odds_e4, status, payout, placed_at, settled_at`+extra+` FROM bets WHERE id = 'b1'`); err != nil {
 			t.Fatal(err)
 		}
 		inv := read(t)[InvNoPhantomEntries]

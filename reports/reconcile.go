@@ -25,6 +25,7 @@ const (
 	InvNoPhantomEntries   = "no_phantom_entries"             // 4 and 5, from the ledger's side
 	InvPayoutsExact       = "payouts_exact"                  // 8
 	InvStakeSettledOnce   = "stake_settled_once"             // 7
+	InvSuspenseMatches    = "suspense_matches_open_stakes"   // 1 and 7, for the suspense side of every bet
 	InvSettlementDrained  = "settlement_drained"             // 13
 )
 
@@ -250,6 +251,7 @@ func Reconcile(journal []replay.JournalEntry, l *Ledger, opts ReconcileOptions) 
 		b.noPhantomEntries(),
 		b.payoutsExact(),
 		b.stakeSettledOnce(),
+		b.suspenseMatchesOpenStakes(),
 		b.settlementDrained(opts),
 	}
 }
@@ -974,6 +976,130 @@ func (b *books) stakeSettledOnce() Invariant {
 		}
 	}
 	return c.done()
+}
+
+// suspenseMatchesOpenStakes checks the suspense side of every bet, which
+// the player-side checks cannot see: a settle that takes the wrong amount
+// out of suspense and balances it through house pays the player correctly
+// and balances, yet leaves suspense holding money no open bet accounts for.
+// It relies on the posting scheme of docs/ledger.md:
+//
+//   - every stake transaction moves exactly +stake into suspense and
+//     exactly −stake out of the bet's account, and posts nowhere else;
+//   - every settle, void or cash-out transaction of a bet moves exactly
+//     −stake out of suspense;
+//   - at the end, the suspense accounts hold (by their postings) exactly
+//     the stakes of the bets whose status is accepted.
+//
+// Transactions that refer to no ledger bet have no stake to compare with;
+// no_phantom_entries reports them, and the final balance still counts them.
+func (b *books) suspenseMatchesOpenStakes() Invariant {
+	c := newCheck(InvSuspenseMatches)
+	for _, t := range b.l.Transactions {
+		if !slices.Contains(betTxKinds, t.Kind) || len(b.bets[t.Ref]) == 0 {
+			continue
+		}
+		c.looked(1)
+		bet := b.bets[t.Ref][0]
+		var problems []string
+		want := -bet.Stake // a settle, void or cash-out releases the stake
+		if t.Kind == TxStake {
+			want = bet.Stake
+		}
+		if got := b.suspenseMoved(t.ID); got != want {
+			problems = append(problems, fmt.Sprintf("moves %+d on suspense, not %+d", got, want))
+		}
+		if t.Kind == TxStake {
+			if got := b.credit(t.ID, bet.Account); got != -bet.Stake {
+				problems = append(problems, fmt.Sprintf("moves %+d on account %s, not %+d", got, bet.Account, -bet.Stake))
+			}
+			for _, p := range b.postingsOf[t.ID] {
+				if p.Account != bet.Account && b.accounts[p.Account].Kind != AccountSuspense {
+					problems = append(problems, fmt.Sprintf("also posts %+d to account %s (%s)", p.Amount, p.Account, postingRef(p.ID)))
+				}
+			}
+		}
+		if len(problems) > 0 {
+			c.violated(fmt.Sprintf("%s %s of bet %s (stake %d) %s", t.Kind, txRef(t.ID), bet.ID, bet.Stake, strings.Join(problems, "; ")),
+				bet.ID, txRef(t.ID))
+		}
+	}
+
+	var held, open int64
+	var suspense []string
+	for _, a := range b.l.Accounts {
+		if a.Kind == AccountSuspense && !slices.Contains(suspense, a.ID) {
+			suspense = append(suspense, a.ID)
+			held += b.posted[a.ID]
+		}
+	}
+	counted := map[string]bool{}
+	for _, bet := range b.l.Bets {
+		// A repeated row is one bet (bet_at_most_once reports it); its
+		// stake was reserved once, so it is counted once.
+		if !counted[bet.ID] && bet.Status == BetAccepted {
+			open += bet.Stake
+		}
+		counted[bet.ID] = true
+	}
+	c.looked(1)
+	c.inv.Note = fmt.Sprintf("suspense holds %d; open bets' stakes sum to %d", held, open)
+	if held != open {
+		c.violated(fmt.Sprintf("the suspense accounts hold %d by their postings, but the stakes of the open (accepted) bets sum to %d (difference %d)",
+			held, open, held-open), capIDs(append(suspense, b.suspenseSuspects()...))...)
+	}
+	return c.done()
+}
+
+// suspenseMoved is what transaction txID moves into the suspense accounts
+// (negative: out of them).
+func (b *books) suspenseMoved(txID int64) int64 {
+	var sum int64
+	for _, p := range b.postingsOf[txID] {
+		if b.accounts[p.Account].Kind == AccountSuspense {
+			sum += p.Amount
+		}
+	}
+	return sum
+}
+
+// suspenseSuspects names what can make the suspense balance differ from
+// the open stakes: a bet whose transactions leave in suspense other than
+// its stake while open, or other than nothing once ended, with those
+// transactions; and a transaction that moves suspense without belonging to
+// a ledger bet.
+func (b *books) suspenseSuspects() []string {
+	var ids []string
+	seen := map[string]bool{}
+	for _, bet := range b.l.Bets {
+		if seen[bet.ID] {
+			continue
+		}
+		seen[bet.ID] = true
+		txs := b.refs(bet.ID, betTxKinds...)
+		var left, want int64
+		for _, t := range txs {
+			left += b.suspenseMoved(t.ID)
+		}
+		if bet.Status == BetAccepted {
+			want = bet.Stake
+		}
+		if left != want {
+			ids = append(ids, bet.ID)
+			ids = append(ids, txIDs(txs)...)
+		}
+	}
+	for _, t := range b.l.Transactions {
+		if b.suspenseMoved(t.ID) != 0 && (!slices.Contains(betTxKinds, t.Kind) || len(b.bets[t.Ref]) == 0) {
+			ids = append(ids, txRef(t.ID))
+		}
+	}
+	for _, p := range b.l.Postings {
+		if _, ok := b.txs[p.TxID]; !ok && b.accounts[p.Account].Kind == AccountSuspense {
+			ids = append(ids, postingRef(p.ID))
+		}
+	}
+	return ids
 }
 
 // endKindFor is the transaction kind that ends a bet of the given status;

@@ -161,7 +161,7 @@ func TestReconcileConsistentFixture(t *testing.T) {
 	want := []string{
 		InvMoneyConserved, InvDoubleEntry, InvBalancesMatch, InvNoNegativeBalance, InvBetAtMostOnce,
 		InvAcknowledgedBooked, InvRejectedNoPostings, InvUnknownResolved, InvNoPhantomEntries,
-		InvPayoutsExact, InvStakeSettledOnce, InvSettlementDrained,
+		InvPayoutsExact, InvStakeSettledOnce, InvSuspenseMatches, InvSettlementDrained,
 	}
 	var names []string
 	for _, inv := range invs {
@@ -188,6 +188,7 @@ func TestReconcileConsistentFixture(t *testing.T) {
 		InvUnknownResolved:    2,  // b6, b7
 		InvNoPhantomEntries:   19, // 6 bets + 13 transactions
 		InvSettlementDrained:  3,  // b1 b2 on m1, b4 on m3
+		InvSuspenseMatches:    11, // 6 stakes + 4 settle/void/cash-out + the final balance
 	}
 	for name, n := range checked {
 		if got[name].Checked != n {
@@ -196,6 +197,10 @@ func TestReconcileConsistentFixture(t *testing.T) {
 	}
 	if note := got[InvUnknownResolved].Note; note != "2 unknown outcomes: 1 present once, 1 absent" {
 		t.Errorf("unknown note %q", note)
+	}
+	// b3 and b6 are open: 300 + 100.
+	if note := got[InvSuspenseMatches].Note; note != "suspense holds 400; open bets' stakes sum to 400" {
+		t.Errorf("suspense note %q", note)
 	}
 }
 
@@ -221,7 +226,7 @@ func TestReconcileViolations(t *testing.T) {
 		// The attacker's delete: a1's stake posting of b1 is gone.
 		{"posting deleted", func(j *[]replay.JournalEntry, l *Ledger) {
 			l.Postings = slices.DeleteFunc(l.Postings, func(p Posting) bool { return p.TxID == 4 && p.Account == "a1" })
-		}, []string{InvDoubleEntry, InvBalancesMatch, InvAcknowledgedBooked}, InvDoubleEntry, []string{"tx:4", "b1"}},
+		}, []string{InvDoubleEntry, InvBalancesMatch, InvAcknowledgedBooked, InvSuspenseMatches}, InvDoubleEntry, []string{"tx:4", "b1"}},
 		// A transaction with a single posting, balanced by nothing.
 		{"single posting transaction", func(j *[]replay.JournalEntry, l *Ledger) {
 			l.Postings = slices.DeleteFunc(l.Postings, func(p Posting) bool { return p.TxID == 12 && p.Account == "a2" })
@@ -263,7 +268,7 @@ func TestReconcileViolations(t *testing.T) {
 		// schema, possible in another platform's export).
 		{"stake booked twice", func(j *[]replay.JournalEntry, l *Ledger) {
 			book(l, TxStake, "b3", "a1", -300, "suspense", 300)
-		}, []string{InvBetAtMostOnce, InvAcknowledgedBooked}, InvBetAtMostOnce, []string{"b3", "tx:6", "tx:14"}},
+		}, []string{InvBetAtMostOnce, InvAcknowledgedBooked, InvSuspenseMatches}, InvBetAtMostOnce, []string{"b3", "tx:6", "tx:14"}},
 		// An acknowledged deposit that never reached the ledger.
 		{"acknowledged deposit missing", func(j *[]replay.JournalEntry, l *Ledger) {
 			unbook(l, 1)
@@ -271,7 +276,7 @@ func TestReconcileViolations(t *testing.T) {
 		// An acknowledged bet booked with another stake than requested.
 		{"acknowledged bet booked with other stake", func(j *[]replay.JournalEntry, l *Ledger) {
 			bet(l, "b3").Stake = 301
-		}, []string{InvAcknowledgedBooked}, InvAcknowledgedBooked, []string{"b3", "tx:6"}},
+		}, []string{InvAcknowledgedBooked, InvSuspenseMatches}, InvAcknowledgedBooked, []string{"b3", "tx:6"}},
 		// Accepted odds worse than the bettor asked for.
 		{"acknowledged bet below requested odds", func(j *[]replay.JournalEntry, l *Ledger) {
 			bet(l, "b3").OddsE4 = 19000
@@ -279,7 +284,7 @@ func TestReconcileViolations(t *testing.T) {
 		// An acknowledged bet that is not in the ledger (its stake is).
 		{"acknowledged bet row missing", func(j *[]replay.JournalEntry, l *Ledger) {
 			l.Bets = slices.DeleteFunc(l.Bets, func(b Bet) bool { return b.ID == "b3" })
-		}, []string{InvAcknowledgedBooked, InvNoPhantomEntries}, InvAcknowledgedBooked, []string{"b3", "tx:6"}},
+		}, []string{InvAcknowledgedBooked, InvNoPhantomEntries, InvSuspenseMatches}, InvAcknowledgedBooked, []string{"b3", "tx:6"}},
 		// An acknowledged cash-out that left the bet open.
 		{"acknowledged cash-out not booked", func(j *[]replay.JournalEntry, l *Ledger) {
 			unbook(l, 13)
@@ -298,7 +303,7 @@ func TestReconcileViolations(t *testing.T) {
 		// An unknown outcome that was booked with other content.
 		{"unknown bet present with other stake", func(j *[]replay.JournalEntry, l *Ledger) {
 			bet(l, "b6").Stake = 150
-		}, []string{InvUnknownResolved}, InvUnknownResolved, []string{"b6", "tx:8"}},
+		}, []string{InvUnknownResolved, InvSuspenseMatches}, InvUnknownResolved, []string{"b6", "tx:8"}},
 		// An unknown outcome booked twice.
 		{"unknown deposit present twice", func(j *[]replay.JournalEntry, l *Ledger) {
 			*j = append(*j, replay.JournalEntry{Kind: replay.KindDeposit, ID: "d9", Account: "a2", Amount: 10, Outcome: replay.OutcomeUnknown, IntendedUS: 1})
@@ -310,7 +315,7 @@ func TestReconcileViolations(t *testing.T) {
 			dup := *bet(l, "b3")
 			dup.ID = "b3-dup"
 			l.Bets = append(l.Bets, dup)
-		}, []string{InvNoPhantomEntries}, InvNoPhantomEntries, []string{"b3-dup"}},
+		}, []string{InvNoPhantomEntries, InvSuspenseMatches}, InvNoPhantomEntries, []string{"b3-dup"}},
 		// A bet whose only request was dropped, booked anyway.
 		{"dropped bet booked", func(j *[]replay.JournalEntry, l *Ledger) {
 			l.Bets = append(l.Bets, Bet{ID: "b8", Account: "a1", Market: "m2", Selection: "draw", Stake: 50, OddsE4: 40000, Status: BetAccepted, PlacedAt: t0})
@@ -359,7 +364,7 @@ func TestReconcileViolations(t *testing.T) {
 		// A stake ended twice: settled and then cashed out.
 		{"stake ended twice", func(j *[]replay.JournalEntry, l *Ledger) {
 			book(l, TxCashout, "b1", "house", -10, "a1", 10)
-		}, []string{InvStakeSettledOnce}, InvStakeSettledOnce, []string{"b1", "tx:10", "tx:14"}},
+		}, []string{InvStakeSettledOnce, InvSuspenseMatches}, InvStakeSettledOnce, []string{"b1", "tx:10", "tx:14"}},
 		// A bet voided by a transaction while its status says lost.
 		{"end transaction contradicts status", func(j *[]replay.JournalEntry, l *Ledger) {
 			l.Transactions[10].Kind = TxVoid // tx:11, b2's settle
@@ -370,6 +375,49 @@ func TestReconcileViolations(t *testing.T) {
 			b := bet(l, "b1")
 			b.Status, b.Payout, b.SettledAt = BetAccepted, 0, nil
 		}, []string{InvStakeSettledOnce, InvSettlementDrained}, InvStakeSettledOnce, []string{"b1", "m1"}},
+		// A settle that takes too little out of suspense and balances it
+		// through house: the player is paid exactly, every transaction
+		// balances, money is conserved, and suspense keeps 100 no open bet
+		// accounts for.
+		{"settle takes the wrong amount out of suspense", func(j *[]replay.JournalEntry, l *Ledger) {
+			posting(l, 10, "suspense").Amount = -900
+			posting(l, 10, "house").Amount = -1600
+			account(l, "suspense").Balance += 100
+			account(l, "house").Balance -= 100
+		}, []string{InvSuspenseMatches}, InvSuspenseMatches, []string{"b1", "tx:10"}},
+		// A void that releases less than the stake, the rest from house.
+		{"void releases less than the stake", func(j *[]replay.JournalEntry, l *Ledger) {
+			posting(l, 12, "suspense").Amount = -150
+			l.Postings = append(l.Postings, Posting{ID: 40, TxID: 12, Account: "house", Amount: -50})
+			account(l, "suspense").Balance += 50
+			account(l, "house").Balance -= 50
+		}, []string{InvSuspenseMatches}, InvSuspenseMatches, []string{"b4", "tx:12"}},
+		// A stake that parks part of itself in house instead of suspense.
+		{"stake split between suspense and house", func(j *[]replay.JournalEntry, l *Ledger) {
+			posting(l, 6, "suspense").Amount = 250
+			l.Postings = append(l.Postings, Posting{ID: 40, TxID: 6, Account: "house", Amount: 50})
+			account(l, "suspense").Balance -= 50
+			account(l, "house").Balance += 50
+		}, []string{InvSuspenseMatches}, InvSuspenseMatches, []string{"b3", "tx:6"}},
+		// A stake with an extra, balanced pair of postings: house pays
+		// another player. Suspense and the bettor are right; the stake is not.
+		{"stake with other postings", func(j *[]replay.JournalEntry, l *Ledger) {
+			l.Postings = append(l.Postings,
+				Posting{ID: 40, TxID: 6, Account: "house", Amount: -10},
+				Posting{ID: 41, TxID: 6, Account: "a2", Amount: 10})
+			account(l, "house").Balance -= 10
+			account(l, "a2").Balance += 10
+		}, []string{InvSuspenseMatches}, InvSuspenseMatches, []string{"b3", "tx:6"}},
+		// A deposit that also moves money between house and suspense: every
+		// bet's transactions are right, but suspense holds more than the
+		// open stakes, and the witness names the transaction.
+		{"suspense moved outside a bet", func(j *[]replay.JournalEntry, l *Ledger) {
+			l.Postings = append(l.Postings,
+				Posting{ID: 40, TxID: 1, Account: "suspense", Amount: 5},
+				Posting{ID: 41, TxID: 1, Account: "house", Amount: -5})
+			account(l, "suspense").Balance += 5
+			account(l, "house").Balance -= 5
+		}, []string{InvSuspenseMatches}, InvSuspenseMatches, []string{"suspense", "tx:1"}},
 		// The feed published m1's result, the platform never took it, and a
 		// bet stayed open after the drain.
 		{"result published, bet not drained", func(j *[]replay.JournalEntry, l *Ledger) {

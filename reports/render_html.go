@@ -58,7 +58,7 @@ th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top
 {{end}}<h2>Faults</h2>
 {{if .Faults}}<table>
 <tr><th>fault</th><th>target</th><th>kind</th><th>injected (s)</th><th>healed (s)</th><th>landed</th><th>evidence</th></tr>
-{{range .Faults}}<tr><td>{{.Name}}</td><td>{{.Target}}</td><td>{{.Kind}}</td><td>{{printf "%.3f" .InjectedAtS}}</td><td>{{if .Healed}}{{printf "%.3f" .HealedAtS}}{{else}}never{{end}}</td><td class="{{if .Landed}}pass{{else}}fail{{end}}">{{if .Landed}}yes{{else}}no{{end}}</td><td>{{.Evidence}}</td></tr>
+{{range .Faults}}<tr><td>{{.Name}}</td><td>{{.Target}}</td><td>{{.Kind}}</td>{{if .Injected}}<td>{{printf "%.3f" .InjectedAtS}}</td><td>{{if .Healed}}{{printf "%.3f" .HealedAtS}}{{else}}never{{end}}</td>{{else}}<td class="fail">never</td><td>never</td>{{end}}<td class="{{if and .Injected .Landed}}pass{{else}}fail{{end}}">{{if and .Injected .Landed}}yes{{else}}no{{end}}</td><td>{{.Evidence}}</td></tr>
 {{end}}</table>
 {{else}}<p>No faults.</p>
 {{end}}</body>

@@ -107,7 +107,10 @@ func (junitRenderer) Render(w io.Writer, r *Report) error {
 	faults := junitSuite{Name: "faults"}
 	for _, f := range r.Faults {
 		c := junitCase{Name: fmt.Sprintf("%s (%s %s)", f.Name, f.Target, f.Kind), SystemOut: f.Evidence}
-		if !f.Landed {
+		switch {
+		case !f.Injected:
+			c.Failure = &junitFailure{Type: "fault", Message: "the fault was never injected", Body: f.Evidence}
+		case !f.Landed:
 			c.Failure = &junitFailure{Type: "fault", Message: "the fault did not land: " + faultWindow(f), Body: f.Evidence}
 		}
 		faults.add(c)
@@ -149,6 +152,9 @@ func observedText(s SLOResult) string {
 
 // faultWindow renders when a fault was active.
 func faultWindow(f Fault) string {
+	if !f.Injected {
+		return "never injected"
+	}
 	if !f.Healed {
 		return fmt.Sprintf("injected at %.3fs, never healed", f.InjectedAtS)
 	}

@@ -86,16 +86,19 @@ func (summaryRenderer) Render(w io.Writer, r *Report) error {
 	} else {
 		b.WriteString("| fault | target | kind | injected | healed | landed | evidence |\n|---|---|---|---:|---:|---|---|\n")
 		for _, f := range r.Faults {
-			healed := "never"
-			if f.Healed {
+			injected, healed := "**never**", "never"
+			if f.Injected {
+				injected = fmt.Sprintf("%.3f s", f.InjectedAtS)
+			}
+			if f.Injected && f.Healed {
 				healed = fmt.Sprintf("%.3f s", f.HealedAtS)
 			}
 			landed := "yes"
-			if !f.Landed {
+			if !f.Injected || !f.Landed {
 				landed = "**no**"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %.3f s | %s | %s | %s |\n",
-				mdText(f.Name), mdText(f.Target), mdText(f.Kind), f.InjectedAtS, healed, landed, mdText(f.Evidence))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n",
+				mdText(f.Name), mdText(f.Target), mdText(f.Kind), injected, healed, landed, mdText(f.Evidence))
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -17,9 +17,10 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // goldenReport is a fixed Report that exercises every part of the
-// renderers: a breached and a passing SLO, one without samples, a failed
-// invariant with more violations than witnesses, a passing one with a note,
-// a fault that landed, one that did not, and a problem.
+// renderers: a breached and a passing SLO, one failed for lack of samples,
+// a failed invariant with more violations than witnesses, passing ones with
+// a note, a fault that landed, one that did not, one never injected, and
+// problems.
 func goldenReport() *Report {
 	return &Report{
 		Schema: Schema, Verdict: VerdictFail, ExitCode: ExitReconcile,
@@ -34,7 +35,7 @@ func goldenReport() *Report {
 		SLOs: []SLOResult{
 			{Metric: MetricBetAcceptance, Phase: PhaseAll, Objective: "p99 <= 250ms", Observed: ptr(312.447), Unit: "ms", Pass: false, Samples: 7980},
 			{Metric: MetricSettlementLag, Phase: PhaseSteady, Objective: "p99 <= 5s", Observed: ptr(820.5), Unit: "ms", Pass: true, Samples: 640},
-			{Metric: MetricErrorRate, Phase: PhaseRecovery, Objective: "max <= 0.5%", Unit: "%", Pass: true, Note: "no samples"},
+			{Metric: MetricErrorRate, Phase: PhaseRecovery, Objective: "max <= 0.5%", Unit: "%", Pass: false, Note: "no samples in phase recovery: nothing was measured"},
 		},
 		Invariants: []Invariant{
 			{Name: InvDoubleEntry, Checked: 9000, Violations: 4, Pass: false, Witnesses: []Witness{
@@ -43,12 +44,18 @@ func goldenReport() *Report {
 				{IDs: []string{"tx:19", "b-44"}, Why: "stake tx:19 | a pipe & <markup>"},
 			}},
 			{Name: InvUnknownResolved, Checked: 20, Pass: true, Witnesses: []Witness{}, Note: "20 unknown outcomes: 12 present once, 8 absent"},
+			{Name: InvSuspenseMatches, Checked: 14201, Pass: true, Witnesses: []Witness{}, Note: "suspense holds 52000; open bets' stakes sum to 52000"},
 		},
 		Faults: []Fault{
-			{Name: "redis-slow", Target: "redis", Kind: "latency", InjectedAtS: 20, HealedAtS: 30, Healed: true, Landed: true, Evidence: "p50 redis RTT 201ms during the fault"},
-			{Name: "pg-down", Target: "postgres", Kind: "down", InjectedAtS: 40.5, Landed: false, Evidence: "no connection error observed"},
+			{Name: "redis-slow", Target: "redis", Kind: "latency", Injected: true, InjectedAtS: 20, HealedAtS: 30, Healed: true, Landed: true, Evidence: "p50 redis RTT 201ms during the fault"},
+			{Name: "pg-down", Target: "postgres", Kind: "down", Injected: true, InjectedAtS: 40.5, Landed: false, Evidence: "no connection error observed"},
+			{Name: "feed-gap", Target: "feed", Kind: "gap", Injected: false, Landed: false, Evidence: "not injected: the replay ended first"},
 		},
-		Problems: []string{"the generator fell behind: 10 of 12000 planned requests were dropped (no free worker at their send time)"},
+		Problems: []string{
+			"the generator fell behind: 10 of 12000 planned requests were dropped (no free worker at their send time)",
+			`fault "pg-down" did not land: no connection error observed`,
+			`fault "feed-gap" did not land: not injected: the replay ended first`,
+		},
 	}
 }
 
@@ -107,8 +114,10 @@ func TestRenderedFormatsParse(t *testing.T) {
 		if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
 			t.Fatal(err)
 		}
-		// Failures: one SLO, one invariant, one fault and the run's problems.
-		if doc.Tests != 8 || doc.Failures != 4 || doc.Skipped != 1 {
+		// Failures: two SLOs (one breached, one with no samples), one
+		// invariant, two faults (one did not land, one never went in) and
+		// the run's problems.
+		if doc.Tests != 10 || doc.Failures != 6 || doc.Skipped != 0 {
 			t.Fatalf("tests %d failures %d skipped %d", doc.Tests, doc.Failures, doc.Skipped)
 		}
 		var names []string
@@ -121,6 +130,11 @@ func TestRenderedFormatsParse(t *testing.T) {
 		inv := doc.Suites[1].Cases[0].Failure
 		if inv == nil || !strings.Contains(inv.Body, "[tx:17 b-42]") || !strings.Contains(inv.Body, "and 1 more violations") {
 			t.Fatalf("invariant failure %+v", inv)
+		}
+		faults := doc.Suites[2].Cases
+		if faults[0].Failure != nil || faults[1].Failure == nil || faults[2].Failure == nil ||
+			faults[2].Failure.Message != "the fault was never injected" {
+			t.Fatalf("fault cases %+v", faults)
 		}
 	})
 	t.Run("a hand-built report renders lists, not nulls", func(t *testing.T) {

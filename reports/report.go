@@ -84,11 +84,14 @@ type BetCount struct {
 // Fault is one fault of the plan as it happened: a report.json faults[]
 // entry. Times are seconds from the replay's start. reports defines its own
 // type rather than importing chaos, so that the verdict depends only on what
-// was recorded.
+// was recorded. Injected says the fault went in at all; InjectedAtS and
+// HealedAtS mean nothing when it is false. A fault that was not injected,
+// or did not land, makes the run invalid.
 type Fault struct {
 	Name        string  `json:"name"`
 	Target      string  `json:"target"`
 	Kind        string  `json:"kind"`
+	Injected    bool    `json:"injected"`
 	InjectedAtS float64 `json:"injected_at_s"`
 	HealedAtS   float64 `json:"healed_at_s"`
 	Healed      bool    `json:"healed"`
@@ -108,7 +111,7 @@ type Input struct {
 	CaptureSHA256  string
 	StackSource    string
 	Journal        []replay.JournalEntry
-	Ledger         *Ledger // nil when reconciliation is off
+	Ledger         *Ledger // the platform's books: settlement_lag needs them whatever Reconcile says; nil when not read
 	Faults         []Fault
 	Objectives     []Objective
 	Reconcile      bool
@@ -117,7 +120,10 @@ type Input struct {
 }
 
 // Evaluate reaches the verdict of one run: load statistics, every SLO per
-// phase and, when in.Reconcile is set, every reconciliation invariant.
+// phase and, when in.Reconcile is set, every reconciliation invariant. The
+// SLOs do not depend on Reconcile: settlement_lag is measured from
+// in.Ledger whenever it is there. Reconcile gates only the invariants,
+// which are left empty (not failed) when it is off.
 //
 // The exit code follows a fixed precedence, highest first:
 //
@@ -125,7 +131,9 @@ type Input struct {
 //	   fact whatever the load did, so it wins over everything else.
 //	5  the measurement is invalid: the generator dropped requests or its
 //	   schedule lag p99 exceeded MaxScheduleLag, so the latencies are not
-//	   trustworthy and neither a pass nor an SLO breach can be claimed.
+//	   trustworthy; or a fault of the plan was not injected or did not
+//	   land, so the run did not test what it claims. Neither a pass nor an
+//	   SLO breach can be claimed.
 //	1  an SLO was breached.
 //	0  pass.
 //
@@ -173,6 +181,19 @@ func Evaluate(in Input) *Report {
 		r.Problems = append(r.Problems, fmt.Sprintf(
 			"the generator fell behind: schedule lag p99 %s exceeds the %s bound, so latencies are not trustworthy",
 			lag.Round(time.Microsecond), maxLag))
+	}
+
+	for _, f := range in.Faults {
+		// A chaos run whose fault did not happen measured a steady run and
+		// would report it as surviving the fault.
+		evidence := f.Evidence
+		if evidence == "" {
+			evidence = "no evidence recorded"
+		}
+		if !f.Injected || !f.Landed {
+			invalid = true
+			r.Problems = append(r.Problems, fmt.Sprintf("fault %q did not land: %s", f.Name, evidence))
+		}
 	}
 
 	for _, err := range ValidateObjectives(in.Objectives) {

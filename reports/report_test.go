@@ -27,6 +27,12 @@ func TestEvaluateExitCodePrecedence(t *testing.T) {
 		in.Journal = append(in.Journal, replay.JournalEntry{Kind: replay.KindBet, ID: "late", IntendedUS: 1, Outcome: replay.OutcomeDropped})
 	}
 	breakLedger := func(in *Input) { in.Ledger.Accounts[0].Balance++ }
+	withFault := func(injected, landed bool, evidence string) func(in *Input) {
+		return func(in *Input) {
+			in.Faults = []Fault{{Name: "redis-slow", Target: "redis", Kind: "latency", Injected: injected,
+				InjectedAtS: 1, HealedAtS: 2, Healed: injected, Landed: landed, Evidence: evidence}}
+		}
+	}
 	tests := []struct {
 		name    string
 		mutate  func(in *Input)
@@ -58,6 +64,17 @@ func TestEvaluateExitCodePrecedence(t *testing.T) {
 			in.Objectives = append(in.Objectives, Objective{Metric: MetricQuoteLatency, Stat: "p99", Limit: 100})
 		}, 1, VerdictFail, "not measured yet"},
 		{"a drain timeout is reported", func(in *Input) { in.DrainTimedOut = true }, 0, VerdictPass, "drain timed out"},
+		{"a fault that landed passes", withFault(true, true, "p50 redis RTT 201ms"), 0, VerdictPass, ""},
+		// A chaos run whose fault did not happen did not test what it claims.
+		{"a fault that did not land is invalid", withFault(true, false, "p50 redis RTT +0s; NOT landed"),
+			5, VerdictInvalid, `fault "redis-slow" did not land: p50 redis RTT +0s; NOT landed`},
+		{"a fault never injected is invalid", withFault(false, false, "not injected: no chaos link"),
+			5, VerdictInvalid, `fault "redis-slow" did not land: not injected: no chaos link`},
+		// Injected=false wins over a Landed=true that cannot be true.
+		{"a fault not injected is invalid even if marked landed", withFault(false, true, ""),
+			5, VerdictInvalid, `fault "redis-slow" did not land: no evidence recorded`},
+		{"a fault that did not land is invalid over an SLO breach", func(in *Input) { breachSLO(in); withFault(true, false, "x")(in) }, 5, VerdictInvalid, "did not land"},
+		{"reconciliation wins over a fault that did not land", func(in *Input) { breakLedger(in); withFault(true, false, "x")(in) }, 2, VerdictFail, "did not land"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -95,7 +112,60 @@ func TestEvaluateLoad(t *testing.T) {
 	if r.Run.ID != "unit_1" || r.Run.WallS != 20 || r.Scenario.Seed != 7 || !r.Run.StartedAt.Equal(t0) {
 		t.Fatalf("run %+v scenario %+v", r.Run, r.Scenario)
 	}
-	if len(r.Invariants) != 12 {
+	if len(r.Invariants) != 13 {
 		t.Fatalf("%d invariants", len(r.Invariants))
+	}
+}
+
+// TestEvaluateSLOsIndependentOfReconcile: settlement_lag comes from the
+// ledger whether or not reconciliation runs; Reconcile gates only the
+// invariants.
+func TestEvaluateSLOsIndependentOfReconcile(t *testing.T) {
+	// The fixture's results are intended at 15 s (m1) and 16 s (m3); its
+	// bets settled at 20 s: lags of 5 s (b1, b2) and 4 s (b4).
+	lag := Objective{Metric: MetricSettlementLag, Stat: "max", Limit: 10_000}
+	tests := []struct {
+		name      string
+		reconcile bool
+		ledger    bool // whether the ledger was read
+		code      int
+		samples   int
+		invs      int // invariants reported
+		problem   string
+	}{
+		{"reconcile off, ledger read: lag measured, no invariants", false, true, 0, 3, 0, ""},
+		{"reconcile on, ledger read: lag measured, invariants checked", true, true, 0, 3, 13, ""},
+		{"reconcile on, no ledger: invalid", true, false, 5, 0, 0, "no ledger was read"},
+		// Nothing to measure settlement from: the objective fails, and
+		// nothing makes the run invalid.
+		{"reconcile off, no ledger: the lag objective fails", false, false, 1, 0, 0, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := goodInput()
+			in.Objectives = []Objective{lag}
+			in.Reconcile = tc.reconcile
+			if !tc.ledger {
+				in.Ledger = nil
+			}
+			r := Evaluate(in)
+			if r.ExitCode != tc.code {
+				t.Fatalf("exit %d, want %d; problems %v slos %+v", r.ExitCode, tc.code, r.Problems, r.SLOs)
+			}
+			s := r.SLOs[0]
+			if s.Samples != tc.samples {
+				t.Fatalf("settlement_lag samples %d, want %d: %+v", s.Samples, tc.samples, s)
+			}
+			// 5 s, kept by HDR to 3 significant figures: its bucket's top.
+			if tc.samples > 0 && (s.Observed == nil || *s.Observed != 5001.215 || !s.Pass) {
+				t.Fatalf("settlement_lag %+v (observed %v), want a pass observing 5001.215 ms", s, observedText(s))
+			}
+			if len(r.Invariants) != tc.invs || len(failing(r.Invariants)) != 0 {
+				t.Fatalf("%d invariants (failing %v), want %d, none failing", len(r.Invariants), failing(r.Invariants), tc.invs)
+			}
+			if got := strings.Join(r.Problems, "\n"); (tc.problem == "") != (got == "") || !strings.Contains(got, tc.problem) {
+				t.Fatalf("problems %q, want %q", got, tc.problem)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,11 +13,14 @@ const sec = int64(time.Second / time.Microsecond)
 
 func TestPhaseOf(t *testing.T) {
 	faults := []Fault{
-		{Name: "long", InjectedAtS: 10, HealedAtS: 20, Healed: true},     // recovery (20, 30]
-		{Name: "blip", InjectedAtS: 50, HealedAtS: 51, Healed: true},     // recovery at least 5 s: (51, 56]
-		{Name: "outage", InjectedAtS: 100, HealedAtS: 200, Healed: true}, // recovery at most 30 s: (200, 230]
-		{Name: "overlap", InjectedAtS: 22, HealedAtS: 23, Healed: true},  // a fault inside a recovery is a fault
+		{Name: "long", Injected: true, InjectedAtS: 10, HealedAtS: 20, Healed: true},     // recovery (20, 30]
+		{Name: "blip", Injected: true, InjectedAtS: 50, HealedAtS: 51, Healed: true},     // recovery at least 5 s: (51, 56]
+		{Name: "outage", Injected: true, InjectedAtS: 100, HealedAtS: 200, Healed: true}, // recovery at most 30 s: (200, 230]
+		{Name: "overlap", Injected: true, InjectedAtS: 22, HealedAtS: 23, Healed: true},  // a fault inside a recovery is a fault
+		{Name: "never", InjectedAtS: 300, HealedAtS: 310, Healed: true},                  // not injected: no window, whatever its times say
 	}
+	// What a fault that never went in records: zero times, never healed.
+	notInjected := []Fault{{Name: "redis-slow", Evidence: "not injected: no chaos link"}}
 	tests := []struct {
 		name   string
 		faults []Fault
@@ -34,7 +38,11 @@ func TestPhaseOf(t *testing.T) {
 		{"short fault recovery ends at 5 s", faults, 56*sec + 1, PhaseSteady},
 		{"long fault recovery capped at 30 s", faults, 230 * sec, PhaseRecovery},
 		{"long fault recovery not longer", faults, 230*sec + 1, PhaseSteady},
-		{"unhealed fault lasts to the end", []Fault{{InjectedAtS: 1}}, 1_000_000 * sec, PhaseFault},
+		{"not-injected fault has no fault window", faults, 305 * sec, PhaseSteady},
+		{"not-injected fault has no recovery window", faults, 315 * sec, PhaseSteady},
+		{"not-injected fault is not a fault from 0 to forever", notInjected, 1_000 * sec, PhaseSteady},
+		{"not-injected fault at its zero time is steady", notInjected, 0, PhaseSteady},
+		{"unhealed fault lasts to the end", []Fault{{Injected: true, InjectedAtS: 1}}, 1_000_000 * sec, PhaseFault},
 		{"no faults: all steady", nil, 42 * sec, PhaseSteady},
 	}
 	for _, tc := range tests {
@@ -66,9 +74,23 @@ func TestEvaluateObjectives(t *testing.T) {
 		betAt(15*sec, 2000, replay.OutcomeRejected),
 		betAt(25*sec, 500, replay.OutcomeAccepted),
 		betAt(40*sec, 300, replay.OutcomeAccepted),
-		betAt(41*sec, 900_000, replay.OutcomeUnknown), // no decision: not an acceptance sample
+		betAt(41*sec, 900_000, replay.OutcomeUnknown), // timed out: the slowest steady sample
 	}
-	fault := []Fault{{Name: "f", InjectedAtS: 10, HealedAtS: 20, Healed: true}}
+	fault := []Fault{{Name: "f", Injected: true, InjectedAtS: 10, HealedAtS: 20, Healed: true}}
+	// 9 fast bets and one that timed out after 2 s (unknown outcome): the
+	// timeout is the slowest request, so it is the p99 and the max. HDR
+	// keeps 2 s to 3 significant figures: 2000.895 ms is its bucket's top.
+	timedOut := slices.Clone(hundred[:9])
+	timedOut = append(timedOut, betAt(10*1000, 2_000_000, replay.OutcomeUnknown))
+	// An unknown outcome that never got a DoneUS (no latency known) and a
+	// dropped bet (never sent) are not acceptance samples.
+	noLatency := []replay.JournalEntry{
+		betAt(sec, 400, replay.OutcomeAccepted),
+		{Kind: replay.KindBet, ID: "u", IntendedUS: 2 * sec, SentUS: 2 * sec, Outcome: replay.OutcomeUnknown},
+		{Kind: replay.KindBet, ID: "d", IntendedUS: 3 * sec, Outcome: replay.OutcomeDropped},
+	}
+	// The same fault plan, but the fault never went in.
+	notInjected := []Fault{{Name: "f", InjectedAtS: 0, Evidence: "not injected: no chaos link"}}
 	// error_rate: 199 decided requests of every bettor kind, 1 unknown,
 	// plus a dropped request and a feed event, which are not "sent".
 	var mixed []replay.JournalEntry
@@ -108,17 +130,23 @@ func TestEvaluateObjectives(t *testing.T) {
 		{"max breaches", Objective{MetricBetAcceptance, "all", "max", 0.999}, hundred, nil, nil, ptr(1), false, 100, ""},
 		{"HDR 3 significant figures above 2048 µs", Objective{MetricBetAcceptance, "all", "max", 200},
 			[]replay.JournalEntry{betAt(0, 100_000, replay.OutcomeAccepted)}, nil, nil, ptr(100.031), true, 1, ""},
-		{"steady phase only", Objective{MetricBetAcceptance, PhaseSteady, "max", 1}, phased, nil, fault, ptr(0.3), true, 2, ""},
+		{"steady phase only, its timeout included", Objective{MetricBetAcceptance, PhaseSteady, "max", 1000}, phased, nil, fault, ptr(900.095), true, 3, ""},
 		{"fault phase only", Objective{MetricBetAcceptance, PhaseFault, "p99", 1}, phased, nil, fault, ptr(2), false, 1, ""},
 		{"recovery phase only", Objective{MetricBetAcceptance, PhaseRecovery, "p99", 1}, phased, nil, fault, ptr(0.5), true, 1, ""},
-		{"no samples in a phase is reported, not failed", Objective{MetricBetAcceptance, PhaseFault, "p99", 1}, phased, nil, nil, nil, true, 0, "no samples"},
-		{"no samples at all fails", Objective{MetricBetAcceptance, PhaseAll, "p99", 1}, nil, nil, nil, nil, false, 0, "measured no bet_acceptance"},
+		{"timed-out bet is the p99", Objective{MetricBetAcceptance, PhaseAll, "p99", 250}, timedOut, nil, nil, ptr(2000.895), false, 10, ""},
+		{"timed-out bet is the max", Objective{MetricBetAcceptance, PhaseAll, "max", 2500}, timedOut, nil, nil, ptr(2000.895), true, 10, ""},
+		{"unknown without an answer time and dropped bets are no samples", Objective{MetricBetAcceptance, PhaseAll, "max", 1}, noLatency, nil, nil, ptr(0.4), true, 1, ""},
+		{"no samples in a phase fails", Objective{MetricBetAcceptance, PhaseFault, "p99", 1}, phased, nil, nil, nil, false, 0, "no samples in phase fault: nothing was measured"},
+		{"no recovery samples when the fault never went in fails", Objective{MetricBetAcceptance, PhaseRecovery, "p99", 1}, phased, nil, notInjected, nil, false, 0, "no samples in phase recovery"},
+		{"a fault that never went in leaves every sample steady", Objective{MetricBetAcceptance, PhaseSteady, "max", 1000}, phased, nil, notInjected, ptr(900.095), true, 5, ""},
+		{"no samples at all fails", Objective{MetricBetAcceptance, PhaseAll, "p99", 1}, nil, nil, nil, nil, false, 0, "no samples in phase all"},
 		{"error rate at its ceiling passes", Objective{MetricErrorRate, "", "max", 0.5}, mixed, nil, nil, ptr(0.5), true, 200, ""},
 		{"error rate above its ceiling fails", Objective{MetricErrorRate, "", "max", 0.4}, mixed, nil, nil, ptr(0.5), false, 200, ""},
-		{"error rate with no requests is reported", Objective{MetricErrorRate, "", "max", 1}, nil, nil, nil, nil, true, 0, "no samples"},
+		{"error rate with no requests fails", Objective{MetricErrorRate, "", "max", 1}, nil, nil, nil, nil, false, 0, "no samples in phase all"},
+		{"settlement lag with no samples in its phase fails", Objective{MetricSettlementLag, PhaseSteady, "max", 5}, settleJournal, settleLedger, fault, nil, false, 0, "no samples in phase steady"},
 		{"settlement lag from the ledger", Objective{MetricSettlementLag, "", "max", 5}, settleJournal, settleLedger, nil, ptr(2), true, 2, ""},
 		{"settlement lag phase is the result's", Objective{MetricSettlementLag, PhaseFault, "max", 5}, settleJournal, settleLedger, fault, ptr(2), true, 2, ""},
-		{"settlement lag without a ledger fails", Objective{MetricSettlementLag, "", "p99", 5}, settleJournal, nil, nil, nil, false, 0, "measured no settlement_lag"},
+		{"settlement lag without a ledger fails", Objective{MetricSettlementLag, "", "p99", 5}, settleJournal, nil, nil, nil, false, 0, "no samples in phase all"},
 		{"unmeasured metric is refused", Objective{MetricQuoteLatency, "", "p99", 5}, hundred, nil, nil, nil, false, 0, "not measured yet"},
 	}
 	for _, tc := range tests {
