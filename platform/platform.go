@@ -92,8 +92,8 @@ type Bet struct {
 	Market    string
 	Selection string
 	Stake     int64 // minor units
-	// RequestedOdds are the lowest odds the bettor asked for. The ledger does
-	// not store them, so they are zero on a bet read back from it.
+	// RequestedOdds are the lowest odds the bettor asked for. The ledger
+	// stores them, because they are part of what a resend must repeat.
 	RequestedOdds Odds
 	Odds          Odds // accepted odds: the price when the bet was booked
 	Status        BetStatus
@@ -102,13 +102,24 @@ type Bet struct {
 	SettledAt     *time.Time
 }
 
-// Repeats reports whether req is a resend of the request that booked b: the
-// same account, market, selection and stake, asking for no more than the
-// odds b was booked at. The accepted odds themselves are not compared: the
-// price can move between two sends of one request.
+// Repeats reports whether req is a resend of the request that booked b:
+// exactly the same account, market, selection, stake and requested odds
+// (invariant 4: the same id with a different stake or odds is refused).
+// Requested odds that differ are a different request even when the booked
+// price would satisfy them. The accepted odds are not compared: the price
+// can move between two sends of one request.
 func (b *Bet) Repeats(req BetRequest) bool {
 	return b.ID == req.ID && b.Account == req.Account && b.Market == req.Market &&
-		b.Selection == req.Selection && b.Stake == req.Stake && req.Odds <= b.Odds
+		b.Selection == req.Selection && b.Stake == req.Stake && b.RequestedOdds == req.Odds
+}
+
+// ConflictingBet returns the ECONFLICT error for a request that reuses the
+// id of booked bet b with other content. It names what b was booked with, so
+// the caller can see which field differs.
+func ConflictingBet(b *Bet) error {
+	return Errorf(ECONFLICT,
+		"bet %q is already booked with other content: account %q, market %q, selection %q, stake %d, requested odds %s",
+		b.ID, b.Account, b.Market, b.Selection, b.Stake, b.RequestedOdds)
 }
 
 // Limits on the values the platform accepts. They keep every sum of money

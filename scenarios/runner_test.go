@@ -165,8 +165,8 @@ func TestRunEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		dup := id + "-dup"
-		_, err := conn.Exec(ctx, `INSERT INTO bets (id, account_id, market_id, selection_id, stake, odds_e4, status, payout, placed_at, settled_at)
-			SELECT $2, account_id, market_id, selection_id, stake, odds_e4, status, payout, placed_at, settled_at FROM bets WHERE id = $1`, id, dup)
+		_, err := conn.Exec(ctx, `INSERT INTO bets (id, account_id, market_id, selection_id, stake, odds_e4, requested_odds_e4, status, payout, placed_at, settled_at)
+			SELECT $2, account_id, market_id, selection_id, stake, odds_e4, requested_odds_e4, status, payout, placed_at, settled_at FROM bets WHERE id = $1`, id, dup)
 		if err != nil {
 			t.Fatal(err)
 		}

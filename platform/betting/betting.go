@@ -41,11 +41,8 @@ func (s *Service) PlaceBet(ctx context.Context, req platform.BetRequest) (*platf
 	switch platform.ErrorCode(err) {
 	case "":
 		if !booked.Repeats(req) {
-			return nil, false, platform.Errorf(platform.ECONFLICT,
-				"bet %q is already booked with other content: account %q, market %q, selection %q, stake %d at %s",
-				booked.ID, booked.Account, booked.Market, booked.Selection, booked.Stake, booked.Odds)
+			return nil, false, platform.ConflictingBet(booked)
 		}
-		booked.RequestedOdds = req.Odds
 		return booked, false, nil
 	case platform.ENOTFOUND:
 	default:

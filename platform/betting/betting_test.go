@@ -110,6 +110,11 @@ func TestPlaceBet(t *testing.T) {
 		{"resend", req("b-1", "m1", "home", 500, 20000), "", 21000, false},
 		// The same id with another stake.
 		{"conflict", req("b-1", "m1", "home", 600, 20000), platform.ECONFLICT, 0, false},
+		// The same id asking for lower odds, which the booked 2.1 would
+		// satisfy: still another request, refused (invariant 4).
+		{"other requested odds", req("b-1", "m1", "home", 500, 19000), platform.ECONFLICT, 0, false},
+		// The same id asking for the booked price instead of what it asked.
+		{"accepted odds as requested", req("b-1", "m1", "home", 500, 21000), platform.ECONFLICT, 0, false},
 		// Asked for more than is offered.
 		{"price changed", req("b-2", "m1", "home", 500, 21001), platform.EPRICECHANGED, 0, false},
 		// No quote for that market.
@@ -151,7 +156,7 @@ func TestPlaceBet(t *testing.T) {
 	if n := w.bets(); n != 1 {
 		t.Fatalf("%d bets booked, want 1", n)
 	}
-	if got, err := w.svc.FindBet(ctx, "b-1"); err != nil || got.Stake != 500 {
+	if got, err := w.svc.FindBet(ctx, "b-1"); err != nil || got.Stake != 500 || got.RequestedOdds != 20000 {
 		t.Fatalf("FindBet = %+v, %v", got, err)
 	}
 }

@@ -219,7 +219,7 @@ type betJSON struct {
 	Market        string        `json:"market"`
 	Selection     string        `json:"selection"`
 	Stake         int64         `json:"stake"`
-	RequestedOdds platform.Odds `json:"requested_odds,omitzero"` // unknown once read back from the ledger
+	RequestedOdds platform.Odds `json:"requested_odds"`
 	Odds          platform.Odds `json:"odds"`
 	Status        string        `json:"status"`
 	Payout        int64         `json:"payout"`

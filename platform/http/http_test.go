@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/inplaylabs/inplay/platform"
 	"github.com/inplaylabs/inplay/platform/betting"
 	"github.com/inplaylabs/inplay/platform/cashier"
@@ -22,9 +24,10 @@ import (
 )
 
 // newAPI serves the API over real stores on a real listener.
-func newAPI(t *testing.T, checks ...phttp.HealthCheck) (url string, ledger *postgres.Store, quotes *redis.QuoteStore) {
+func newAPI(t *testing.T, checks ...phttp.HealthCheck) (url string, pool *pgxpool.Pool, quotes *redis.QuoteStore) {
 	t.Helper()
-	ledger = postgres.NewStore(pgtest.NewPool(t))
+	pool = pgtest.NewPool(t)
+	ledger := postgres.NewStore(pool)
 	client, prefix := pgtest.NewRedis(t)
 	quotes = redis.NewQuoteStore(client, prefix)
 	bets := &betting.Service{Ledger: ledger, Quotes: quotes, Limits: risk.Limits{MaxStake: 100000}}
@@ -33,7 +36,7 @@ func newAPI(t *testing.T, checks ...phttp.HealthCheck) (url string, ledger *post
 	}
 	srv := httptest.NewServer(phttp.NewServer(bets, &cashier.Service{Ledger: ledger}, nil, checks...))
 	t.Cleanup(srv.Close)
-	return srv.URL, ledger, quotes
+	return srv.URL, pool, quotes
 }
 
 func call(t *testing.T, method, url, body string) (int, map[string]any) {
@@ -62,7 +65,7 @@ func call(t *testing.T, method, url, body string) (int, map[string]any) {
 }
 
 func TestAPI(t *testing.T) {
-	base, _, quotes := newAPI(t)
+	base, pool, quotes := newAPI(t)
 	ctx := context.Background()
 	if err := quotes.SetOdds(ctx, "m1", []platform.Selection{{ID: "home", Odds: 21000}}, 1, time.Time{}); err != nil {
 		t.Fatal(err)
@@ -114,7 +117,14 @@ func TestAPI(t *testing.T) {
 				"requested_odds": "2", "odds": "2.1", "status": "accepted", "payout": 0.0, "settled_at": nil}},
 		// Its resend.
 		{"bet replay", "POST", "/v1/bets", `{"id":"b-1","account":"a1","market":"m1","selection":"home","odds":"2.00","stake":500}`, 200, "",
-			map[string]any{"id": "b-1", "odds": "2.1"}},
+			map[string]any{"id": "b-1", "requested_odds": "2", "odds": "2.1", "status": "accepted"}},
+		// Its resend with the same odds spelled another way: the same request.
+		{"bet replay other spelling", "POST", "/v1/bets", `{"id":"b-1","account":"a1","market":"m1","selection":"home","odds":"2","stake":500}`, 200, "",
+			map[string]any{"id": "b-1", "requested_odds": "2", "odds": "2.1"}},
+		// The same id asking for lower odds, which the booked 2.1 would satisfy.
+		{"bet other requested odds", "POST", "/v1/bets", `{"id":"b-1","account":"a1","market":"m1","selection":"home","odds":"1.90","stake":500}`, 409, platform.ECONFLICT, nil},
+		// The same id asking for the booked price rather than what it asked.
+		{"bet accepted odds as requested", "POST", "/v1/bets", `{"id":"b-1","account":"a1","market":"m1","selection":"home","odds":"2.1","stake":500}`, 409, platform.ECONFLICT, nil},
 		// The same id, another stake.
 		{"bet conflict", "POST", "/v1/bets", `{"id":"b-1","account":"a1","market":"m1","selection":"home","odds":"2.00","stake":600}`, 409, platform.ECONFLICT, nil},
 		// The price is below the request.
@@ -141,8 +151,9 @@ func TestAPI(t *testing.T) {
 		{"empty", "POST", "/v1/bets", ``, 400, platform.EINVALID, nil},
 		// Too large.
 		{"too large", "POST", "/v1/bets", bigBody, 400, platform.EINVALID, nil},
-		// The bet, read back: requested odds are not stored.
-		{"get bet", "GET", "/v1/bets/b-1", "", 200, "", map[string]any{"id": "b-1", "odds": "2.1", "status": "accepted"}},
+		// The bet, read back, with the odds it asked for.
+		{"get bet", "GET", "/v1/bets/b-1", "", 200, "", map[string]any{"id": "b-1", "account": "a1", "market": "m1",
+			"selection": "home", "stake": 500.0, "requested_odds": "2", "odds": "2.1", "status": "accepted", "payout": 0.0, "settled_at": nil}},
 		// No such bet.
 		{"no bet", "GET", "/v1/bets/b-9", "", 404, platform.ENOTFOUND, nil},
 		// No such route.
@@ -171,6 +182,25 @@ func TestAPI(t *testing.T) {
 				}
 			}
 		})
+	}
+	// Only b-1 was booked, once: no refused request (the conflicts
+	// included) left a transaction or a posting behind.
+	for _, q := range []struct {
+		sql  string
+		want int64
+	}{
+		{`SELECT count(*) FROM bets`, 1},
+		{`SELECT count(*) FROM transactions WHERE kind = 'stake'`, 1},
+		{`SELECT count(*) FROM postings p JOIN transactions t ON t.id = p.tx_id WHERE t.kind = 'stake' AND t.ref = 'b-1'`, 2},
+		{`SELECT count(*) FROM postings p JOIN transactions t ON t.id = p.tx_id WHERE t.kind = 'stake'`, 2},
+	} {
+		var n int64
+		if err := pool.QueryRow(ctx, q.sql).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
+		if n != q.want {
+			t.Errorf("%s = %d, want %d", q.sql, n, q.want)
+		}
 	}
 }
 

@@ -35,11 +35,12 @@ type Accounts interface {
 
 // Bets is the part of the ledger that betting uses.
 type Bets interface {
-	// PlaceBet books bet (status accepted at bet.Odds) in one transaction:
-	// the stake moves from the player to suspense. When bet.ID is already
-	// booked with the same account, market, selection and stake, and odds
-	// that satisfy bet.RequestedOdds, it returns the booked bet with
-	// created=false and books nothing. Returns ENOTFOUND (no such player
+	// PlaceBet books bet (status accepted at bet.Odds, recording
+	// bet.RequestedOdds, which are required) in one transaction: the stake
+	// moves from the player to suspense. When bet.ID is already booked with
+	// exactly the same account, market, selection, stake and requested odds
+	// (platform.Bet.Repeats), it returns the booked bet with created=false
+	// and books nothing. Returns EINVALID, ENOTFOUND (no such player
 	// account), ECONFLICT (the id is booked with other content),
 	// EMARKETSUSPENDED (the ledger's market is not open), EFUNDS or EINTERNAL.
 	PlaceBet(ctx context.Context, bet platform.Bet) (booked *platform.Bet, created bool, err error)

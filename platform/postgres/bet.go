@@ -12,12 +12,17 @@ import (
 
 // PlaceBet implements ledger.Bets.
 func (s *Store) PlaceBet(ctx context.Context, bet platform.Bet) (*platform.Bet, bool, error) {
+	// The requested odds are what a resend must repeat, so they are
+	// required; the accepted odds must be valid odds that satisfy them.
 	req := platform.BetRequest{ID: bet.ID, Account: bet.Account, Market: bet.Market,
-		Selection: bet.Selection, Stake: bet.Stake, Odds: bet.Odds}
+		Selection: bet.Selection, Stake: bet.Stake, Odds: bet.RequestedOdds}
 	if err := req.Validate(); err != nil {
 		return nil, false, err
 	}
-	if bet.RequestedOdds != 0 && bet.RequestedOdds > bet.Odds {
+	switch {
+	case !bet.Odds.Valid():
+		return nil, false, platform.Errorf(platform.EINVALID, "accepted odds %s are outside 1.01 to 1000", bet.Odds)
+	case bet.RequestedOdds > bet.Odds:
 		return nil, false, platform.Errorf(platform.EINVALID, "accepted odds %s are below the requested %s", bet.Odds, bet.RequestedOdds)
 	}
 	if platform.IsSystemAccount(bet.Account) {
@@ -48,13 +53,9 @@ func (s *Store) PlaceBet(ctx context.Context, bet platform.Bet) (*platform.Bet, 
 			return err
 		}
 		if prior != nil {
-			if !prior.Repeats(platform.BetRequest{ID: bet.ID, Account: bet.Account, Market: bet.Market,
-				Selection: bet.Selection, Stake: bet.Stake, Odds: bet.RequestedOdds}) {
-				return platform.Errorf(platform.ECONFLICT,
-					"bet %q is already booked with other content: account %q, market %q, selection %q, stake %d at %s",
-					prior.ID, prior.Account, prior.Market, prior.Selection, prior.Stake, prior.Odds)
+			if !prior.Repeats(req) {
+				return platform.ConflictingBet(prior)
 			}
-			prior.RequestedOdds = bet.RequestedOdds
 			out = prior
 			return nil
 		}
@@ -71,9 +72,9 @@ func (s *Store) PlaceBet(ctx context.Context, bet platform.Bet) (*platform.Bet, 
 		b.Status = platform.BetAccepted
 		b.Payout = 0
 		b.SettledAt = nil
-		if err := tx.QueryRow(ctx, `INSERT INTO bets (id, account_id, market_id, selection_id, stake, odds_e4, status)
-			VALUES ($1, $2, $3, $4, $5, $6, 'accepted') RETURNING placed_at`,
-			b.ID, b.Account, b.Market, b.Selection, b.Stake, b.Odds.E4()).Scan(&b.PlacedAt); err != nil {
+		if err := tx.QueryRow(ctx, `INSERT INTO bets (id, account_id, market_id, selection_id, stake, requested_odds_e4, odds_e4, status)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'accepted') RETURNING placed_at`,
+			b.ID, b.Account, b.Market, b.Selection, b.Stake, b.RequestedOdds.E4(), b.Odds.E4()).Scan(&b.PlacedAt); err != nil {
 			return fmt.Errorf("insert bet %s: %w", b.ID, err)
 		}
 		if _, err := addBalance(ctx, tx, b.Account, -b.Stake); err != nil {
@@ -116,24 +117,27 @@ type querier interface {
 
 func queryBet(ctx context.Context, q querier, id string) (*platform.Bet, error) {
 	var (
-		b      platform.Bet
-		oddsE4 int64
-		status string
+		b                   platform.Bet
+		requestedE4, oddsE4 int64
+		status              string
 	)
-	err := q.QueryRow(ctx, `SELECT id, account_id, market_id, selection_id, stake, odds_e4, status, payout, placed_at, settled_at
+	err := q.QueryRow(ctx, `SELECT id, account_id, market_id, selection_id, stake, requested_odds_e4, odds_e4,
+		status, payout, placed_at, settled_at
 		FROM bets WHERE id = $1`, id).
-		Scan(&b.ID, &b.Account, &b.Market, &b.Selection, &b.Stake, &oddsE4, &status, &b.Payout, &b.PlacedAt, &b.SettledAt)
+		Scan(&b.ID, &b.Account, &b.Market, &b.Selection, &b.Stake, &requestedE4, &oddsE4,
+			&status, &b.Payout, &b.PlacedAt, &b.SettledAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, platform.Errorf(platform.ENOTFOUND, "bet %q not found", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read bet %s: %w", id, err)
 	}
-	odds, err := platform.OddsFromE4(oddsE4)
-	if err != nil {
+	if b.Odds, err = platform.OddsFromE4(oddsE4); err != nil {
 		return nil, fmt.Errorf("bet %s: %w", id, err)
 	}
-	b.Odds = odds
+	if b.RequestedOdds, err = platform.OddsFromE4(requestedE4); err != nil {
+		return nil, fmt.Errorf("bet %s requested odds: %w", id, err)
+	}
 	b.Status = platform.BetStatus(status)
 	return &b, nil
 }

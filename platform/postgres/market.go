@@ -98,12 +98,20 @@ func (s *Store) SettleMarket(ctx context.Context, market string, winners []strin
 		if err != nil {
 			return err
 		}
-		if err := settleBets(ctx, tx, bets, won, len(stored) == 0, out); err != nil {
+		stamps, err := settleBets(ctx, tx, bets, won, len(stored) == 0, out)
+		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE markets SET status = 'settled', winners = $2, resulted_at = clock_timestamp(),
-			updated_at = clock_timestamp() WHERE id = $1`, market, stored)
-		return err
+		// The market row is locked since the start, so this waits on nothing.
+		if _, err := tx.Exec(ctx, `UPDATE markets SET status = 'settled', winners = $2, resulted_at = clock_timestamp(),
+			updated_at = clock_timestamp() WHERE id = $1`, market, stored); err != nil {
+			return err
+		}
+		// Last write of the transaction: settled_at is what settlement lag
+		// is measured by, so it is taken after every posting and every
+		// balance update (house and suspense are hot rows whose locks may
+		// queue), as close to commit as one transaction allows.
+		return stamps.write(ctx, tx)
 	})
 	if err != nil {
 		return nil, err
@@ -137,21 +145,43 @@ func openBets(ctx context.Context, tx pgx.Tx, market string) ([]openBet, error) 
 	return bets, rows.Err()
 }
 
-// settleBets books the settlement of bets: for each, a 'settle' (won or
-// lost) or 'void' transaction, and the bet's new status and payout. Players
-// are locked first, in id order, before any transaction is created (the
-// lock order of the package doc); house and suspense come last.
-func settleBets(ctx context.Context, tx pgx.Tx, bets []openBet, won map[string]bool, void bool, out *ledger.Settlement) error {
-	if len(bets) == 0 {
+// betStamps are the settled bets' new statuses and payouts, written by
+// write with their settled_at.
+type betStamps struct {
+	ids, statuses []string
+	payouts       []int64
+}
+
+// write sets the bets' status, payout and settled_at in one statement. The
+// bets' rows were locked by openBets, so it waits on no other writer.
+func (s betStamps) write(ctx context.Context, tx pgx.Tx) error {
+	if len(s.ids) == 0 {
 		return nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE bets SET status = u.status, payout = u.payout, settled_at = clock_timestamp()
+		FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(id, status, payout) WHERE bets.id = u.id`,
+		s.ids, s.statuses, s.payouts); err != nil {
+		return fmt.Errorf("update settled bets: %w", err)
+	}
+	return nil
+}
+
+// settleBets books the settlement of bets: for each, a 'settle' (won or
+// lost) or 'void' transaction and its postings, and the balances they move.
+// Players are locked first, in id order, before any transaction is created
+// (the lock order of the package doc); house and suspense come last. The
+// bets themselves are left for the caller to stamp, with the returned
+// betStamps, as the transaction's last write.
+func settleBets(ctx context.Context, tx pgx.Tx, bets []openBet, won map[string]bool, void bool, out *ledger.Settlement) (betStamps, error) {
+	var stamps betStamps
+	if len(bets) == 0 {
+		return stamps, nil
 	}
 	var (
 		txKinds, txRefs       []string
 		postTx                []int // index into txRefs, resolved to ids below
 		postAccounts          []string
 		postAmounts           []int64
-		betIDs, betStatus     []string
-		betPayouts            []int64
 		playerDelta           = map[string]int64{}
 		houseDelta, suspDelta int64
 		post                  = func(account string, amount int64) {
@@ -184,7 +214,7 @@ func settleBets(ctx context.Context, tx pgx.Tx, bets []openBet, won map[string]b
 		case won[b.selection]:
 			p, err := ledger.TryPayout(b.stake, b.odds)
 			if err != nil {
-				return fmt.Errorf("bet %s: %w", b.id, err)
+				return betStamps{}, fmt.Errorf("bet %s: %w", b.id, err)
 			}
 			status, payout = platform.BetWon, p
 			out.Won++
@@ -205,9 +235,9 @@ func settleBets(ctx context.Context, tx pgx.Tx, bets []openBet, won map[string]b
 			post(b.account, payout)
 		}
 		out.Paid += payout
-		betIDs = append(betIDs, b.id)
-		betStatus = append(betStatus, string(status))
-		betPayouts = append(betPayouts, payout)
+		stamps.ids = append(stamps.ids, b.id)
+		stamps.statuses = append(stamps.statuses, string(status))
+		stamps.payouts = append(stamps.payouts, payout)
 	}
 
 	players := make([]string, 0, len(playerDelta))
@@ -218,18 +248,18 @@ func settleBets(ctx context.Context, tx pgx.Tx, bets []openBet, won map[string]b
 	}
 	if len(players) > 0 {
 		if _, err := tx.Exec(ctx, `SELECT id FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE`, players); err != nil {
-			return fmt.Errorf("lock players: %w", err)
+			return betStamps{}, fmt.Errorf("lock players: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE accounts SET balance = accounts.balance + u.delta
 			FROM unnest($1::text[], $2::bigint[]) AS u(id, delta) WHERE accounts.id = u.id`, players, deltas); err != nil {
-			return fmt.Errorf("update player balances: %w", err)
+			return betStamps{}, fmt.Errorf("update player balances: %w", err)
 		}
 	}
 	rows, err := tx.Query(ctx, `INSERT INTO transactions (kind, ref)
 		SELECT k, r FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(k, r, n) ORDER BY n
 		RETURNING id, ref`, txKinds, txRefs)
 	if err != nil {
-		return fmt.Errorf("insert settlement transactions: %w", err)
+		return betStamps{}, fmt.Errorf("insert settlement transactions: %w", err)
 	}
 	txIDs := make(map[string]int64, len(txRefs))
 	for rows.Next() {
@@ -239,38 +269,37 @@ func settleBets(ctx context.Context, tx pgx.Tx, bets []openBet, won map[string]b
 		)
 		if err := rows.Scan(&id, &ref); err != nil {
 			rows.Close()
-			return err
+			return betStamps{}, err
 		}
 		txIDs[ref] = id
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("insert settlement transactions: %w", err)
+		return betStamps{}, fmt.Errorf("insert settlement transactions: %w", err)
 	}
 	postTxIDs := make([]int64, len(postTx))
 	for i, n := range postTx {
 		id, ok := txIDs[txRefs[n]]
 		if !ok {
-			return fmt.Errorf("settlement transaction of bet %s has no id", txRefs[n])
+			return betStamps{}, fmt.Errorf("settlement transaction of bet %s has no id", txRefs[n])
 		}
 		postTxIDs[i] = id
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO postings (tx_id, account_id, amount)
 		SELECT t, a, n FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(t, a, n)`,
 		postTxIDs, postAccounts, postAmounts); err != nil {
-		return fmt.Errorf("insert settlement postings: %w", err)
+		return betStamps{}, fmt.Errorf("insert settlement postings: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE bets SET status = u.status, payout = u.payout, settled_at = clock_timestamp()
-		FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(id, status, payout) WHERE bets.id = u.id`,
-		betIDs, betStatus, betPayouts); err != nil {
-		return fmt.Errorf("update settled bets: %w", err)
-	}
-	// The shared rows last, so their locks are held for the shortest time.
+	// The shared rows last of the rows still to lock, so their locks are
+	// held for the shortest time; only the market and the bets, locked since
+	// the start, are written after them.
 	if houseDelta != 0 {
 		if _, err := addBalance(ctx, tx, platform.HouseAccount, houseDelta); err != nil {
-			return err
+			return betStamps{}, err
 		}
 	}
-	_, err = addBalance(ctx, tx, platform.SuspenseAccount, suspDelta)
-	return err
+	if _, err := addBalance(ctx, tx, platform.SuspenseAccount, suspDelta); err != nil {
+		return betStamps{}, err
+	}
+	return stamps, nil
 }

@@ -1,7 +1,8 @@
 // Package postgres is the ledger store of the reference platform on
 // PostgreSQL (pgx/v5): accounts, transactions, postings, bets and markets in
 // the schema of migrations/0001_ledger.sql, which is also the documented view
-// reconciliation reads.
+// reconciliation reads. Later migrations only add to it (0002: the bets'
+// requested odds), so that view still holds.
 //
 // Every write is one database transaction that leaves nothing half-written:
 // the postings and the balances they move change together or not at all.

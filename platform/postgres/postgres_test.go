@@ -81,8 +81,10 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	if err := postgres.Migrate(ctx, pool); err != nil {
 		t.Fatalf("second Migrate: %v", err)
 	}
-	if n := count(t, pool, `SELECT count(*) FROM schema_migrations WHERE version = '0001_ledger'`); n != 1 {
-		t.Fatalf("schema_migrations has %d rows for 0001_ledger, want 1", n)
+	for _, version := range []string{"0001_ledger", "0002_requested_odds"} {
+		if n := count(t, pool, `SELECT count(*) FROM schema_migrations WHERE version = $1`, version); n != 1 {
+			t.Fatalf("schema_migrations has %d rows for %s, want 1", n, version)
+		}
 	}
 	if n := count(t, pool, `SELECT count(*) FROM accounts`); n != 3 {
 		t.Fatalf("%d accounts after two migrations, want the 3 system accounts", n)
@@ -218,6 +220,16 @@ func TestPlaceBet(t *testing.T) {
 	// was booked at 2.5.
 	higher := bet("b-1", "a1", "m1", "home", 300, mustOdds(t, "2.7"))
 	higher.RequestedOdds = mustOdds(t, "2.6")
+	// A request asking for 2.0 would be satisfied by the booked 2.5, but it
+	// is not the request that was booked: the same id with other odds.
+	lower := bet("b-1", "a1", "m1", "home", 300, odds)
+	lower.RequestedOdds = mustOdds(t, "2")
+	// Accepted below what was asked for: the ledger refuses to book it.
+	underpriced := bet("b-7", "a1", "m1", "home", 1, mustOdds(t, "2"))
+	underpriced.RequestedOdds = odds
+	// No requested odds: a resend could not be told from a new request.
+	unrequested := bet("b-8", "a1", "m1", "home", 1, odds)
+	unrequested.RequestedOdds = 0
 	tests := []struct {
 		name string
 		bet  platform.Bet
@@ -233,6 +245,12 @@ func TestPlaceBet(t *testing.T) {
 		{"other selection", bet("b-1", "a1", "m1", "away", 300, odds), platform.ECONFLICT},
 		// Same id asking for more than it was booked at: not the same request.
 		{"higher requested odds", higher, platform.ECONFLICT},
+		// Same id asking for less: not the same request either.
+		{"lower requested odds", lower, platform.ECONFLICT},
+		// Accepted odds below the requested ones.
+		{"underpriced", underpriced, platform.EINVALID},
+		// Requested odds are required.
+		{"no requested odds", unrequested, platform.EINVALID},
 		// The balance (700 left) does not cover it.
 		{"short", bet("b-2", "a1", "m1", "home", 701, odds), platform.EFUNDS},
 		// No such player.
@@ -248,7 +266,8 @@ func TestPlaceBet(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, created, err := s.PlaceBet(ctx, tt.bet)
 			wantCode(t, err, tt.code)
-			if tt.code == "" && (created || got.ID != first.ID || !got.PlacedAt.Equal(first.PlacedAt) || got.Odds != first.Odds) {
+			if tt.code == "" && (created || got.ID != first.ID || !got.PlacedAt.Equal(first.PlacedAt) ||
+				got.Odds != first.Odds || got.RequestedOdds != first.RequestedOdds) {
 				t.Fatalf("replay = %+v created=%v, want the booked %+v", got, created, first)
 			}
 		})
@@ -269,7 +288,7 @@ func TestPlaceBet(t *testing.T) {
 		t.Fatalf("suspense balance = %d, want 300", got)
 	}
 	got, err := s.Bet(ctx, "b-1")
-	if err != nil || got.Stake != 300 || got.Odds != odds {
+	if err != nil || got.Stake != 300 || got.Odds != odds || got.RequestedOdds != odds {
 		t.Fatalf("Bet(b-1) = %+v, %v", got, err)
 	}
 	_, err = s.Bet(ctx, "b-2")
@@ -409,6 +428,7 @@ func TestSettleMarket(t *testing.T) {
 	if got := balance(t, pool, "house"); got != 500-(707-333) {
 		t.Errorf("house balance = %d, want %d", got, 500-(707-333))
 	}
+	checkSettledAfterTheirTransaction(t, pool)
 	checkBooks(t, pool)
 
 	// A second result changes nothing, even with other winners.
@@ -537,5 +557,6 @@ func TestSettlementRacesPlacement(t *testing.T) {
 	if n := count(t, pool, `SELECT balance FROM accounts WHERE id = 'suspense'`); n != 0 {
 		t.Fatalf("suspense holds %d after settlement", n)
 	}
+	checkSettledAfterTheirTransaction(t, pool)
 	checkBooks(t, pool)
 }

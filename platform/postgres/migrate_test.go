@@ -1,0 +1,96 @@
+package postgres_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/inplaylabs/inplay/platform"
+	"github.com/inplaylabs/inplay/platform/postgres"
+	"github.com/inplaylabs/inplay/platform/postgres/pgtest"
+)
+
+// TestRequestedOddsMigration upgrades a ledger that was created by
+// 0001_ledger alone and already holds a bet: 0002 must backfill the bet's
+// requested odds with its accepted odds, and then hold every new bet to the
+// column's constraints.
+func TestRequestedOddsMigration(t *testing.T) {
+	ctx := context.Background()
+	// A schema of its own in a fresh database stands for a ledger created
+	// before 0002 existed.
+	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = "legacy"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	v1, err := os.ReadFile("migrations/0001_ledger.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{
+		`CREATE SCHEMA legacy`,
+		string(v1),
+		`CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp())`,
+		`INSERT INTO schema_migrations (version) VALUES ('0001_ledger')`,
+		`INSERT INTO accounts (id, kind, balance) VALUES ('a1', 'player', 0)`,
+		`INSERT INTO bets (id, account_id, market_id, selection_id, stake, odds_e4, status)
+			VALUES ('old', 'a1', 'm1', 'home', 100, 25000, 'accepted')`,
+	} {
+		if _, err := pool.Exec(ctx, sql); err != nil {
+			t.Fatalf("legacy ledger: %v", err)
+		}
+	}
+	if err := postgres.Migrate(ctx, pool); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	if got := count(t, pool, `SELECT requested_odds_e4 FROM bets WHERE id = 'old'`); got != 25000 {
+		t.Fatalf("backfilled requested_odds_e4 = %d, want the accepted 25000", got)
+	}
+
+	tests := []struct {
+		name      string
+		requested string // SQL value of requested_odds_e4; odds_e4 is 25000
+		ok        bool
+	}{
+		// Asked for 2.0, accepted at 2.5.
+		{"below accepted", "20000", true},
+		// Asked for exactly the accepted price.
+		{"at accepted", "25000", true},
+		// Every bet records what it asked for.
+		{"missing", "NULL", false},
+		// Odds of 1.0 or less are no odds.
+		{"at 1.0", "10000", false},
+		// A bet is never accepted below what it asked for.
+		{"above accepted", "25001", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := pool.Exec(ctx, `INSERT INTO bets (id, account_id, market_id, selection_id, stake, requested_odds_e4, odds_e4, status)
+				VALUES ($1, 'a1', 'm1', 'home', 100, `+tt.requested+`, 25000, 'accepted')`, "b-"+tt.name)
+			if (err == nil) != tt.ok {
+				t.Fatalf("insert with requested_odds_e4 %s: err = %v, want ok=%v", tt.requested, err, tt.ok)
+			}
+		})
+	}
+
+	// A resend of the old bet must ask for exactly the backfilled odds.
+	s := postgres.NewStore(pool)
+	b, err := s.Bet(ctx, "old")
+	if err != nil || b.RequestedOdds != 25000 {
+		t.Fatalf("Bet(old) = %+v, %v", b, err)
+	}
+	resend := bet("old", "a1", "m1", "home", 100, 25000)
+	if _, created, err := s.PlaceBet(ctx, resend); err != nil || created {
+		t.Fatalf("resend at the backfilled odds: created=%v err=%v", created, err)
+	}
+	resend.RequestedOdds = 20000
+	_, _, err = s.PlaceBet(ctx, resend)
+	wantCode(t, err, platform.ECONFLICT)
+}
