@@ -480,8 +480,13 @@ func (b *books) betAtMostOnce() Invariant {
 }
 
 // betContent renders what a bet request asked for, to compare requests.
+// Odds compare by value: "2" and "2.00" are the same request.
 func betContent(e replay.JournalEntry) string {
-	return fmt.Sprintf("account %s market %s selection %s stake %d odds %s", e.Account, e.Market, e.Selection, e.Stake, e.Odds)
+	odds := e.Odds
+	if e4, err := replay.ParseOdds(e.Odds); err == nil {
+		odds = strconv.FormatInt(e4, 10) + "e-4"
+	}
+	return fmt.Sprintf("account %s market %s selection %s stake %d odds %s", e.Account, e.Market, e.Selection, e.Stake, odds)
 }
 
 // betMismatch says how a booked bet differs from what request e asked for,

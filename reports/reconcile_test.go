@@ -478,6 +478,21 @@ func TestReconcileRetriesAndOptions(t *testing.T) {
 				t.Fatalf("a refused reuse is not a double booking: %+v", got[InvBetAtMostOnce])
 			}
 		}},
+		// An accepted retry that writes the same odds another way ("2" vs
+		// "2.00") is the same request, not a second content.
+		{"retry with the same odds written differently", func(j *[]replay.JournalEntry, l *Ledger) {
+			e := (*j)[5] // b3, accepted
+			e4, err := replay.ParseOdds(e.Odds)
+			if err != nil {
+				panic(err)
+			}
+			e.Odds = fmt.Sprintf("%d.%04d", e4/10000, e4%10000)
+			*j = append(*j, e)
+		}, ReconcileOptions{}, func(t *testing.T, got map[string]Invariant) {
+			if inv := got[InvBetAtMostOnce]; !inv.Pass {
+				t.Fatalf("%+v", inv)
+			}
+		}},
 		// The drain timing out is said, on the invariant that it explains.
 		{"drain timed out", func(j *[]replay.JournalEntry, l *Ledger) {
 			unbook(l, 11)
