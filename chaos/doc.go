@@ -14,5 +14,12 @@
 // taken just before. Toxiproxy decides a toxic's toxicity once per
 // connection, which is why every probe opens a new one.
 //
+// Each link also counts the platform's own bytes through it: the platform
+// dials a counting relay in front of the proxy, the probes dial the proxy.
+// Every record reports that traffic during the fault, and for the kinds whose
+// effect no probe can show (bandwidth, slicer, limit_data, slow_close) it
+// replaces the probe as the second proof: the toxic was in place and the
+// platform's traffic went through it.
+//
 // chaos never imports the platform: it meets a platform only over the network.
 package chaos

@@ -42,6 +42,9 @@ func (k *Down) Judge(before, during ProbeResult) (Effect, string) {
 // when the first heals.
 func (k *Down) exclusive() {}
 
+// disablesLink: the link's front refuses the platform's connections too.
+func (k *Down) disablesLink() {}
+
 // String describes the fault.
 func (k *Down) String() string {
 	return "down: proxy disabled"

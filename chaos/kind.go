@@ -49,7 +49,8 @@ const (
 	EffectNotShown
 	// EffectUnobservable: this probe cannot show this kind of effect (for
 	// example bandwidth on a one-line exchange, or latency on a connect-only
-	// probe). The API read-back then stands alone, and the evidence says so.
+	// probe). The API read-back must then be joined by the platform's own
+	// traffic through the link during the fault (Record.TrafficBytes > 0).
 	EffectUnobservable
 )
 
@@ -70,6 +71,12 @@ type delayer interface {
 // faults would re-enable the link when the first heals.
 type exclusive interface {
 	exclusive()
+}
+
+// linkDisabler is a kind that takes the whole link down: the link's front,
+// where the platform dials, closes with the proxy and opens after it.
+type linkDisabler interface {
+	disablesLink()
 }
 
 var (
@@ -120,8 +127,8 @@ type toxic struct {
 // configure reads the params every toxic takes.
 func (t *toxic) configure(p *Params) {
 	t.stream = p.ChoiceOr("stream", "downstream", "downstream", "upstream")
-	// 0 is refused: a toxic that never applies is not a fault, and would
-	// "land" on the API read-back alone for the kinds no probe can observe.
+	// 0 is refused: a toxic that never applies is not a fault, and the
+	// platform's traffic through it would prove nothing.
 	t.toxicity = p.FloatOr("toxicity", 1, 0, 1, true)
 }
 
@@ -175,9 +182,10 @@ func (t *toxic) InPlace(proxy *toxiclient.Proxy, name string) (bool, string, err
 
 // Judge is the default for toxics whose effect a short request/answer probe
 // cannot show (bandwidth, slicer, limit_data, slow_close): the API read-back
-// stands, and the probe results are only recorded.
+// and the platform's own traffic through the link decide, and the probe
+// results are only recorded.
 func (t *toxic) Judge(before, during ProbeResult) (Effect, string) {
-	return EffectUnobservable, fmt.Sprintf("a %s toxic does not show on a one-exchange probe; landed on the API read-back", t.typ)
+	return EffectUnobservable, fmt.Sprintf("a %s toxic does not show on a one-exchange probe; the API read-back and the link's traffic decide", t.typ)
 }
 
 // attempts asks for several probe connections when toxicity is below 1,
@@ -216,7 +224,7 @@ func ms(d time.Duration) int64 {
 // connect-only probe cannot see it.
 func failedOrStalled(before, during ProbeResult, needsRoundTrip bool) (Effect, string) {
 	if needsRoundTrip && !during.RoundTrip {
-		return EffectUnobservable, fmt.Sprintf("the %s probe does not wait for an answer; landed on the API read-back", during.Probe)
+		return EffectUnobservable, fmt.Sprintf("the %s probe does not wait for an answer; the API read-back and the link's traffic decide", during.Probe)
 	}
 	if !before.OK() {
 		return EffectNotShown, "cannot attribute the failure: the baseline probe failed too"

@@ -32,7 +32,7 @@ func (k *Latency) Configure(p *Params) {
 // below the mean and the baseline itself varies.
 func (k *Latency) Judge(before, during ProbeResult) (Effect, string) {
 	if !during.RoundTrip {
-		return EffectUnobservable, fmt.Sprintf("the %s probe measures no round trip, so latency cannot show; landed on the API read-back", during.Probe)
+		return EffectUnobservable, fmt.Sprintf("the %s probe measures no round trip, so latency cannot show; the API read-back and the link's traffic decide", during.Probe)
 	}
 	base := before.RTT
 	note := ""

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"regexp"
@@ -21,6 +22,10 @@ import (
 // Layer is the embedded toxiproxy and its links. Toxiproxy runs in-process
 // on its own 127.0.0.1 port and is driven only through its client package,
 // the same API an operator's own toxiproxy would expose.
+//
+// A link is a toxiproxy proxy with a counting relay in front of it: the
+// platform dials the relay, which counts the platform's own bytes through
+// the link; the probes dial the proxy directly, so they are not counted.
 type Layer struct {
 	server *http.Server
 	served chan error // Serve's result, once it returns
@@ -34,8 +39,15 @@ type Layer struct {
 	apiMu sync.Mutex
 
 	mu     sync.Mutex
-	links  map[string]string // link name → listen address
+	links  map[string]*link // by link name
 	closed bool
+}
+
+// link is one hop's front (where the platform dials) and proxy (where the
+// faults are and the probes dial).
+type link struct {
+	front *front
+	proxy string // the toxiproxy proxy's listen address
 }
 
 // linkName is what a link (and its toxiproxy proxy) may be called: the names
@@ -55,7 +67,7 @@ func NewLayer(ctx context.Context) (*Layer, error) {
 		server: &http.Server{Handler: srv.Routes(), ReadHeaderTimeout: 5 * time.Second},
 		served: make(chan error, 1),
 		api:    "http://" + ln.Addr().String(),
-		links:  make(map[string]string),
+		links:  make(map[string]*link),
 	}
 	l.client = toxiclient.NewClient(l.api)
 	l.client.UserAgent = "inplay-chaos"
@@ -74,9 +86,11 @@ func (l *Layer) APIURL() string {
 }
 
 // Link puts a proxy named name on 127.0.0.1:0 in front of upstream
-// (host:port) and returns the address it listens on, which the caller hands
-// to whatever used to dial upstream. name is the target (redis, postgres,
-// api, feed, stream); faults name it.
+// (host:port), and a counting relay in front of the proxy, and returns the
+// relay's address, which the caller hands to whatever used to dial upstream.
+// The toxiproxy API shows the proxy's own listen address, which the probes
+// use. name is the target (redis, postgres, api, feed, stream); faults name
+// it.
 func (l *Layer) Link(name, upstream string) (listen string, err error) {
 	if !linkName.MatchString(name) {
 		return "", errorf(EINVALID, "chaos: link name %q must be lower case letters, digits, - or _, starting with a letter", name)
@@ -98,8 +112,27 @@ func (l *Layer) Link(name, upstream string) (listen string, err error) {
 	if err != nil {
 		return "", errorf(EINTERNAL, "chaos: link %s → %s: %v", name, upstream, err)
 	}
-	l.links[name] = p.Listen
-	return p.Listen, nil
+	f, err := newFront(p.Listen)
+	if err != nil {
+		l.apiMu.Lock()
+		derr := p.Delete()
+		l.apiMu.Unlock()
+		return "", errorf(EINTERNAL, "chaos: link %s: cannot listen for the platform: %v", name, errors.Join(err, derr))
+	}
+	l.links[name] = &link{front: f, proxy: p.Listen}
+	return f.addr, nil
+}
+
+// Traffic returns the bytes the platform has sent (upstream) and received
+// (downstream) through the link name since it was made. Probes are not
+// counted. The error has code ENOTFOUND for a name that is not linked.
+func (l *Layer) Traffic(name string) (upstream, downstream int64, err error) {
+	k, ok := l.link(name)
+	if !ok {
+		return 0, 0, errorf(ENOTFOUND, "chaos: no link %s (linked: %s)", name, orNone(l.Links()))
+	}
+	upstream, downstream = k.front.traffic()
+	return upstream, downstream, nil
 }
 
 // Links returns the names of the links, sorted, for ValidateFaults.
@@ -114,12 +147,12 @@ func (l *Layer) Links() []string {
 	return names
 }
 
-// listen returns the listen address of the link name.
-func (l *Layer) listen(name string) (string, bool) {
+// link returns the link name.
+func (l *Layer) link(name string) (*link, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	addr, ok := l.links[name]
-	return addr, ok
+	k, ok := l.links[name]
+	return k, ok
 }
 
 // Proxy reads the link name back from the toxiproxy API, with its toxics.
@@ -144,7 +177,7 @@ func (l *Layer) withProxy(name string, do func(*toxiclient.Proxy) error) error {
 	return do(p)
 }
 
-// Close deletes every link, which closes its listener and its connections,
+// Close deletes every link, which closes its listeners and its connections,
 // then stops the API. It is safe to call twice.
 func (l *Layer) Close() error {
 	l.mu.Lock()
@@ -153,14 +186,12 @@ func (l *Layer) Close() error {
 		return nil
 	}
 	l.closed = true
-	names := make([]string, 0, len(l.links))
-	for n := range l.links {
-		names = append(names, n)
-	}
+	links := maps.Clone(l.links)
 	l.mu.Unlock()
 
 	var errs []error
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(links)) {
+		links[n].front.close()
 		if err := l.withProxy(n, (*toxiclient.Proxy).Delete); err != nil {
 			errs = append(errs, fmt.Errorf("chaos: delete link %s: %w", n, err))
 		}

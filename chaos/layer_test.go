@@ -22,10 +22,22 @@ func TestLinkCarriesTraffic(t *testing.T) {
 	if got := l.Links(); !slices.Equal(got, []string{"redis"}) {
 		t.Errorf("Links() = %v, want [redis]", got)
 	}
-	// The API is reachable by tools through APIURL.
+	// The API is reachable by tools through APIURL. The proxy listens on its
+	// own address behind the link's front, and answers there too.
 	p, err := toxiclient.NewClient(l.APIURL()).Proxy("redis")
-	if err != nil || p.Upstream != upstream || p.Listen != listen || !p.Enabled {
-		t.Errorf("API shows %+v, %v; want redis → %s on %s, enabled", p, err, upstream, listen)
+	if err != nil || p.Upstream != upstream || p.Listen == listen || !p.Enabled {
+		t.Fatalf("API shows %+v, %v; want redis → %s, enabled, on an address other than the front's %s", p, err, upstream, listen)
+	}
+	if r := probeOnce(RedisProbe, p.Listen); !r.OK() {
+		t.Fatalf("PING to the proxy: %s", r.Outcome())
+	}
+	// Only the exchange through the front is the platform's: PING\r\n up,
+	// +PONG\r\n down. The one straight to the proxy is not counted.
+	if up, down, err := l.Traffic("redis"); err != nil || up != 6 || down != 7 {
+		t.Errorf("Traffic(redis) = %d, %d, %v; want 6 up, 7 down", up, down, err)
+	}
+	if _, _, err := l.Traffic("stream"); ErrorCode(err) != ENOTFOUND {
+		t.Errorf("Traffic(stream) error %v, want code ENOTFOUND", err)
 	}
 }
 
@@ -183,10 +195,11 @@ func TestToxicKindsLand(t *testing.T) {
 		params map[string]any
 		want   string // in the evidence
 	}{
-		// The answer comes, only slower; a one-line PING cannot feel it.
-		{"bandwidth", "bandwidth", map[string]any{"rate": 1}, "landed on the API read-back"},
+		// The answer comes, only slower; a one-line PING cannot feel it, so
+		// the platform's traffic through the toxic proves it.
+		{"bandwidth", "bandwidth", map[string]any{"rate": 1}, "the API read-back and the link's traffic decide; link carried"},
 		// Delays only the close, after the exchange.
-		{"slow_close", "slow_close", map[string]any{"delay": "100ms"}, "landed on the API read-back"},
+		{"slow_close", "slow_close", map[string]any{"delay": "100ms"}, "the API read-back and the link's traffic decide; link carried"},
 		// Holds the answer: the PING stalls.
 		{"timeout holds", "timeout", map[string]any{"timeout": "0s"}, "stalled"},
 		// Closes after 50ms: the PING fails or stalls.
@@ -205,15 +218,20 @@ func TestToxicKindsLand(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := newLayer(t)
-			mustLink(t, l, "redis", upstream)
+			pingThrough(t, mustLink(t, l, "redis", upstream))
 			faults := []Fault{{Name: tt.name, Target: "redis", Kind: tt.kind, For: 300 * time.Millisecond, Params: tt.params}}
 			if errs := ValidateFaults(faults, l.Links()); errs != nil {
 				t.Fatalf("ValidateFaults: %v", errs)
 			}
 			rec := l.Schedule(context.Background(), faults, time.Now()).Wait()[0]
 			t.Logf("evidence: %s", rec.Evidence)
-			if !rec.Healed || !strings.Contains(rec.Evidence, tt.want) {
-				t.Errorf("Healed=%v, evidence without %q: %s", rec.Healed, tt.want, rec.Evidence)
+			if !rec.Injected || !rec.Healed || !strings.Contains(rec.Evidence, tt.want) {
+				t.Errorf("Injected=%v Healed=%v, evidence without %q: %s", rec.Injected, rec.Healed, tt.want, rec.Evidence)
+			}
+			// The pinger kept sending through the fault, whatever it did to
+			// the answers.
+			if rec.TrafficBytes <= 0 {
+				t.Errorf("TrafficBytes %d, want the pinger's bytes: %s", rec.TrafficBytes, rec.Evidence)
 			}
 			// Half toxicity can miss all five probe connections (1 in 32):
 			// then the record must say so rather than claim it landed.
@@ -231,7 +249,7 @@ func TestToxicKindsLand(t *testing.T) {
 func TestScheduleOrderOnRealClock(t *testing.T) {
 	upstream := redisAddr(t)
 	l := newLayer(t)
-	mustLink(t, l, "redis", upstream)
+	pingThrough(t, mustLink(t, l, "redis", upstream)) // bandwidth lands only on the platform's traffic
 	faults := []Fault{
 		{Name: "second", Target: "redis", Kind: "bandwidth", At: 300 * time.Millisecond, For: 200 * time.Millisecond, Params: map[string]any{"rate": 10}},
 		{Name: "first", Target: "redis", Kind: "latency", At: 0, For: 200 * time.Millisecond, Params: map[string]any{"latency": "50ms"}},

@@ -16,9 +16,18 @@ import (
 type Record struct {
 	Name, Target, Kind   string
 	InjectedAt, HealedAt time.Duration // offsets from start; HealedAt 0 with Healed=false if never healed
-	Healed               bool
-	Landed               bool
-	Evidence             string // human-readable proof, with the numbers
+	// Injected is true once the toxic was added (or the link disabled);
+	// false when the injection failed or the run ended first.
+	Injected bool
+	Healed   bool
+	Landed   bool
+	// TrafficBytes is what the platform itself sent and received through
+	// the link between the injection and the heal, both ways together; the
+	// probes are not counted. Where no probe can show the fault's effect
+	// (bandwidth, slicer, limit_data, slow_close; any kind when the target
+	// has only a connect probe), Landed requires it above 0.
+	TrafficBytes int64
+	Evidence     string // human-readable proof, with the numbers
 }
 
 // Schedule is a fault plan running on the replay clock.
@@ -47,24 +56,26 @@ const (
 
 // Schedule runs the plan on the replay clock and returns at once: each fault
 // is injected at start+At and healed at start+At+For, with a baseline probe
-// just before, a probe during and a probe after. start is the replay's zero;
-// it may be in the future. When ctx is done, faults not yet injected are not
-// injected, and those injected are healed at once. The times recorded are the
-// real ones: a heal waits for the probe during the fault, so with a For
-// shorter than a probe, HealedAt can pass At+For by up to that probe.
+// just before, a probe during and a probe after, and the platform's traffic
+// through the link counted from the injection to the heal. start is the
+// replay's zero; it may be in the future. When ctx is done, faults not yet
+// injected are not injected, and those injected are healed at once. The
+// times recorded are the real ones: a heal waits for the probe during the
+// fault, so with a For shorter than a probe, HealedAt can pass At+For by up
+// to that probe.
 //
 // The plan should have passed ValidateFaults; a fault that does not is not
 // injected, and its Record says why.
 func (l *Layer) Schedule(ctx context.Context, faults []Fault, start time.Time) *Schedule {
 	return schedule(ctx, faults, start, func(f Fault, k Kind) (faultOps, error) {
-		addr, ok := l.listen(f.Target)
+		hop, ok := l.link(f.Target)
 		if !ok {
 			return nil, errorf(ENOTFOUND, "target %s has no chaos link (linked: %s)", f.Target, orNone(l.Links()))
 		}
 		return &linkOps{
 			layer:  l,
 			target: f.Target,
-			addr:   addr,
+			link:   hop,
 			kind:   k,
 			name:   fmt.Sprintf("%s_%d", toxicSafe.ReplaceAllString(f.Name, "_"), l.seq.Add(1)),
 			prober: proberFor(f.Target),
@@ -84,6 +95,9 @@ type faultOps interface {
 	heal() error
 	inPlace() (bool, string, error)
 	probe(ctx context.Context) ProbeResult
+	// traffic returns the platform's bytes through the link so far, each
+	// way; the probes' are not among them.
+	traffic() (upstream, downstream int64)
 	what() string // e.g. "toxic redis-slow_1 on link redis"
 }
 
@@ -155,6 +169,8 @@ func runFault(ctx context.Context, f Fault, start time.Time, opsFor func(Fault, 
 		_ = ops.heal()
 		return rec
 	}
+	rec.Injected = true
+	up0, down0 := ops.traffic()
 	present, readBack, err := ops.inPlace()
 	if err != nil {
 		readBack = fmt.Sprintf("read-back failed: %v", err)
@@ -175,6 +191,9 @@ func runFault(ctx context.Context, f Fault, start time.Time, opsFor func(Fault, 
 	}
 
 	early := !sleepUntil(ctx, start.Add(f.At+f.For))
+	up1, down1 := ops.traffic()
+	flow := traffic{upstream: up1 - up0, downstream: down1 - down0}
+	rec.TrafficBytes = flow.upstream + flow.downstream
 	healErr := ops.heal()
 	rec.HealedAt = time.Since(start)
 	stillThere, healRead, err := ops.inPlace()
@@ -187,9 +206,42 @@ func runFault(ctx context.Context, f Fault, start time.Time, opsFor func(Fault, 
 	}
 	after := probeWithin(probeCtx, ops, probeTimeout)
 
-	rec.Landed = present && (effect == EffectShown || effect == EffectUnobservable)
-	rec.Evidence = evidence(ops, k, readBack, before, during, after, judged, rec, early, context.Cause(ctx), healErr, healRead)
+	// Where no probe can show the effect, the read-back alone would only
+	// prove the toxic was there; the platform's own bytes through the link
+	// prove something crossed it.
+	rec.Landed = present && (effect == EffectShown || (effect == EffectUnobservable && rec.TrafficBytes > 0))
+	rec.Evidence = evidence(ops, k, readBack, before, during, after, judged, flow, effect, rec, early, context.Cause(ctx), healErr, healRead)
 	return rec
+}
+
+// traffic is the platform's bytes through a link during a fault.
+type traffic struct {
+	upstream, downstream int64
+}
+
+// String says what the link carried, e.g. "link carried 48.2 KiB upstream /
+// 310.5 KiB downstream of the platform's own traffic during the fault".
+func (t traffic) String() string {
+	if t.upstream+t.downstream == 0 {
+		return "link carried none of the platform's own traffic during the fault"
+	}
+	return fmt.Sprintf("link carried %s upstream / %s downstream of the platform's own traffic during the fault",
+		byteSize(t.upstream), byteSize(t.downstream))
+}
+
+// byteSize prints a byte count in B, KiB, MiB or GiB, one decimal above B.
+func byteSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, prefix := float64(n)/unit, "KMGTPE"
+	for i := 0; ; i++ {
+		if v < unit || i == len(prefix)-1 {
+			return fmt.Sprintf("%.1f %ciB", v, prefix[i])
+		}
+		v /= unit
+	}
 }
 
 // probeTimeouts returns the timeout of the probes during the fault: they
@@ -237,7 +289,7 @@ func notInjected(ctx context.Context, f Fault) string {
 // evidence writes the proof in one line: what was done, what the API read
 // back, what the probes measured, and the verdict with its numbers.
 func evidence(ops faultOps, k Kind, readBack string, before ProbeResult, during []ProbeResult, after ProbeResult,
-	judged string, rec Record, early bool, cause, healErr error, healRead string) string {
+	judged string, flow traffic, effect Effect, rec Record, early bool, cause, healErr error, healRead string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%s); API: %s; probe %s: %s before, ", ops.what(), k, readBack, before.Probe, before.Outcome())
 	if len(during) == 1 {
@@ -249,8 +301,10 @@ func evidence(ops faultOps, k Kind, readBack string, before ProbeResult, during 
 		}
 		fmt.Fprintf(&b, "[%s] during (%d connections)", strings.Join(outs, ", "), len(during))
 	}
-	fmt.Fprintf(&b, ", %s after; %s", after.Outcome(), judged)
+	fmt.Fprintf(&b, ", %s after; %s; %s", after.Outcome(), judged, flow)
 	switch {
+	case effect == EffectUnobservable && rec.TrafficBytes == 0:
+		b.WriteString("; nothing shows the fault was crossed; NOT landed")
 	case rec.Landed:
 		b.WriteString("; landed")
 	default:
@@ -273,18 +327,29 @@ func evidence(ops faultOps, k Kind, readBack string, before ProbeResult, during 
 type linkOps struct {
 	layer  *Layer
 	target string
-	addr   string
+	link   *link
 	kind   Kind
 	name   string
 	prober Prober
 }
 
+// inject closes the link's front first for a kind that takes the link down,
+// so that the platform's new connections are refused from the moment the
+// proxy is disabled.
 func (o *linkOps) inject() error {
+	if _, ok := o.kind.(linkDisabler); ok {
+		o.link.front.stop()
+	}
 	return o.layer.withProxy(o.target, func(p *toxiclient.Proxy) error { return o.kind.Inject(p, o.name) })
 }
 
+// heal opens the link's front again once the proxy is back up.
 func (o *linkOps) heal() error {
-	return o.layer.withProxy(o.target, func(p *toxiclient.Proxy) error { return o.kind.Heal(p, o.name) })
+	err := o.layer.withProxy(o.target, func(p *toxiclient.Proxy) error { return o.kind.Heal(p, o.name) })
+	if _, ok := o.kind.(linkDisabler); ok && err == nil {
+		err = o.link.front.start()
+	}
+	return err
 }
 
 func (o *linkOps) inPlace() (present bool, read string, err error) {
@@ -295,8 +360,14 @@ func (o *linkOps) inPlace() (present bool, read string, err error) {
 	return present, read, err
 }
 
+// probe dials the proxy, not the front, so its bytes are not counted as the
+// platform's.
 func (o *linkOps) probe(ctx context.Context) ProbeResult {
-	return o.prober.Probe(ctx, o.addr)
+	return o.prober.Probe(ctx, o.link.proxy)
+}
+
+func (o *linkOps) traffic() (upstream, downstream int64) {
+	return o.link.front.traffic()
 }
 
 func (o *linkOps) what() string {

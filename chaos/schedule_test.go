@@ -13,14 +13,17 @@ import (
 
 // clockLink stands in for a link on virtual time, where toxiproxy's real
 // sockets cannot go. It behaves as the fault would: while injected, a latency
-// kind's probes answer late and a down link refuses; and it logs when each
-// action happened on the bubble's clock.
+// kind's probes answer late and a down link refuses; the platform's traffic
+// flows at a steady rate from start; and it logs when each action happened
+// on the bubble's clock.
 type clockLink struct {
-	mu       sync.Mutex
-	start    time.Time
-	kind     Kind
-	injected bool
-	log      []string
+	mu        sync.Mutex
+	start     time.Time
+	kind      Kind
+	injected  bool
+	log       []string
+	up, down  int64 // the platform's bytes per second, each way
+	injectErr error // what inject returns, when set
 }
 
 func (c *clockLink) note(what string) {
@@ -33,6 +36,9 @@ func (c *clockLink) inject() error {
 	c.note("inject")
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.injectErr != nil {
+		return c.injectErr
+	}
 	c.injected = true
 	return nil
 }
@@ -70,6 +76,11 @@ func (c *clockLink) probe(ctx context.Context) ProbeResult {
 	return r
 }
 
+func (c *clockLink) traffic() (upstream, downstream int64) {
+	secs := int64(time.Since(c.start) / time.Second)
+	return c.up * secs, c.down * secs
+}
+
 func (c *clockLink) what() string { return "clock link" }
 
 // scheduleOnClock runs faults with clockLinks and returns the records and
@@ -78,7 +89,7 @@ func scheduleOnClock(ctx context.Context, faults []Fault, start time.Time) ([]Re
 	var mu sync.Mutex
 	links := map[string]*clockLink{}
 	s := schedule(ctx, faults, start, func(f Fault, k Kind) (faultOps, error) {
-		c := &clockLink{start: start, kind: k}
+		c := &clockLink{start: start, kind: k, up: 1 << 10, down: 10 << 10}
 		mu.Lock()
 		links[f.Name] = c
 		mu.Unlock()
@@ -126,16 +137,27 @@ func TestScheduleOnReplayClock(t *testing.T) {
 			if r.Name != tt.name || r.InjectedAt != tt.injected || r.HealedAt != tt.healed {
 				t.Errorf("record %s injected %s healed %s; want %s, %s, %s", r.Name, r.InjectedAt, r.HealedAt, tt.name, tt.injected, tt.healed)
 			}
-			if !r.Landed || !r.Healed {
-				t.Errorf("Landed=%v Healed=%v: %s", r.Landed, r.Healed, r.Evidence)
+			if !r.Injected || !r.Landed || !r.Healed {
+				t.Errorf("Injected=%v Landed=%v Healed=%v: %s", r.Injected, r.Landed, r.Healed, r.Evidence)
+			}
+			// The platform's bytes between injection and heal, at 1 KiB/s
+			// up and 10 KiB/s down.
+			if secs := int64((tt.healed - tt.injected) / time.Second); r.TrafficBytes != 11<<10*secs {
+				t.Errorf("TrafficBytes %d, want %d", r.TrafficBytes, 11<<10*secs)
 			}
 			if got := strings.Join(logs[tt.name], " "); got != strings.Join(tt.log, " ") {
 				t.Errorf("actions %s, want %s", got, strings.Join(tt.log, " "))
 			}
 		})
 	}
-	if !strings.Contains(recs[0].Evidence, "1ms before, 201ms during, 1ms after; +200ms ≥ 100ms (50% of 200ms); landed") {
+	if !strings.Contains(recs[0].Evidence, "1ms before, 201ms during, 1ms after; +200ms ≥ 100ms (50% of 200ms); "+
+		"link carried 5.0 KiB upstream / 50.0 KiB downstream of the platform's own traffic during the fault; landed") {
 		t.Errorf("slow evidence: %s", recs[0].Evidence)
+	}
+	// A fault healed the instant it landed saw no traffic; its probe still
+	// proves it.
+	if !strings.Contains(recs[2].Evidence, "link carried none of the platform's own traffic during the fault; landed") {
+		t.Errorf("now evidence: %s", recs[2].Evidence)
 	}
 }
 
@@ -154,10 +176,11 @@ func TestScheduleCancelOnReplayClock(t *testing.T) {
 		}
 		recs, logs := scheduleOnClock(ctx, faults, start)
 		cut, never, done := recs[0], recs[1], recs[2]
-		if cut.InjectedAt != 5*time.Second || cut.HealedAt != 30*time.Second || !cut.Healed || !strings.Contains(cut.Evidence, "healed early at 30s") {
+		if !cut.Injected || cut.InjectedAt != 5*time.Second || cut.HealedAt != 30*time.Second || !cut.Healed || !strings.Contains(cut.Evidence, "healed early at 30s") {
 			t.Errorf("cut: %+v", cut)
 		}
-		if never.InjectedAt != 0 || never.HealedAt != 0 || never.Healed || never.Landed || !strings.Contains(never.Evidence, "not injected") {
+		// The run ended first: never injected, so nothing flowed through it.
+		if never.Injected || never.InjectedAt != 0 || never.HealedAt != 0 || never.Healed || never.Landed || never.TrafficBytes != 0 || !strings.Contains(never.Evidence, "not injected") {
 			t.Errorf("never: %+v", never)
 		}
 		if len(logs["never"]) != 0 {
@@ -183,7 +206,7 @@ func TestScheduleNotLanded(t *testing.T) {
 			return &clockLink{start: start, kind: &Bandwidth{}}, nil
 		})
 		r := s.Wait()[0]
-		if r.Landed || !r.Healed || !strings.Contains(r.Evidence, "+0s < 100ms (50% of 200ms); NOT landed") {
+		if r.Landed || !r.Healed || !strings.Contains(r.Evidence, "+0s < 100ms (50% of 200ms); link carried none of the platform's own traffic during the fault; NOT landed") {
 			t.Errorf("record %+v", r)
 		}
 	})
@@ -208,6 +231,76 @@ func TestScheduleRefusesInvalidFaults(t *testing.T) {
 		}
 		if called {
 			t.Error("an invalid fault reached its link")
+		}
+	})
+}
+
+func TestScheduleUnobservableNeedsTraffic(t *testing.T) {
+	tests := []struct {
+		name     string
+		kind     string
+		params   map[string]any
+		up, down int64 // the platform's bytes per second through the link
+		landed   bool
+		want     string
+	}{
+		// A bandwidth cap no probe can see, with the platform's traffic
+		// going through it: in place and crossed.
+		{"bandwidth crossed", "bandwidth", map[string]any{"rate": 10}, 100, 3000, true,
+			"the API read-back and the link's traffic decide; link carried 500 B upstream / 14.6 KiB downstream of the platform's own traffic during the fault; landed"},
+		// Only downstream traffic still crossed the link.
+		{"limit_data one way", "limit_data", map[string]any{"bytes": 10}, 0, 1, true, "link carried 0 B upstream / 5 B downstream"},
+		// In place, but the platform sent nothing through it: nothing shows
+		// the fault did anything.
+		{"bandwidth idle", "bandwidth", map[string]any{"rate": 10}, 0, 0, false,
+			"link carried none of the platform's own traffic during the fault; nothing shows the fault was crossed; NOT landed"},
+		{"slow_close idle", "slow_close", map[string]any{"delay": "1s"}, 0, 0, false, "NOT landed"},
+		// A probe-judged kind does not need traffic: its probe shows it.
+		{"down idle", "down", nil, 0, 0, true, "link carried none of the platform's own traffic during the fault; landed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				start := time.Now()
+				faults := []Fault{{Name: tt.name, Target: "redis", Kind: tt.kind, At: time.Second, For: 5 * time.Second, Params: tt.params}}
+				s := schedule(context.Background(), faults, start, func(f Fault, k Kind) (faultOps, error) {
+					return &clockLink{start: start, kind: k, up: tt.up, down: tt.down}, nil
+				})
+				r := s.Wait()[0]
+				if r.Landed != tt.landed || !r.Injected || !r.Healed || r.TrafficBytes != 5*(tt.up+tt.down) {
+					t.Errorf("Landed=%v Injected=%v Healed=%v TrafficBytes=%d; want Landed=%v, injected, healed, %d bytes: %s",
+						r.Landed, r.Injected, r.Healed, r.TrafficBytes, tt.landed, 5*(tt.up+tt.down), r.Evidence)
+				}
+				if !strings.Contains(r.Evidence, tt.want) {
+					t.Errorf("evidence lacks %q: %s", tt.want, r.Evidence)
+				}
+			})
+		})
+	}
+}
+
+func TestScheduleInjectionFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		faults := []Fault{{Name: "refused", Target: "redis", Kind: "latency", At: 2 * time.Second, For: 5 * time.Second, Params: map[string]any{"latency": "200ms"}}}
+		var link *clockLink
+		s := schedule(context.Background(), faults, start, func(f Fault, k Kind) (faultOps, error) {
+			link = &clockLink{start: start, kind: k, up: 100, down: 100, injectErr: errors.New("proxy not found")}
+			return link, nil
+		})
+		r := s.Wait()[0]
+		// The injection was tried and failed: the record says it never
+		// happened, and counts no traffic through a fault that was not there.
+		if r.Injected || r.InjectedAt != 0 || r.Landed || r.Healed || r.TrafficBytes != 0 {
+			t.Errorf("record %+v; want not injected, not landed, no traffic", r)
+		}
+		if !strings.Contains(r.Evidence, "injection at 2s failed: proxy not found; NOT landed") {
+			t.Errorf("evidence: %s", r.Evidence)
+		}
+		// Baseline, the failed injection, and the heal that makes sure no
+		// half-applied state lingers; no probe during or after.
+		if got := strings.Join(link.log, " "); got != "probe@2s inject@2s heal@2s" {
+			t.Errorf("actions %s", got)
 		}
 	})
 }

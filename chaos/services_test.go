@@ -2,9 +2,11 @@ package chaos
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/url"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -98,4 +100,58 @@ func eventually(tb testing.TB, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	tb.Fatalf("timed out waiting for %s", what)
+}
+
+// pingThrough plays the platform on a link: it sends PING to Redis through
+// addr every 5ms on one long-lived connection, as a pooled client does, and
+// dials again when a fault cuts or holds it, until the test ends. A PONG
+// later than 100ms counts as held, so that a fault holding the answer to a
+// PING sent just before it cannot keep the pinger quiet for the whole fault.
+// It returns the count of PONGs. At most 20000 rounds, so it ends on its own.
+func pingThrough(tb testing.TB, addr string) *atomic.Int64 {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	tb.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	var pongs atomic.Int64
+	go func() {
+		defer close(done)
+		var conn net.Conn
+		defer func() {
+			if conn != nil {
+				conn.Close()
+			}
+		}()
+		var d net.Dialer
+		answer := make([]byte, len("+PONG\r\n"))
+		for range 20000 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			if conn == nil {
+				c, err := d.DialContext(ctx, "tcp", addr)
+				if err != nil {
+					continue
+				}
+				conn = c
+			}
+			conn.SetDeadline(time.Now().Add(100 * time.Millisecond))
+			_, err := conn.Write([]byte("PING\r\n"))
+			if err == nil {
+				_, err = io.ReadFull(conn, answer)
+			}
+			if err != nil || string(answer) != "+PONG\r\n" {
+				conn.Close()
+				conn = nil
+				continue
+			}
+			pongs.Add(1)
+		}
+	}()
+	return &pongs
 }

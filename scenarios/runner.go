@@ -273,7 +273,7 @@ func faultsForReport(records []chaos.Record) []reports.Fault {
 		out = append(out, reports.Fault{
 			Name: r.Name, Target: r.Target, Kind: r.Kind,
 			InjectedAtS: r.InjectedAt.Seconds(), HealedAtS: r.HealedAt.Seconds(),
-			Healed: r.Healed, Landed: r.Landed, Evidence: r.Evidence,
+			Injected: r.Injected, Healed: r.Healed, Landed: r.Landed, Evidence: r.Evidence,
 		})
 	}
 	return out

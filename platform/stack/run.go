@@ -156,6 +156,7 @@ func (r *Run) deleteKeys(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("stack: Redis URL: %w", err)
 	}
+	quietRedis(nil)
 	c := redis.NewClient(opts)
 	defer c.Close()
 	pattern := GlobEscape(r.KeyPrefix) + "*"

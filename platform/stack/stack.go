@@ -26,6 +26,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -148,6 +149,7 @@ func Resolve(ctx context.Context, o Options) (*Services, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	quietRedis(log)
 	svcs := []*service{
 		{name: "Redis", given: o.RedisURL, local: localRedis, check: CheckRedis},
 		{name: "PostgreSQL", given: o.PostgresURL, local: localPostgres, check: CheckPostgres},
@@ -248,9 +250,43 @@ func (s *service) resolveURLOrLocal(ctx context.Context) {
 	s.url, s.source = s.local, SourceLocal
 }
 
+// goRedisLog is where go-redis's own log lines go once quietRedis has run:
+// the logger of the latest Resolve, at debug level; nowhere before one.
+var (
+	goRedisLog     atomic.Pointer[slog.Logger]
+	goRedisLogOnce sync.Once
+)
+
+// goRedisLogger hands go-redis's internal log lines to goRedisLog. By
+// default go-redis prints them to stderr ("pool.go:770 ... failed to dial"),
+// which spoils the one message a failed check ends in: the check's error
+// already says the same, once, in its place.
+type goRedisLogger struct{}
+
+// Printf logs one go-redis line at debug level.
+func (goRedisLogger) Printf(ctx context.Context, format string, v ...any) {
+	if log := goRedisLog.Load(); log != nil {
+		log.DebugContext(ctx, strings.TrimSpace(fmt.Sprintf(format, v...)), "component", "go-redis")
+	}
+}
+
+// quietRedis routes go-redis's log lines to log (when not nil), and
+// installs goRedisLogger the first time. go-redis has one logger per
+// process, so the in-process platform's go-redis lines go the same way.
+// redis.SetLogger stores atomically and the logger is set once, so clients
+// already running do not race with it.
+func quietRedis(log *slog.Logger) {
+	if log != nil {
+		goRedisLog.Store(log)
+	}
+	goRedisLogOnce.Do(func() { redis.SetLogger(goRedisLogger{}) })
+}
+
 // CheckRedis reports whether the Redis at rawURL answers PING within a
-// short timeout.
+// short timeout. go-redis's own log lines go to the logger of the latest
+// Resolve at debug level, not to stderr.
 func CheckRedis(ctx context.Context, rawURL string) error {
+	quietRedis(nil)
 	opts, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return fmt.Errorf("bad Redis URL: %w", err)
