@@ -29,7 +29,7 @@ import (
 // Options are the run's settings that do not belong in the scenario: where
 // the services are, where the reports go, and whether to keep the data.
 type Options struct {
-	OutDir string        // folder for report.json, junit.xml, summary.md, journal.jsonl, ledger.jsonl
+	OutDir string        // folder for the reports, journal.jsonl, ledger.jsonl and platform.log
 	Stack  stack.Options // how to find Redis and PostgreSQL
 	Keep   bool          // keep the run's database and Redis keys
 	Logger *slog.Logger  // progress; nil = discard
@@ -124,7 +124,14 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Result, error) {
 	}
 	defer stopFeed()
 
-	// 4. The platform.
+	// 4. The platform. Its logs go to platform.log beside the reports: under
+	// faults it logs every failed request, which is evidence for the
+	// reader, not noise for the terminal.
+	platLog, err := os.Create(filepath.Join(opts.OutDir, "platform.log"))
+	if err != nil {
+		return nil, &InputError{Source: "--out", Problems: []string{err.Error()}}
+	}
+	defer platLog.Close()
 	plat, err := StartRefPlatform(ctx, RefPlatformConfig{
 		PostgresURL: proxiedPG.String(),
 		RedisAddr:   redisVia,
@@ -133,7 +140,7 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Result, error) {
 		FeedURL:     feedURL,
 		InPlayDelay: sc.InPlayDelay,
 		MaxStake:    sc.MaxStake,
-		Logger:      log.With("component", "platform"),
+		Logger:      slog.New(slog.NewTextHandler(platLog, nil)),
 	})
 	if err != nil {
 		return nil, envErr("start platform: %w", err)
@@ -207,7 +214,7 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Result, error) {
 	if err := writeLedger(ledgerPath, ledger); err != nil {
 		return nil, envErr("export ledger: %w", err)
 	}
-	files = append(files, journalFile.Name(), ledgerPath)
+	files = append(files, journalFile.Name(), ledgerPath, platLog.Name())
 	return &Result{Report: report, Files: files, Run: *run}, nil
 }
 

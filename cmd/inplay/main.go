@@ -127,7 +127,7 @@ exits with the verdict's code.`,
 					return &exitError{code: exitEnv, err: err}
 				}
 			}
-			fmt.Fprintf(stdout, "\nreport: %s (with junit.xml, summary.md, report.html, journal.jsonl and ledger.jsonl beside it)\n", filepath.Join(out, "report.json"))
+			fmt.Fprintf(stdout, "\nreport: %s (with junit.xml, summary.md, report.html, journal.jsonl, ledger.jsonl and platform.log beside it)\n", filepath.Join(out, "report.json"))
 			if keep {
 				fmt.Fprintf(stdout, "kept: database %s, redis prefix %s\n", res.Run.DatabaseName, res.Run.KeyPrefix)
 			}
