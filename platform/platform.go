@@ -13,6 +13,9 @@ package platform
 
 import (
 	"context"
+	"fmt"
+	"hash/fnv"
+	"strings"
 	"time"
 )
 
@@ -188,10 +191,46 @@ const (
 	CashAccount     = "cash"
 )
 
-// IsSystemAccount reports whether id names one of the system accounts, which
-// no player request may use.
+// SystemShards is how many accounts the suspense and the cash account are
+// each split into. Every bet and every transfer moves one of these rows, so
+// a single row would serialise all of them on its lock; a stable hash of the
+// bet or transfer id spreads them over SystemShards rows instead.
+const SystemShards = 16
+
+// SuspenseShard returns the suspense account that holds the stake of bet
+// betID: "suspense:" and two digits, chosen by FNV-1a 32 of the id modulo
+// SystemShards, so the stake, its settlement and its void all use one row.
+func SuspenseShard(betID string) string {
+	return shardID(SuspenseAccount, betID)
+}
+
+// CashShard returns the cash account that deposit or withdrawal transferID
+// moves money through, chosen like SuspenseShard.
+func CashShard(transferID string) string {
+	return shardID(CashAccount, transferID)
+}
+
+func shardID(base, key string) string {
+	h := fnv.New32a()
+	h.Write([]byte(key)) // a hash.Hash never returns an error
+	return fmt.Sprintf("%s:%02d", base, h.Sum32()%SystemShards)
+}
+
+// isShardOf reports whether id is one of base's shard ids ("base:00" to
+// "base:15"), exactly as shardID spells them.
+func isShardOf(base, id string) bool {
+	rest, ok := strings.CutPrefix(id, base+":")
+	if !ok || len(rest) != 2 || rest[0] < '0' || rest[0] > '9' || rest[1] < '0' || rest[1] > '9' {
+		return false
+	}
+	return int(rest[0]-'0')*10+int(rest[1]-'0') < SystemShards
+}
+
+// IsSystemAccount reports whether id names one of the system accounts,
+// shards included, which no player request may use.
 func IsSystemAccount(id string) bool {
-	return id == HouseAccount || id == SuspenseAccount || id == CashAccount
+	return id == HouseAccount || id == SuspenseAccount || id == CashAccount ||
+		isShardOf(SuspenseAccount, id) || isShardOf(CashAccount, id)
 }
 
 // Posting moves Amount minor units into (positive) or out of (negative) an

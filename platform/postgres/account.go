@@ -31,24 +31,41 @@ func (s *Store) transfer(ctx context.Context, kind platform.TransferKind, req pl
 		out     *platform.Transfer
 		created bool
 	)
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	cash := platform.CashShard(req.ID)
+	err := s.inPipeline(ctx, func(conn *pgx.Conn) error {
 		out, created = nil, false
+		var (
+			balance, newBalance int64
+			found               bool
+			playerErr, priorErr error
+			prior               *platform.Transfer
+			reads, writes       pgx.Batch
+		)
+		// Round trip 1: the reads, each taking the lock it needs.
+		reads.Queue("BEGIN")
 		if kind == platform.Deposit {
 			// A deposit opens the account; if the deposit fails, the
 			// rollback takes the new account with it.
-			if _, err := tx.Exec(ctx, `INSERT INTO accounts (id, kind) VALUES ($1, 'player') ON CONFLICT (id) DO NOTHING`, req.Account); err != nil {
-				return err
-			}
+			reads.Queue(`INSERT INTO accounts (id, kind) VALUES ($1, 'player') ON CONFLICT (id) DO NOTHING`, req.Account)
 		}
-		balance, found, err := lockPlayer(ctx, tx, req.Account)
-		if err != nil {
-			return err
-		}
-		// Checked under the account lock, so a concurrent twin of this
+		reads.Queue(lockPlayerSQL, req.Account).QueryRow(func(row pgx.Row) error {
+			balance, found, playerErr = lockedPlayer(row, req.Account)
+			return nil
+		})
+		// Looked up under the account lock, so a concurrent twin of this
 		// request either is visible here or collides on UNIQUE(kind, ref).
-		prior, err := bookedTransfer(ctx, tx, kind, req.ID)
-		if err != nil {
+		reads.Queue(bookedTransferSQL, string(kind), req.ID).QueryRow(func(row pgx.Row) error {
+			prior, priorErr = scanTransfer(row, kind, req.ID)
+			return nil
+		})
+		if err := conn.SendBatch(ctx, &reads).Close(); err != nil {
 			return err
+		}
+		if playerErr != nil {
+			return playerErr
+		}
+		if priorErr != nil {
+			return priorErr
 		}
 		if prior != nil {
 			if prior.Account != req.Account || prior.Amount != req.Amount {
@@ -56,7 +73,7 @@ func (s *Store) transfer(ctx context.Context, kind platform.TransferKind, req pl
 					kind, req.ID, prior.Account, prior.Amount)
 			}
 			out = prior
-			return nil
+			return nil // inPipeline rolls back the reads
 		}
 		delta := req.Amount
 		if kind == platform.Withdraw {
@@ -66,19 +83,19 @@ func (s *Store) transfer(ctx context.Context, kind platform.TransferKind, req pl
 			}
 			delta = -req.Amount
 		}
-		newBalance, err := addBalance(ctx, tx, req.Account, delta)
-		if err != nil {
+		// Round trip 2: the writes and COMMIT. The cash shard is updated
+		// last, right before COMMIT in the same batch, so its lock is held
+		// only while the server finishes the batch.
+		writes.Queue(addBalanceSQL, req.Account, delta).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&newBalance)
+		})
+		if err := queueNewTx(&writes, string(kind), req.ID, map[string]int64{req.Account: delta, cash: -delta}); err != nil {
 			return err
 		}
-		if _, err := newTx(ctx, tx, string(kind), req.ID, map[string]int64{
-			req.Account: delta, platform.CashAccount: -delta,
-		}); err != nil {
-			return err
-		}
-		// Every transfer updates the cash row: last, so its lock is held
-		// for the shortest time.
-		if _, err := addBalance(ctx, tx, platform.CashAccount, -delta); err != nil {
-			return err
+		writes.Queue(addBalanceSQL, cash, -delta)
+		writes.Queue("COMMIT")
+		if err := conn.SendBatch(ctx, &writes).Close(); err != nil {
+			return fmt.Errorf("book %s %s: %w", kind, req.ID, err)
 		}
 		out = &platform.Transfer{Kind: kind, ID: req.ID, Account: req.Account, Amount: req.Amount, Balance: newBalance}
 		created = true
@@ -90,17 +107,25 @@ func (s *Store) transfer(ctx context.Context, kind platform.TransferKind, req pl
 	return out, created, nil
 }
 
-// bookedTransfer returns the transfer booked under (kind, id), with the
-// player's balance right after it, or nil when there is none.
-func bookedTransfer(ctx context.Context, tx pgx.Tx, kind platform.TransferKind, id string) (*platform.Transfer, error) {
+// bookedTransferSQL reads the transfer booked under kind $1 and id $2: its
+// player posting, and the player's balance right after it. Transaction ids
+// of one player rise in commit order (see the package doc), so that is the
+// balance the original request answered with.
+const bookedTransferSQL = `SELECT p.account_id, p.amount,
+	(SELECT COALESCE(sum(q.amount), 0) FROM postings q WHERE q.account_id = p.account_id AND q.tx_id <= t.id)
+	FROM transactions t
+	JOIN postings p ON p.tx_id = t.id
+	JOIN accounts a ON a.id = p.account_id AND a.kind = 'player'
+	WHERE t.kind = $1 AND t.ref = $2`
+
+// scanTransfer scans the row of bookedTransferSQL: nil when there is no
+// such transfer.
+func scanTransfer(row pgx.Row, kind platform.TransferKind, id string) (*platform.Transfer, error) {
 	var (
-		txID    int64
-		account string
-		amount  int64
+		account         string
+		amount, balance int64
 	)
-	err := tx.QueryRow(ctx, `SELECT t.id, p.account_id, p.amount
-		FROM transactions t JOIN postings p ON p.tx_id = t.id
-		WHERE t.kind = $1 AND t.ref = $2 AND p.account_id <> 'cash'`, string(kind), id).Scan(&txID, &account, &amount)
+	err := row.Scan(&account, &amount, &balance)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -109,13 +134,6 @@ func bookedTransfer(ctx context.Context, tx pgx.Tx, kind platform.TransferKind, 
 	}
 	if amount < 0 {
 		amount = -amount
-	}
-	// Transaction ids of one player rise in commit order (see the package
-	// doc), so this is the balance the original request answered with.
-	var balance int64
-	if err := tx.QueryRow(ctx, `SELECT COALESCE(sum(amount), 0) FROM postings WHERE account_id = $1 AND tx_id <= $2`,
-		account, txID).Scan(&balance); err != nil {
-		return nil, fmt.Errorf("balance after %s %s: %w", kind, id, err)
 	}
 	return &platform.Transfer{Kind: kind, ID: id, Account: account, Amount: amount, Balance: balance}, nil
 }

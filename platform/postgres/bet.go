@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -32,32 +33,52 @@ func (s *Store) PlaceBet(ctx context.Context, bet platform.Bet) (*platform.Bet, 
 		out     *platform.Bet
 		created bool
 	)
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	suspense := platform.SuspenseShard(bet.ID)
+	err := s.inPipeline(ctx, func(conn *pgx.Conn) error {
 		out, created = nil, false
-		// The market row first (lock order). FOR SHARE lets bets on one
-		// market run side by side, while settlement's FOR UPDATE waits for
-		// them, so it sees every bet that was booked as open.
-		if _, err := tx.Exec(ctx, `INSERT INTO markets (id, status) VALUES ($1, 'open') ON CONFLICT (id) DO NOTHING`, bet.Market); err != nil {
+		// Round trip 1: the reads, each taking the lock it needs. The
+		// market row first (lock order). FOR SHARE lets bets on one market
+		// run side by side, while settlement's FOR UPDATE waits for them,
+		// so it sees every bet that was booked as open. The bet is looked
+		// up under the player's lock.
+		var (
+			status              string
+			balance             int64
+			found               bool
+			playerErr, priorErr error
+			prior               *platform.Bet
+			reads               pgx.Batch
+			writes              pgx.Batch
+			placedAt            time.Time
+		)
+		reads.Queue("BEGIN")
+		reads.Queue(`INSERT INTO markets (id, status) VALUES ($1, 'open') ON CONFLICT (id) DO NOTHING`, bet.Market)
+		reads.Queue(`SELECT status FROM markets WHERE id = $1 FOR SHARE`, bet.Market).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&status)
+		})
+		reads.Queue(lockPlayerSQL, bet.Account).QueryRow(func(row pgx.Row) error {
+			balance, found, playerErr = lockedPlayer(row, bet.Account)
+			return nil
+		})
+		reads.Queue(betSQL, bet.ID).QueryRow(func(row pgx.Row) error {
+			prior, priorErr = scanBet(row, bet.ID)
+			return nil
+		})
+		if err := conn.SendBatch(ctx, &reads).Close(); err != nil {
 			return err
 		}
-		var status string
-		if err := tx.QueryRow(ctx, `SELECT status FROM markets WHERE id = $1 FOR SHARE`, bet.Market).Scan(&status); err != nil {
-			return err
+		if playerErr != nil {
+			return playerErr
 		}
-		balance, found, err := lockPlayer(ctx, tx, bet.Account)
-		if err != nil {
-			return err
-		}
-		prior, err := queryBet(ctx, tx, bet.ID)
-		if err != nil && platform.ErrorCode(err) != platform.ENOTFOUND {
-			return err
+		if priorErr != nil && platform.ErrorCode(priorErr) != platform.ENOTFOUND {
+			return priorErr
 		}
 		if prior != nil {
 			if !prior.Repeats(req) {
 				return platform.ConflictingBet(prior)
 			}
 			out = prior
-			return nil
+			return nil // inPipeline rolls back the reads
 		}
 		if !found {
 			return platform.Errorf(platform.ENOTFOUND, "account %q not found", bet.Account)
@@ -68,28 +89,28 @@ func (s *Store) PlaceBet(ctx context.Context, bet platform.Bet) (*platform.Bet, 
 		if balance < bet.Stake {
 			return platform.Errorf(platform.EFUNDS, "balance %d of account %q does not cover stake %d", balance, bet.Account, bet.Stake)
 		}
+		// Round trip 2: the writes and COMMIT. The suspense shard is
+		// updated last, right before COMMIT in the same batch, so its lock
+		// is held only while the server finishes the batch.
 		b := bet
 		b.Status = platform.BetAccepted
 		b.Payout = 0
 		b.SettledAt = nil
-		if err := tx.QueryRow(ctx, `INSERT INTO bets (id, account_id, market_id, selection_id, stake, requested_odds_e4, odds_e4, status)
+		writes.Queue(`INSERT INTO bets (id, account_id, market_id, selection_id, stake, requested_odds_e4, odds_e4, status)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, 'accepted') RETURNING placed_at`,
-			b.ID, b.Account, b.Market, b.Selection, b.Stake, b.RequestedOdds.E4(), b.Odds.E4()).Scan(&b.PlacedAt); err != nil {
-			return fmt.Errorf("insert bet %s: %w", b.ID, err)
-		}
-		if _, err := addBalance(ctx, tx, b.Account, -b.Stake); err != nil {
+			b.ID, b.Account, b.Market, b.Selection, b.Stake, b.RequestedOdds.E4(), b.Odds.E4()).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&placedAt)
+		})
+		writes.Queue(addBalanceSQL, b.Account, -b.Stake)
+		if err := queueNewTx(&writes, "stake", b.ID, map[string]int64{b.Account: -b.Stake, suspense: b.Stake}); err != nil {
 			return err
 		}
-		if _, err := newTx(ctx, tx, "stake", b.ID, map[string]int64{
-			b.Account: -b.Stake, platform.SuspenseAccount: b.Stake,
-		}); err != nil {
-			return err
+		writes.Queue(addBalanceSQL, suspense, b.Stake)
+		writes.Queue("COMMIT")
+		if err := conn.SendBatch(ctx, &writes).Close(); err != nil {
+			return fmt.Errorf("book bet %s: %w", b.ID, err)
 		}
-		// Every bet updates the suspense row: last, so its lock is held
-		// for the shortest time.
-		if _, err := addBalance(ctx, tx, platform.SuspenseAccount, b.Stake); err != nil {
-			return err
-		}
+		b.PlacedAt = placedAt
 		out, created = &b, true
 		return nil
 	})
@@ -115,17 +136,24 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// betSQL reads bet $1 in the order scanBet scans it.
+const betSQL = `SELECT id, account_id, market_id, selection_id, stake, requested_odds_e4, odds_e4,
+	status, payout, placed_at, settled_at
+	FROM bets WHERE id = $1`
+
 func queryBet(ctx context.Context, q querier, id string) (*platform.Bet, error) {
+	return scanBet(q.QueryRow(ctx, betSQL, id), id)
+}
+
+// scanBet scans the row of betSQL for bet id: ENOTFOUND when there is none.
+func scanBet(row pgx.Row, id string) (*platform.Bet, error) {
 	var (
 		b                   platform.Bet
 		requestedE4, oddsE4 int64
 		status              string
 	)
-	err := q.QueryRow(ctx, `SELECT id, account_id, market_id, selection_id, stake, requested_odds_e4, odds_e4,
-		status, payout, placed_at, settled_at
-		FROM bets WHERE id = $1`, id).
-		Scan(&b.ID, &b.Account, &b.Market, &b.Selection, &b.Stake, &requestedE4, &oddsE4,
-			&status, &b.Payout, &b.PlacedAt, &b.SettledAt)
+	err := row.Scan(&b.ID, &b.Account, &b.Market, &b.Selection, &b.Stake, &requestedE4, &oddsE4,
+		&status, &b.Payout, &b.PlacedAt, &b.SettledAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, platform.Errorf(platform.ENOTFOUND, "bet %q not found", id)
 	}

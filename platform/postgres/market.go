@@ -60,6 +60,10 @@ type openBet struct {
 	id, account, selection string
 	stake                  int64
 	odds                   platform.Odds
+	// suspense is the account the bet's stake went into, where its
+	// settlement takes it from: its shard, or the old single suspense row
+	// for a bet staked before migration 0003.
+	suspense string
 }
 
 // SettleMarket implements ledger.Markets.
@@ -120,8 +124,11 @@ func (s *Store) SettleMarket(ctx context.Context, market string, winners []strin
 }
 
 func openBets(ctx context.Context, tx pgx.Tx, market string) ([]openBet, error) {
-	rows, err := tx.Query(ctx, `SELECT id, account_id, selection_id, stake, odds_e4 FROM bets
-		WHERE market_id = $1 AND status = 'accepted' ORDER BY id FOR UPDATE`, market)
+	rows, err := tx.Query(ctx, `SELECT b.id, b.account_id, b.selection_id, b.stake, b.odds_e4, p.account_id
+		FROM bets b
+		LEFT JOIN transactions t ON t.kind = 'stake' AND t.ref = b.id
+		LEFT JOIN postings p ON p.tx_id = t.id AND p.amount > 0
+		WHERE b.market_id = $1 AND b.status = 'accepted' ORDER BY b.id FOR UPDATE OF b`, market)
 	if err != nil {
 		return nil, fmt.Errorf("open bets of %s: %w", market, err)
 	}
@@ -131,10 +138,17 @@ func openBets(ctx context.Context, tx pgx.Tx, market string) ([]openBet, error) 
 			b      openBet
 			oddsE4 int64
 		)
-		if err := rows.Scan(&b.id, &b.account, &b.selection, &b.stake, &oddsE4); err != nil {
+		var suspense *string
+		if err := rows.Scan(&b.id, &b.account, &b.selection, &b.stake, &oddsE4, &suspense); err != nil {
 			rows.Close()
 			return nil, err
 		}
+		if suspense == nil {
+			// Not skipped: a bet left open for good would hide the fault.
+			rows.Close()
+			return nil, fmt.Errorf("bet %s has no stake posting into suspense", b.id)
+		}
+		b.suspense = *suspense
 		if b.odds, err = platform.OddsFromE4(oddsE4); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("bet %s: %w", b.id, err)
@@ -178,25 +192,22 @@ func settleBets(ctx context.Context, tx pgx.Tx, bets []openBet, won map[string]b
 		return stamps, nil
 	}
 	var (
-		txKinds, txRefs       []string
-		postTx                []int // index into txRefs, resolved to ids below
-		postAccounts          []string
-		postAmounts           []int64
-		playerDelta           = map[string]int64{}
-		houseDelta, suspDelta int64
-		post                  = func(account string, amount int64) {
+		txKinds, txRefs []string
+		postTx          []int // index into txRefs, resolved to ids below
+		postAccounts    []string
+		postAmounts     []int64
+		playerDelta     = map[string]int64{}
+		systemDelta     = map[string]int64{} // house and suspense accounts
+		post            = func(account string, amount int64) {
 			if amount == 0 {
 				return
 			}
 			postTx = append(postTx, len(txRefs)-1)
 			postAccounts = append(postAccounts, account)
 			postAmounts = append(postAmounts, amount)
-			switch account {
-			case platform.HouseAccount:
-				houseDelta += amount
-			case platform.SuspenseAccount:
-				suspDelta += amount
-			default:
+			if platform.IsSystemAccount(account) {
+				systemDelta[account] += amount
+			} else {
 				playerDelta[account] += amount
 			}
 		}
@@ -224,7 +235,7 @@ func settleBets(ctx context.Context, tx pgx.Tx, bets []openBet, won map[string]b
 		}
 		txKinds = append(txKinds, kind)
 		txRefs = append(txRefs, b.id)
-		post(platform.SuspenseAccount, -b.stake)
+		post(b.suspense, -b.stake)
 		switch status {
 		case platform.BetWon:
 			post(platform.HouseAccount, -(payout - b.stake))
@@ -292,14 +303,32 @@ func settleBets(ctx context.Context, tx pgx.Tx, bets []openBet, won map[string]b
 	}
 	// The shared rows last of the rows still to lock, so their locks are
 	// held for the shortest time; only the market and the bets, locked since
-	// the start, are written after them.
-	if houseDelta != 0 {
-		if _, err := addBalance(ctx, tx, platform.HouseAccount, houseDelta); err != nil {
-			return betStamps{}, err
+	// the start, are written after them. A market's bets use several
+	// suspense shards: they are locked in id order (after house, which
+	// sorts first), the lock order every writer follows, so settlements and
+	// placements cannot deadlock on them. FOR NO KEY UPDATE, the lock the
+	// UPDATE takes anyway, not FOR UPDATE: the postings inserted above and
+	// by concurrent writers hold FOR KEY SHARE on these rows (the foreign
+	// key), which FOR UPDATE would wait on, deadlocking two settlements
+	// that share shards whatever the order.
+	var (
+		system       []string
+		systemDeltas []int64
+	)
+	for _, a := range slices.Sorted(maps.Keys(systemDelta)) {
+		if systemDelta[a] != 0 {
+			system = append(system, a)
+			systemDeltas = append(systemDeltas, systemDelta[a])
 		}
 	}
-	if _, err := addBalance(ctx, tx, platform.SuspenseAccount, suspDelta); err != nil {
-		return betStamps{}, err
+	if len(system) > 0 {
+		if _, err := tx.Exec(ctx, `SELECT id FROM accounts WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, system); err != nil {
+			return betStamps{}, fmt.Errorf("lock house and suspense: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE accounts SET balance = accounts.balance + u.delta
+			FROM unnest($1::text[], $2::bigint[]) AS u(id, delta) WHERE accounts.id = u.id`, system, systemDeltas); err != nil {
+			return betStamps{}, fmt.Errorf("update house and suspense balances: %w", err)
+		}
 	}
 	return stamps, nil
 }

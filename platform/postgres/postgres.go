@@ -9,8 +9,15 @@
 // Serialisation failures, deadlocks and id races are retried a bounded
 // number of times.
 //
+// The system accounts suspense and cash are sharded (platform.SuspenseShard,
+// platform.CashShard; migration 0003), so bets and transfers do not queue on
+// one row. Bets and transfers send their statements in two pipelined round
+// trips (inPipeline), the system rows updated last, in the batch that
+// commits.
+//
 // Lock order, the same for every writer so they cannot deadlock: the market
-// row, then player accounts in id order, then house, suspense and cash. Every
+// row, then player accounts in id order, then house, then suspense shards
+// in id order, then cash shards. Every
 // writer also locks a player's account before it creates a transaction that
 // touches it, so for any one player, transaction ids rise in commit order
 // (which is what lets a replayed deposit return the balance it first saw).
@@ -20,7 +27,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -75,8 +84,41 @@ func retryable(err error) bool {
 // starts from scratch each time, and any state it sets must be reset at its
 // start.
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	for attempt := 1; ; attempt++ {
-		err := pgx.BeginFunc(ctx, s.pool, fn)
+	return s.retry(ctx, func() error { return pgx.BeginFunc(ctx, s.pool, fn) })
+}
+
+// inPipeline runs fn on one connection of the pool, retrying it like inTx.
+// fn drives its own transaction with batches: BEGIN in the batch of its
+// reads, COMMIT in the batch of its writes, so a whole request costs two
+// round trips and the rows its writes lock stay locked only while the
+// server runs the rest of that batch, not for a round trip. Whatever fn
+// leaves open (an error, a read that decided to write nothing) is rolled
+// back here; a connection that cannot be rolled back is closed, so the
+// pool never hands out one inside a transaction.
+func (s *Store) inPipeline(ctx context.Context, fn func(conn *pgx.Conn) error) error {
+	return s.retry(ctx, func() error {
+		return s.pool.AcquireFunc(ctx, func(c *pgxpool.Conn) error {
+			conn := c.Conn()
+			err := fn(conn)
+			if conn.PgConn().TxStatus() != 'I' {
+				if _, rerr := conn.Exec(ctx, "ROLLBACK"); rerr != nil {
+					// The pool destroys a closed connection on release.
+					conn.Close(context.WithoutCancel(ctx))
+					if err == nil {
+						err = fmt.Errorf("roll back: %w", rerr)
+					}
+				}
+			}
+			return err
+		})
+	})
+}
+
+// retry runs attempt until it succeeds, fails for good (a platform error or
+// a non-transient database error) or has been tried s.attempts times.
+func (s *Store) retry(ctx context.Context, attempt func() error) error {
+	for n := 1; ; n++ {
+		err := attempt()
 		if err == nil {
 			return nil
 		}
@@ -84,11 +126,11 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 		if errors.As(err, &perr) {
 			return perr
 		}
-		if !retryable(err) || attempt >= s.attempts {
+		if !retryable(err) || n >= s.attempts {
 			return classify(err)
 		}
 		// Jittered, growing pause, so colliding requests do not collide again.
-		pause := time.Duration(attempt)*5*time.Millisecond + rand.N(5*time.Millisecond)
+		pause := time.Duration(n)*5*time.Millisecond + rand.N(5*time.Millisecond)
 		t := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
@@ -110,11 +152,14 @@ func classify(err error) error {
 	return fmt.Errorf("postgres: %w", err)
 }
 
-// lockPlayer locks a player account row and returns its balance; found is
-// false when there is no such account. A system account is refused.
-func lockPlayer(ctx context.Context, tx pgx.Tx, id string) (balance int64, found bool, err error) {
+// lockPlayerSQL locks a player account row and reads its kind and balance.
+const lockPlayerSQL = `SELECT kind, balance FROM accounts WHERE id = $1 FOR UPDATE`
+
+// lockedPlayer scans the row of lockPlayerSQL: found is false when there is
+// no such account. A system account is refused.
+func lockedPlayer(row pgx.Row, id string) (balance int64, found bool, err error) {
 	var kind string
-	err = tx.QueryRow(ctx, `SELECT kind, balance FROM accounts WHERE id = $1 FOR UPDATE`, id).Scan(&kind, &balance)
+	err = row.Scan(&kind, &balance)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -127,23 +172,23 @@ func lockPlayer(ctx context.Context, tx pgx.Tx, id string) (balance int64, found
 	return balance, true, nil
 }
 
-// addBalance moves an account's stored balance by delta (in the same
+// addBalanceSQL moves an account's stored balance by a delta (in the same
 // transaction as the postings that justify it) and returns the new balance.
-func addBalance(ctx context.Context, tx pgx.Tx, id string, delta int64) (int64, error) {
-	var balance int64
-	err := tx.QueryRow(ctx, `UPDATE accounts SET balance = balance + $2 WHERE id = $1 RETURNING balance`, id, delta).Scan(&balance)
-	if err != nil {
-		return 0, fmt.Errorf("update balance of %s: %w", id, err)
-	}
-	return balance, nil
-}
+const addBalanceSQL = `UPDATE accounts SET balance = balance + $2 WHERE id = $1 RETURNING balance`
 
-// newTx inserts a transaction and its postings, which must sum to zero.
-func newTx(ctx context.Context, tx pgx.Tx, kind, ref string, postings map[string]int64) (int64, error) {
+// newTxSQL inserts a transaction and its postings in one statement.
+const newTxSQL = `WITH t AS (INSERT INTO transactions (kind, ref) VALUES ($1, $2) RETURNING id)
+	INSERT INTO postings (tx_id, account_id, amount)
+	SELECT t.id, u.a, u.n FROM t, unnest($3::text[], $4::bigint[]) AS u(a, n)`
+
+// queueNewTx queues, on b, the insert of a transaction and its postings,
+// which must sum to zero.
+func queueNewTx(b *pgx.Batch, kind, ref string, postings map[string]int64) error {
 	var sum int64
 	accounts := make([]string, 0, len(postings))
 	amounts := make([]int64, 0, len(postings))
-	for account, amount := range postings {
+	for _, account := range slices.Sorted(maps.Keys(postings)) {
+		amount := postings[account]
 		if amount == 0 {
 			continue // the schema refuses zero postings; they move nothing
 		}
@@ -152,16 +197,8 @@ func newTx(ctx context.Context, tx pgx.Tx, kind, ref string, postings map[string
 		amounts = append(amounts, amount)
 	}
 	if sum != 0 {
-		return 0, fmt.Errorf("transaction %s %s does not balance: postings sum to %d", kind, ref, sum)
+		return fmt.Errorf("transaction %s %s does not balance: postings sum to %d", kind, ref, sum)
 	}
-	var txID int64
-	if err := tx.QueryRow(ctx, `INSERT INTO transactions (kind, ref) VALUES ($1, $2) RETURNING id`, kind, ref).Scan(&txID); err != nil {
-		return 0, fmt.Errorf("insert transaction %s %s: %w", kind, ref, err)
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO postings (tx_id, account_id, amount)
-		SELECT $1, a, n FROM unnest($2::text[], $3::bigint[]) AS u(a, n)`, txID, accounts, amounts)
-	if err != nil {
-		return 0, fmt.Errorf("insert postings of %s %s: %w", kind, ref, err)
-	}
-	return txID, nil
+	b.Queue(newTxSQL, kind, ref, accounts, amounts)
+	return nil
 }

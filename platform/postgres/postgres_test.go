@@ -75,19 +75,31 @@ func balance(tb testing.TB, pool *pgxpool.Pool, account string) int64 {
 	return count(tb, pool, `SELECT balance FROM accounts WHERE id = $1`, account)
 }
 
+// kindBalance returns the summed balance of every account of a system kind
+// (suspense and cash are sharded), and fails when the old unsharded row of
+// that id was moved: nothing is booked to it any more.
+func kindBalance(tb testing.TB, pool *pgxpool.Pool, kind string) int64 {
+	tb.Helper()
+	if got := balance(tb, pool, kind); got != 0 {
+		tb.Fatalf("the old %s row holds %d, want 0: it is no longer booked to", kind, got)
+	}
+	return count(tb, pool, `SELECT COALESCE(sum(balance), 0) FROM accounts WHERE kind = $1`, kind)
+}
+
 func TestMigrateIsIdempotent(t *testing.T) {
 	pool := pgtest.NewPool(t) // already migrated once
 	ctx := context.Background()
 	if err := postgres.Migrate(ctx, pool); err != nil {
 		t.Fatalf("second Migrate: %v", err)
 	}
-	for _, version := range []string{"0001_ledger", "0002_requested_odds"} {
+	for _, version := range []string{"0001_ledger", "0002_requested_odds", "0003_system_shards"} {
 		if n := count(t, pool, `SELECT count(*) FROM schema_migrations WHERE version = $1`, version); n != 1 {
 			t.Fatalf("schema_migrations has %d rows for %s, want 1", n, version)
 		}
 	}
-	if n := count(t, pool, `SELECT count(*) FROM accounts`); n != 3 {
-		t.Fatalf("%d accounts after two migrations, want the 3 system accounts", n)
+	// house, the old suspense and cash rows, and 16 shards of each.
+	if n := count(t, pool, `SELECT count(*) FROM accounts`); n != 3+2*platform.SystemShards {
+		t.Fatalf("%d accounts after two migrations, want the %d system accounts", n, 3+2*platform.SystemShards)
 	}
 }
 
@@ -146,7 +158,7 @@ func TestDeposit(t *testing.T) {
 	if got := balance(t, pool, "a1"); got != 10500 {
 		t.Fatalf("a1 balance = %d, want 10500", got)
 	}
-	if got := balance(t, pool, "cash"); got != -10500 {
+	if got := kindBalance(t, pool, "cash"); got != -10500 {
 		t.Fatalf("cash balance = %d, want -10500", got)
 	}
 	checkBooks(t, pool)
@@ -284,7 +296,7 @@ func TestPlaceBet(t *testing.T) {
 	if got := balance(t, pool, "a1"); got != 700 {
 		t.Fatalf("a1 balance = %d, want 700", got)
 	}
-	if got := balance(t, pool, "suspense"); got != 300 {
+	if got := kindBalance(t, pool, "suspense"); got != 300 {
 		t.Fatalf("suspense balance = %d, want 300", got)
 	}
 	got, err := s.Bet(ctx, "b-1")
@@ -422,7 +434,7 @@ func TestSettleMarket(t *testing.T) {
 	if got := balance(t, pool, "a2"); got != 9500 {
 		t.Errorf("a2 balance = %d, want 9500", got)
 	}
-	if got := balance(t, pool, "suspense"); got != 100 { // only the unsettled bet
+	if got := kindBalance(t, pool, "suspense"); got != 100 { // only the unsettled bet
 		t.Errorf("suspense balance = %d, want 100", got)
 	}
 	if got := balance(t, pool, "house"); got != 500-(707-333) {
@@ -554,7 +566,7 @@ func TestSettlementRacesPlacement(t *testing.T) {
 		(SELECT 1 FROM transactions t WHERE t.ref = b.id AND t.kind = 'settle')`); n != 0 {
 		t.Fatalf("%d bets without a settlement", n)
 	}
-	if n := count(t, pool, `SELECT balance FROM accounts WHERE id = 'suspense'`); n != 0 {
+	if n := kindBalance(t, pool, "suspense"); n != 0 {
 		t.Fatalf("suspense holds %d after settlement", n)
 	}
 	checkSettledAfterTheirTransaction(t, pool)
