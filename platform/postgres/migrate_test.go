@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -93,4 +94,46 @@ func TestRequestedOddsMigration(t *testing.T) {
 	resend.RequestedOdds = 20000
 	_, _, err = s.PlaceBet(ctx, resend)
 	wantCode(t, err, platform.ECONFLICT)
+}
+
+// TestShardMigrationRefusesTakenIDs upgrades a ledger where a player was
+// given an id that 0003 makes a system shard's: the migration must stop and
+// name the account, never fail obscurely or adopt the player's account.
+func TestShardMigrationRefusesTakenIDs(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = "legacy"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	stmts := []string{`CREATE SCHEMA legacy`}
+	for _, f := range []string{"migrations/0001_ledger.sql", "migrations/0002_requested_odds.sql"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stmts = append(stmts, string(b))
+	}
+	stmts = append(stmts,
+		`CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp())`,
+		`INSERT INTO schema_migrations (version) VALUES ('0001_ledger'), ('0002_requested_odds')`,
+		`INSERT INTO accounts (id, kind, balance) VALUES ('cash:03', 'player', 0), ('cash:16', 'player', 0)`,
+	)
+	for _, sql := range stmts {
+		if _, err := pool.Exec(ctx, sql); err != nil {
+			t.Fatalf("legacy ledger: %v", err)
+		}
+	}
+	err = postgres.Migrate(ctx, pool)
+	if err == nil || !strings.Contains(err.Error(), "cash:03") || strings.Contains(err.Error(), "cash:16") {
+		t.Fatalf("Migrate = %v, want a refusal naming cash:03 only", err)
+	}
+	if got := count(t, pool, `SELECT count(*) FROM accounts WHERE kind <> 'player' AND id LIKE '%:%'`); got != 0 {
+		t.Fatalf("%d shard accounts were created by a refused migration", got)
+	}
 }

@@ -11,6 +11,20 @@
 -- 'suspense' row is settled out of that same row (settlement takes a stake
 -- out of the account its stake transaction put it into), so it drains to 0.
 
+-- Before this migration a player could have been given an id that is now a
+-- shard's (ids may contain ':'). Stop with a clear message rather than fail
+-- on the primary key or, worse, turn a player's account into a system one.
+DO $$
+DECLARE
+    taken TEXT;
+BEGIN
+    SELECT string_agg(id, ', ' ORDER BY id) INTO taken FROM accounts
+    WHERE kind = 'player' AND id ~ '^(suspense|cash):(0[0-9]|1[0-5])$';
+    IF taken IS NOT NULL THEN
+        RAISE EXCEPTION 'player accounts % have the ids of the new system shards; rename them before migrating', taken;
+    END IF;
+END $$;
+
 INSERT INTO accounts (id, kind, allow_negative)
 SELECT 'suspense:' || lpad(n::text, 2, '0'), 'suspense', false FROM generate_series(0, 15) AS n
 UNION ALL
