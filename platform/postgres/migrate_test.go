@@ -19,35 +19,11 @@ import (
 // column's constraints.
 func TestRequestedOddsMigration(t *testing.T) {
 	ctx := context.Background()
-	// A schema of its own in a fresh database stands for a ledger created
-	// before 0002 existed.
-	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ConnConfig.RuntimeParams["search_path"] = "legacy"
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	v1, err := os.ReadFile("migrations/0001_ledger.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, sql := range []string{
-		`CREATE SCHEMA legacy`,
-		string(v1),
-		`CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp())`,
-		`INSERT INTO schema_migrations (version) VALUES ('0001_ledger')`,
+	pool := legacyLedger(t, []string{"0001_ledger"},
 		`INSERT INTO accounts (id, kind, balance) VALUES ('a1', 'player', 0)`,
 		`INSERT INTO bets (id, account_id, market_id, selection_id, stake, odds_e4, status)
 			VALUES ('old', 'a1', 'm1', 'home', 100, 25000, 'accepted')`,
-	} {
-		if _, err := pool.Exec(ctx, sql); err != nil {
-			t.Fatalf("legacy ledger: %v", err)
-		}
-	}
+	)
 	if err := postgres.Migrate(ctx, pool); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
@@ -101,6 +77,25 @@ func TestRequestedOddsMigration(t *testing.T) {
 // name the account, never fail obscurely or adopt the player's account.
 func TestShardMigrationRefusesTakenIDs(t *testing.T) {
 	ctx := context.Background()
+	pool := legacyLedger(t, []string{"0001_ledger", "0002_requested_odds"},
+		`INSERT INTO accounts (id, kind, balance) VALUES ('cash:03', 'player', 0), ('cash:16', 'player', 0)`,
+	)
+	err := postgres.Migrate(ctx, pool)
+	if err == nil || !strings.Contains(err.Error(), "cash:03") || strings.Contains(err.Error(), "cash:16") {
+		t.Fatalf("Migrate = %v, want a refusal naming cash:03 only", err)
+	}
+	if got := count(t, pool, `SELECT count(*) FROM accounts WHERE kind <> 'player' AND id LIKE '%:%'`); got != 0 {
+		t.Fatalf("%d shard accounts were created by a refused migration", got)
+	}
+}
+
+// legacyLedger returns a pool on a fresh database whose schema was built by
+// the given migrations only (file names without .sql, applied in order and
+// recorded as applied), then filled by the seed statements: a ledger as it
+// stood before the later migrations existed.
+func legacyLedger(t *testing.T, migrations []string, seed ...string) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
 	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(t))
 	if err != nil {
 		t.Fatal(err)
@@ -112,28 +107,21 @@ func TestShardMigrationRefusesTakenIDs(t *testing.T) {
 	}
 	t.Cleanup(pool.Close)
 	stmts := []string{`CREATE SCHEMA legacy`}
-	for _, f := range []string{"migrations/0001_ledger.sql", "migrations/0002_requested_odds.sql"} {
-		b, err := os.ReadFile(f)
+	for _, m := range migrations {
+		b, err := os.ReadFile("migrations/" + m + ".sql")
 		if err != nil {
 			t.Fatal(err)
 		}
 		stmts = append(stmts, string(b))
 	}
-	stmts = append(stmts,
-		`CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp())`,
-		`INSERT INTO schema_migrations (version) VALUES ('0001_ledger'), ('0002_requested_odds')`,
-		`INSERT INTO accounts (id, kind, balance) VALUES ('cash:03', 'player', 0), ('cash:16', 'player', 0)`,
-	)
-	for _, sql := range stmts {
+	stmts = append(stmts, `CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp())`)
+	for _, m := range migrations {
+		stmts = append(stmts, `INSERT INTO schema_migrations (version) VALUES ('`+m+`')`)
+	}
+	for _, sql := range append(stmts, seed...) {
 		if _, err := pool.Exec(ctx, sql); err != nil {
 			t.Fatalf("legacy ledger: %v", err)
 		}
 	}
-	err = postgres.Migrate(ctx, pool)
-	if err == nil || !strings.Contains(err.Error(), "cash:03") || strings.Contains(err.Error(), "cash:16") {
-		t.Fatalf("Migrate = %v, want a refusal naming cash:03 only", err)
-	}
-	if got := count(t, pool, `SELECT count(*) FROM accounts WHERE kind <> 'player' AND id LIKE '%:%'`); got != 0 {
-		t.Fatalf("%d shard accounts were created by a refused migration", got)
-	}
+	return pool
 }
