@@ -17,10 +17,6 @@ type Fault struct {
 	Params map[string]any // from YAML, e.g. {latency: "200ms", jitter: "20ms"} or {rate: 100}
 }
 
-// LinkTargets are the hops a Layer can put a link on, in the order of the
-// design's list.
-var LinkTargets = []string{"redis", "postgres", "api", "feed", "stream"}
-
 // plannedTargets and plannedKinds are part of the scenario language but not
 // implemented yet: they are named so that a scenario using them gets "not
 // supported yet" rather than "unknown".

@@ -91,6 +91,9 @@ func init() {
 	RegisterProber("postgres", ProberFunc(PostgresProbe))
 	RegisterProber("api", HTTPProber{Path: "/healthz"})
 	RegisterProber("feed", HTTPProber{Path: "/feed/v1/snapshot"})
+	// The quote stream is served by the platform's API server: a probe of
+	// its health through the stream link shows what that link does to data.
+	RegisterProber("stream", HTTPProber{Path: "/healthz"})
 }
 
 // ConnectProbe only opens a TCP connection. It shows a link that refuses

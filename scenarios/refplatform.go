@@ -44,6 +44,15 @@ type RefPlatformConfig struct {
 	InPlayDelay time.Duration // bet delay; 0 disables it
 	MaxStake    int64         // 0 = no limit
 	Logger      *slog.Logger  // nil = discard
+	// Listen is the API's address; empty means 127.0.0.1:0.
+	Listen string
+	// Listener, when set, is served instead of listening on Listen: the
+	// harness makes the listener and hands its file to the child process, so
+	// the address is known (and linked) before the platform starts.
+	Listener net.Listener
+	// ShutdownTimeout bounds how long Close lets requests in flight finish;
+	// 0 means 5 s.
+	ShutdownTimeout time.Duration
 }
 
 // validate returns every problem with c at once.
@@ -76,6 +85,7 @@ type RefPlatform struct {
 	pool   *pgxpool.Pool
 	redis  *goredis.Client
 	log    *slog.Logger
+	grace  time.Duration
 
 	stopFeed  context.CancelFunc
 	feedDone  chan struct{}
@@ -100,7 +110,10 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 	startCtx, cancel := context.WithTimeout(ctx, refPlatformStartTimeout)
 	defer cancel()
 
-	p := &RefPlatform{log: log}
+	p := &RefPlatform{log: log, grace: cfg.ShutdownTimeout}
+	if p.grace <= 0 {
+		p.grace = 5 * time.Second
+	}
 	ok := false
 	defer func() {
 		if !ok {
@@ -142,9 +155,15 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 		return nil, fmt.Errorf("reference platform: %w", err)
 	}
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("reference platform: listen: %w", err)
+	l := cfg.Listener
+	if l == nil {
+		addr := cfg.Listen
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		if l, err = net.Listen("tcp", addr); err != nil {
+			return nil, fmt.Errorf("reference platform: listen: %w", err)
+		}
 	}
 	p.url = "http://" + l.Addr().String()
 	p.server = &http.Server{
@@ -186,23 +205,25 @@ func (p *RefPlatform) URL() string { return p.url }
 // FeedStats returns the feed client's counters.
 func (p *RefPlatform) FeedStats() feed.Stats { return p.feed.Stats() }
 
-// Close stops the feed client, then the HTTP server (letting requests in
-// flight finish, within a bound), then closes the pools. It is idempotent.
+// Close stops taking requests and lets those in flight finish (within the
+// shutdown bound), then stops the feed client and closes the pools. The API
+// goes first: a bet in its in-play delay still needs the stores, and a bet
+// must be answered from what committed. It is idempotent.
 func (p *RefPlatform) Close() error {
 	p.closeOnce.Do(func() {
 		var errs []error
-		if p.stopFeed != nil {
-			p.stopFeed()
-			<-p.feedDone
-		}
 		if p.server != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), p.grace)
 			if err := p.server.Shutdown(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("shut down API: %w", err))
 				p.server.Close()
 			}
 			cancel()
 			<-p.serveDone
+		}
+		if p.stopFeed != nil {
+			p.stopFeed()
+			<-p.feedDone
 		}
 		if p.redis != nil {
 			if err := p.redis.Close(); err != nil {

@@ -42,9 +42,9 @@ type Generate struct {
 	Duration time.Duration
 }
 
-// Links are the hops the runner puts a toxiproxy link on; a fault's target
-// must be one of them.
-var Links = []string{"redis", "postgres"}
+// Links are the hops the runner puts a toxiproxy link on (every one of
+// chaos.Hops); a fault's target must be one of them.
+var Links = chaos.LinkTargets
 
 // Defaults applied when the scenario leaves a value out.
 const (

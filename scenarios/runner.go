@@ -15,9 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/inplaylabs/inplay/chaos"
 	"github.com/inplaylabs/inplay/platform/stack"
@@ -33,6 +32,12 @@ type Options struct {
 	Stack  stack.Options // how to find Redis and PostgreSQL
 	Keep   bool          // keep the run's database and Redis keys
 	Logger *slog.Logger  // progress; nil = discard
+	// PlatformBinary is the inplay executable whose `inplay platform` is the
+	// system under test; empty means this process's own executable.
+	PlatformBinary string
+	// Launcher starts the system under test; nil means the reference
+	// platform as a child process of PlatformBinary.
+	Launcher Launcher
 }
 
 // Result is what a run produced.
@@ -54,168 +59,308 @@ func envErr(format string, args ...any) error { return &EnvError{Err: fmt.Errorf
 // Run executes one scenario end to end (DESIGN.md, "One run, end to end")
 // and writes its reports. A returned error means there is no verdict: an
 // *InputError (exit 3), a *stack.UnavailableError or *EnvError (exit 4).
+// Whatever happens, the platform is stopped, the links removed and, unless
+// Keep, the run's data dropped before Run returns.
 func Run(ctx context.Context, sc *Scenario, opts Options) (*Result, error) {
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	r := &runner{sc: sc, opts: opts, log: opts.Logger}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
 	}
+	defer r.cleanup(context.WithoutCancel(ctx))
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
 		return nil, &InputError{Source: "--out", Problems: []string{err.Error()}}
 	}
-
-	// 5 first (cheap, and bad input must fail before anything is provisioned).
-	capture, digest, err := loadCapture(sc)
+	// The load first: it is cheap, and bad input must fail before anything
+	// is provisioned.
+	if err := r.planLoad(); err != nil {
+		return nil, err
+	}
+	if err := r.provision(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.link(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.start(ctx); err != nil {
+		return nil, err
+	}
+	res, err := r.replay(ctx)
 	if err != nil {
 		return nil, err
 	}
-	plan, err := replay.NewPlan(capture, replay.PlanOptions{Speed: sc.Speed, Headroom: sc.Headroom, Seed: sc.Seed})
-	if err != nil {
-		return nil, &InputError{Source: "capture", Problems: []string{err.Error()}}
-	}
-	log.Info("load planned", "events", len(plan.Entries), "wall", plan.Duration.Round(time.Millisecond))
+	return r.verdict(ctx, res)
+}
 
-	// 2. The stack: this run's own database and Redis prefix.
-	svc, err := stack.Resolve(ctx, opts.Stack)
-	if err != nil {
-		return nil, err
+// runner is one run's state, built up step by step; each step reads on its
+// own and registers what must be undone in cleanup.
+type runner struct {
+	sc   *Scenario
+	opts Options
+	log  *slog.Logger
+
+	undo []func(context.Context) // run in reverse order by cleanup
+
+	// planLoad
+	plan   *replay.Plan
+	digest string
+	// provision
+	svc   *stack.Services
+	runID string
+	run   *stack.Run
+	// link
+	layer    *chaos.Layer
+	feed     *replay.FeedServer
+	launcher Launcher
+	wiring   Wiring
+	platLog  *os.File
+	// start
+	sys System
+	// replay
+	records []chaos.Record
+}
+
+func (r *runner) defer_(f func(context.Context)) { r.undo = append(r.undo, f) }
+
+func (r *runner) cleanup(ctx context.Context) {
+	for i := len(r.undo) - 1; i >= 0; i-- {
+		r.undo[i](ctx)
 	}
-	defer svc.Close(context.WithoutCancel(ctx))
-	runID := newRunID(sc.Name)
-	run, err := svc.Provision(ctx, runID)
+}
+
+// planLoad loads or generates the capture and plans it (step 5).
+func (r *runner) planLoad() error {
+	capture, digest, err := loadCapture(r.sc)
 	if err != nil {
-		return nil, envErr("provision run %s: %w", runID, err)
+		return err
 	}
-	log.Info("stack ready", "source", svc.Source, "database", run.DatabaseName, "redis_prefix", run.KeyPrefix)
-	if !opts.Keep {
-		defer func() {
-			if err := run.Teardown(context.WithoutCancel(ctx)); err != nil {
-				log.Warn("teardown", "err", err)
+	plan, err := replay.NewPlan(capture, replay.PlanOptions{Speed: r.sc.Speed, Headroom: r.sc.Headroom, Seed: r.sc.Seed})
+	if err != nil {
+		return &InputError{Source: "capture", Problems: []string{err.Error()}}
+	}
+	r.plan, r.digest = plan, digest
+	r.log.Info("load planned", "events", len(plan.Entries), "wall", plan.Duration.Round(time.Millisecond))
+	return nil
+}
+
+// provision finds the stack and gives the run its own database and Redis
+// key prefix (step 2).
+func (r *runner) provision(ctx context.Context) error {
+	svc, err := stack.Resolve(ctx, r.opts.Stack)
+	if err != nil {
+		return err
+	}
+	r.svc = svc
+	r.defer_(func(ctx context.Context) { svc.Close(ctx) })
+	r.runID = newRunID(r.sc.Name)
+	run, err := svc.Provision(ctx, r.runID)
+	if err != nil {
+		return envErr("provision run %s: %w", r.runID, err)
+	}
+	r.run = run
+	r.log.Info("stack ready", "source", svc.Source, "database", run.DatabaseName, "redis_prefix", run.KeyPrefix)
+	if !r.opts.Keep {
+		r.defer_(func(ctx context.Context) {
+			if err := run.Teardown(ctx); err != nil {
+				r.log.Warn("teardown", "err", err)
+			}
+		})
+	}
+	return nil
+}
+
+// link starts the feed server, lets the system under test take its
+// addresses, and puts a toxiproxy link on every hop of chaos.Hops (step 3).
+func (r *runner) link(ctx context.Context) error {
+	layer, err := chaos.NewLayer(ctx)
+	if err != nil {
+		return envErr("chaos layer: %w", err)
+	}
+	r.layer = layer
+	r.defer_(func(context.Context) { layer.Close() })
+
+	// The feed server the platform subscribes to, as it would to a vendor.
+	r.feed = replay.NewFeedServer("replay")
+	r.defer_(func(context.Context) { r.feed.Close() })
+	feedURL, stopFeed, err := serve(r.feed)
+	if err != nil {
+		return envErr("feed server: %w", err)
+	}
+	r.defer_(func(context.Context) { stopFeed() })
+
+	// The platform's logs go to platform.log beside the reports: under
+	// faults it logs every failed request, which is evidence for the
+	// reader, not noise for the terminal.
+	if r.platLog, err = os.Create(filepath.Join(r.opts.OutDir, "platform.log")); err != nil {
+		return &InputError{Source: "--out", Problems: []string{err.Error()}}
+	}
+	r.defer_(func(context.Context) { r.platLog.Close() })
+	if r.launcher = r.opts.Launcher; r.launcher == nil {
+		bin := r.opts.PlatformBinary
+		if bin == "" {
+			if bin, err = os.Executable(); err != nil {
+				return envErr("find the inplay executable for the platform: %w", err)
+			}
+		}
+		r.launcher = &refLauncher{binary: bin, log: r.platLog,
+			cfg: PlatformSettings{InPlayDelay: r.sc.InPlayDelay, MaxStake: r.sc.MaxStake}}
+	}
+	r.defer_(func(context.Context) { r.launcher.Close() })
+	up, err := r.launcher.Prepare(ctx)
+	if err != nil {
+		return envErr("prepare the platform: %w", err)
+	}
+
+	pgURL, err := url.Parse(r.run.DatabaseURL)
+	if err != nil {
+		return envErr("database url: %w", err)
+	}
+	feedAddr, err := url.Parse(feedURL)
+	if err != nil {
+		return envErr("feed url: %w", err)
+	}
+	upstream := map[string]string{
+		"redis": r.run.RedisAddr, "postgres": pgURL.Host, "feed": feedAddr.Host,
+		"api": up.API, "stream": up.Stream,
+	}
+	via := map[string]string{}
+	for _, h := range chaos.Hops {
+		addr, ok := upstream[h.Name]
+		if !ok || addr == "" {
+			continue // the system under test has no such hop
+		}
+		if via[h.Name], err = layer.Link(h.Name, addr); err != nil {
+			return envErr("link %s (%s → %s): %w", h.Name, h.From, h.To, err)
+		}
+	}
+	// The plan was validated against every hop; check it again against the
+	// links this run really has.
+	if errs := chaos.ValidateFaults(r.sc.Faults, layer.Links()); len(errs) > 0 {
+		var problems []string
+		for _, e := range errs {
+			problems = append(problems, e.Error())
+		}
+		return &InputError{Source: "faults", Problems: problems}
+	}
+	proxiedPG := *pgURL
+	proxiedPG.Host = via["postgres"]
+	r.wiring = Wiring{
+		RedisAddr: via["redis"], RedisDB: r.run.RedisDB, KeyPrefix: r.run.KeyPrefix,
+		PostgresURL: proxiedPG.String(),
+		FeedURL:     "http://" + via["feed"],
+		APIURL:      "http://" + via["api"],
+		LedgerURL:   r.run.DatabaseURL,
+	}
+	if via["stream"] != "" {
+		r.wiring.StreamURL = "http://" + via["stream"]
+	}
+	r.log.Info("links ready", "links", layer.Links(), "toxiproxy", layer.APIURL())
+	return nil
+}
+
+// start starts the system under test and waits until it is ready (step 4).
+func (r *runner) start(ctx context.Context) error {
+	sys, err := r.launcher.Start(ctx, r.wiring)
+	if err != nil {
+		return envErr("start platform: %w", err)
+	}
+	r.sys = sys
+	r.defer_(func(ctx context.Context) {
+		if err := sys.Stop(ctx); err != nil {
+			r.log.Warn("stop platform", "err", err)
+		}
+	})
+	r.log.Info("platform ready", "pid", sys.Pid(), "api", r.wiring.APIURL)
+	return nil
+}
+
+// replay runs the load open loop with the fault plan on the same clock
+// (steps 6 and 7). A platform that dies on its own ends the replay early,
+// and the run then has no verdict (exit 4, with its last log lines).
+func (r *runner) replay(ctx context.Context) (*replay.Result, error) {
+	journalFile, err := os.Create(filepath.Join(r.opts.OutDir, "journal.jsonl"))
+	if err != nil {
+		return nil, &InputError{Source: "--out", Problems: []string{err.Error()}}
+	}
+	r.defer_(func(context.Context) { journalFile.Close() })
+	journal := bufio.NewWriterSize(journalFile, 1<<16)
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var crashed atomic.Bool
+	if exited := r.sys.Exited(); exited != nil {
+		go func() {
+			select {
+			case <-exited:
+				crashed.Store(true)
+				cancel()
+			case <-runCtx.Done():
 			}
 		}()
 	}
 
-	// 3. The chaos layer: a toxiproxy link on every hop the platform uses.
-	layer, err := chaos.NewLayer(ctx)
-	if err != nil {
-		return nil, envErr("chaos layer: %w", err)
-	}
-	defer layer.Close()
-	pgURL, err := url.Parse(run.DatabaseURL)
-	if err != nil {
-		return nil, envErr("database url: %w", err)
-	}
-	redisVia, err := layer.Link("redis", run.RedisAddr)
-	if err != nil {
-		return nil, envErr("link redis: %w", err)
-	}
-	pgVia, err := layer.Link("postgres", pgURL.Host)
-	if err != nil {
-		return nil, envErr("link postgres: %w", err)
-	}
-	proxiedPG := *pgURL
-	proxiedPG.Host = pgVia
-
-	// The feed server the platform subscribes to, as it would to a vendor.
-	feed := replay.NewFeedServer("replay")
-	defer feed.Close()
-	feedURL, stopFeed, err := serve(feed)
-	if err != nil {
-		return nil, envErr("feed server: %w", err)
-	}
-	defer stopFeed()
-
-	// 4. The platform. Its logs go to platform.log beside the reports: under
-	// faults it logs every failed request, which is evidence for the
-	// reader, not noise for the terminal.
-	platLog, err := os.Create(filepath.Join(opts.OutDir, "platform.log"))
-	if err != nil {
-		return nil, &InputError{Source: "--out", Problems: []string{err.Error()}}
-	}
-	defer platLog.Close()
-	plat, err := StartRefPlatform(ctx, RefPlatformConfig{
-		PostgresURL: proxiedPG.String(),
-		RedisAddr:   redisVia,
-		RedisDB:     run.RedisDB,
-		KeyPrefix:   run.KeyPrefix,
-		FeedURL:     feedURL,
-		InPlayDelay: sc.InPlayDelay,
-		MaxStake:    sc.MaxStake,
-		Logger:      slog.New(slog.NewTextHandler(platLog, nil)),
-	})
-	if err != nil {
-		return nil, envErr("start platform: %w", err)
-	}
-	defer plat.Close()
-
-	journalFile, err := os.Create(filepath.Join(opts.OutDir, "journal.jsonl"))
-	if err != nil {
-		return nil, &InputError{Source: "--out", Problems: []string{err.Error()}}
-	}
-	defer journalFile.Close()
-	journal := bufio.NewWriterSize(journalFile, 1<<16)
-
-	// 6 and 7: replay open loop, faults on the same clock.
-	engine := replay.NewEngine(replay.NewHTTPTarget(plat.URL()), feed,
-		replay.Workers(sc.Workers), replay.JournalTo(journal))
+	engine := replay.NewEngine(r.sys.Target(), r.feed,
+		replay.Workers(r.sc.Workers), replay.JournalTo(journal))
 	start := time.Now().Add(200 * time.Millisecond)
-	schedule := layer.Schedule(ctx, sc.Faults, start)
-	log.Info("replay started", "planned", len(plan.Entries), "faults", len(sc.Faults))
-	res, err := engine.Run(ctx, plan, start)
+	schedule := r.layer.Schedule(runCtx, r.sc.Faults, start)
+	r.log.Info("replay started", "planned", len(r.plan.Entries), "faults", len(r.sc.Faults))
+	res, err := engine.Run(runCtx, r.plan, start)
+	records := schedule.Wait()
+	cancel()
+	if crashed.Load() {
+		return nil, envErr("%s", r.sys.ExitReason())
+	}
 	if err != nil {
 		return nil, envErr("replay: %w", err)
 	}
-	records := schedule.Wait()
 	if err := journal.Flush(); err != nil {
 		return nil, envErr("write journal: %w", err)
 	}
-	log.Info("replay done", "sent", res.Sent, "dropped", res.Dropped, "wall", res.Wall.Round(time.Millisecond))
+	r.records = records
+	r.log.Info("replay done", "sent", res.Sent, "dropped", res.Dropped, "wall", res.Wall.Round(time.Millisecond))
+	return res, nil
+}
 
-	// 8. Drain: the checker reads the stores directly, never through a fault.
-	pool, err := pgxpool.New(ctx, run.DatabaseURL)
-	if err != nil {
-		return nil, envErr("open ledger: %w", err)
-	}
-	defer pool.Close()
-	source := reports.NewPostgresLedger(pool)
-	ledger, drained, err := drain(ctx, source, res.Journal, sc.Drain)
+// verdict drains settlement, reaches the verdicts and writes the reports
+// (steps 8 to 10).
+func (r *runner) verdict(ctx context.Context, res *replay.Result) (*Result, error) {
+	// The checker reads the stores directly, never through a fault.
+	ledger, drained, err := drain(ctx, r.sys.Ledger(), res.Journal, r.sc.Drain)
 	if err != nil {
 		return nil, envErr("read ledger: %w", err)
 	}
 	if !drained {
-		log.Warn("drain timed out", "bound", sc.Drain)
+		r.log.Warn("drain timed out", "bound", r.sc.Drain)
 	}
-
-	// 9 and 10: verdicts and reports.
-	in := reports.Input{
+	sc := r.sc
+	report := reports.Evaluate(reports.Input{
 		ScenarioName:   sc.Name,
 		Seed:           sc.Seed,
-		RunID:          runID,
-		StartedAt:      start,
+		RunID:          r.runID,
+		StartedAt:      res.Start,
 		Wall:           res.Wall,
 		Speed:          sc.Speed,
 		Headroom:       sc.Headroom,
-		CaptureSHA256:  digest,
-		StackSource:    svc.Source,
+		CaptureSHA256:  r.digest,
+		StackSource:    r.svc.Source,
 		Journal:        res.Journal,
-		Faults:         faultsForReport(records),
+		Faults:         faultsForReport(r.records),
 		Objectives:     sc.Objectives,
 		Reconcile:      sc.Reconcile,
 		MaxScheduleLag: sc.MaxScheduleLag,
 		DrainTimedOut:  !drained,
 		// Settlement lag reads the ledger whether or not it is reconciled.
 		Ledger: ledger,
-	}
-	report := reports.Evaluate(in)
-	files, err := reports.WriteAll(opts.OutDir, report)
+	})
+	files, err := reports.WriteAll(r.opts.OutDir, report)
 	if err != nil {
 		return nil, envErr("write reports: %w", err)
 	}
-	ledgerPath := filepath.Join(opts.OutDir, "ledger.jsonl")
+	ledgerPath := filepath.Join(r.opts.OutDir, "ledger.jsonl")
 	if err := writeLedger(ledgerPath, ledger); err != nil {
 		return nil, envErr("export ledger: %w", err)
 	}
-	files = append(files, journalFile.Name(), ledgerPath, platLog.Name())
-	return &Result{Report: report, Files: files, Run: *run}, nil
+	files = append(files, filepath.Join(r.opts.OutDir, "journal.jsonl"), ledgerPath, r.platLog.Name())
+	return &Result{Report: report, Files: files, Run: *r.run}, nil
 }
 
 // loadCapture reads the capture file, or generates one from the seed.

@@ -66,7 +66,7 @@ func TestRunEndToEnd(t *testing.T) {
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	res, err := Run(ctx, sc, Options{OutDir: out, Stack: so, Keep: true})
+	res, err := Run(ctx, sc, Options{OutDir: out, Stack: so, Keep: true, PlatformBinary: platformBinary})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,7 +81,7 @@ Exit codes: 0 pass, 1 an SLO was breached, 2 reconciliation failed (wins over
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(stdout, stderr), newValidateCmd(stdout))
+	root.AddCommand(newRunCmd(stdout, stderr), newValidateCmd(stdout), newPlatformCmd(stderr))
 	return root
 }
 

@@ -1,0 +1,68 @@
+package scenarios
+
+import (
+	"context"
+
+	"github.com/inplaylabs/inplay/replay"
+	"github.com/inplaylabs/inplay/reports"
+)
+
+// System is a platform under test as a run sees it (DESIGN.md, "The system
+// under test"): where bettor requests go, where quotes come from, how its
+// ledger is read, and, when the run controls it, its process. The harness
+// reaches a platform only through these. The reference platform, run as a
+// child process, is the first implementation.
+type System interface {
+	// Target sends the replay's bettor requests (through the api link).
+	Target() replay.Target
+	// QuoteStreamURL is the base URL of the quote stream (through the
+	// stream link), "" when the platform has none.
+	QuoteStreamURL() string
+	// Ledger reads the platform's ledger for reconciliation, directly, never
+	// through a fault.
+	Ledger() reports.LedgerSource
+	// Pid is the platform's process id, for process faults; 0 when the run
+	// does not control the platform's process.
+	Pid() int
+	// Exited is closed when the platform stops without being asked to
+	// (a crash); nil when the run cannot tell.
+	Exited() <-chan struct{}
+	// ExitReason says how the platform ended, with its last log lines, once
+	// Exited is closed.
+	ExitReason() string
+	// Stop stops the platform and releases what the System holds. It is
+	// called on every exit path of a run and is safe to call twice.
+	Stop(ctx context.Context) error
+}
+
+// Upstreams are the addresses a System listens on before it starts, which
+// the run puts links in front of: the bet API and the quote stream
+// (host:port; the same address when one server has both).
+type Upstreams struct {
+	API, Stream string
+}
+
+// Wiring is what a System is started with: every address it dials and every
+// address the harness dials it on, each through its chaos link.
+type Wiring struct {
+	RedisAddr   string // platform → redis link
+	RedisDB     int
+	KeyPrefix   string
+	PostgresURL string // the run's database, through the platform → postgres link
+	FeedURL     string // the feed server, through the platform → feed link
+	APIURL      string // the bet API, through the harness → api link
+	StreamURL   string // the quote stream, through the harness → stream link
+	// LedgerURL is the run's database reached directly, for the checker.
+	LedgerURL string
+}
+
+// Launcher prepares and starts a System. Prepare runs before the links are
+// made (so they can point at its addresses); Start runs after, and returns
+// once the platform is ready for traffic.
+type Launcher interface {
+	Prepare(ctx context.Context) (Upstreams, error)
+	Start(ctx context.Context, w Wiring) (System, error)
+	// Close releases what Prepare took when Start was never called or
+	// failed. It is safe to call after Stop.
+	Close() error
+}
