@@ -33,3 +33,7 @@ func runTests(m *testing.M) int {
 	}
 	return m.Run()
 }
+
+func createIn(dir, name string) (*os.File, error) {
+	return os.Create(filepath.Join(dir, name))
+}
