@@ -9,10 +9,12 @@ import (
 	"time"
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
+
+	"github.com/inplaylabs/inplay/internal/servicetest"
 )
 
 func TestLinkCarriesTraffic(t *testing.T) {
-	upstream := redisAddr(t)
+	upstream := servicetest.RedisAddr(t)
 	l := newLayer(t)
 	listen := mustLink(t, l, "redis", upstream)
 
@@ -69,7 +71,7 @@ func TestLinkRefusesBadInput(t *testing.T) {
 }
 
 func TestCloseStopsLinks(t *testing.T) {
-	upstream := redisAddr(t)
+	upstream := servicetest.RedisAddr(t)
 	l, err := NewLayer(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +93,7 @@ func TestCloseStopsLinks(t *testing.T) {
 }
 
 func TestLatencyFaultRaisesRedisRTT(t *testing.T) {
-	upstream := redisAddr(t)
+	upstream := servicetest.RedisAddr(t)
 	l := newLayer(t)
 	listen := mustLink(t, l, "redis", upstream)
 
@@ -149,7 +151,7 @@ func TestLatencyFaultRaisesRedisRTT(t *testing.T) {
 }
 
 func TestDownFaultRefusesConnections(t *testing.T) {
-	upstream := postgresAddr(t)
+	upstream := servicetest.PostgresAddr(t)
 	l := newLayer(t)
 	listen := mustLink(t, l, "postgres", upstream)
 
@@ -188,7 +190,7 @@ func TestDownFaultRefusesConnections(t *testing.T) {
 }
 
 func TestToxicKindsLand(t *testing.T) {
-	upstream := redisAddr(t)
+	upstream := servicetest.RedisAddr(t)
 	tests := []struct {
 		name   string
 		kind   string
@@ -247,7 +249,7 @@ func TestToxicKindsLand(t *testing.T) {
 }
 
 func TestScheduleOrderOnRealClock(t *testing.T) {
-	upstream := redisAddr(t)
+	upstream := servicetest.RedisAddr(t)
 	l := newLayer(t)
 	pingThrough(t, mustLink(t, l, "redis", upstream)) // bandwidth lands only on the platform's traffic
 	faults := []Fault{
@@ -280,7 +282,7 @@ func TestScheduleOrderOnRealClock(t *testing.T) {
 }
 
 func TestCancelHealsEarly(t *testing.T) {
-	upstream := redisAddr(t)
+	upstream := servicetest.RedisAddr(t)
 	l := newLayer(t)
 	mustLink(t, l, "redis", upstream)
 	faults := []Fault{

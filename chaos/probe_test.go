@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/inplaylabs/inplay/internal/servicetest"
 )
 
 // serveTCP runs handle for each connection on a 127.0.0.1:0 listener until
@@ -70,8 +72,8 @@ func TestProbes(t *testing.T) {
 		answer  string // prefix of Answer, or of the error when !ok
 	}{
 		// The real services answer.
-		{"redis PONG", RedisProbe, func(t *testing.T) string { return redisAddr(t) }, true, false, "+PONG"},
-		{"postgres SSLRequest", PostgresProbe, func(t *testing.T) string { return postgresAddr(t) }, true, false, ""},
+		{"redis PONG", RedisProbe, func(t *testing.T) string { return servicetest.RedisAddr(t) }, true, false, "+PONG"},
+		{"postgres SSLRequest", PostgresProbe, func(t *testing.T) string { return servicetest.PostgresAddr(t) }, true, false, ""},
 		// Any status line proves the hop, even 503.
 		{"http 503", HTTPProber{Path: "/healthz"}.Probe, func(*testing.T) string { return strings.TrimPrefix(web.URL, "http://") }, true, false, "HTTP/1.1 503"},
 		// A password-protected Redis still answers the round trip.

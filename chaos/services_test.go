@@ -4,56 +4,10 @@ import (
 	"context"
 	"io"
 	"net"
-	"net/url"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
 )
-
-// redisAddr returns the host:port of the real Redis the tests use as an
-// upstream, after checking it answers PING; it skips (or fails, in CI) when
-// it does not.
-func redisAddr(tb testing.TB) string {
-	tb.Helper()
-	return serviceAddr(tb, "INPLAY_REDIS_URL", "redis://127.0.0.1:6379/0", RedisProbe)
-}
-
-// postgresAddr returns the host:port of the real PostgreSQL, after checking
-// it answers an SSLRequest.
-func postgresAddr(tb testing.TB) string {
-	tb.Helper()
-	return serviceAddr(tb, "INPLAY_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", PostgresProbe)
-}
-
-func serviceAddr(tb testing.TB, env, def string, probe func(context.Context, string) ProbeResult) string {
-	tb.Helper()
-	raw := os.Getenv(env)
-	if raw == "" {
-		raw = def
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		tb.Fatalf("%s=%q: %v", env, raw, err)
-	}
-	addr := u.Host
-	if u.Port() == "" {
-		port := "6379"
-		if u.Scheme == "postgres" || u.Scheme == "postgresql" {
-			port = "5432"
-		}
-		addr = net.JoinHostPort(u.Hostname(), port)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if r := probe(ctx, addr); !r.OK() {
-		if os.Getenv("INPLAY_REQUIRE_SERVICES") == "1" {
-			tb.Fatalf("%s at %s does not answer (%s) and INPLAY_REQUIRE_SERVICES=1", env, addr, r.Outcome())
-		}
-		tb.Skipf("%s at %s does not answer (%s); set %s to a running service", env, addr, r.Outcome(), env)
-	}
-	return addr
-}
 
 // newLayer starts a Layer that is closed when the test ends.
 func newLayer(tb testing.TB) *Layer {

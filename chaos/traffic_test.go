@@ -13,10 +13,12 @@ import (
 
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/inplaylabs/inplay/internal/servicetest"
 )
 
 func TestPooledClientTrafficCountedDuringLatency(t *testing.T) {
-	upstream := redisAddr(t)
+	upstream := servicetest.RedisAddr(t)
 	l := newLayer(t)
 	listen := mustLink(t, l, "redis", upstream)
 
@@ -58,7 +60,7 @@ func TestPooledClientTrafficCountedDuringLatency(t *testing.T) {
 }
 
 func TestTrafficThroughLink(t *testing.T) {
-	upstream := redisAddr(t)
+	upstream := servicetest.RedisAddr(t)
 	tests := []struct {
 		name    string
 		kind    string
@@ -98,7 +100,7 @@ func TestTrafficThroughLink(t *testing.T) {
 }
 
 func TestInjectionFailureIsNotInjected(t *testing.T) {
-	upstream := redisAddr(t)
+	upstream := servicetest.RedisAddr(t)
 	l := newLayer(t)
 	mustLink(t, l, "redis", upstream)
 	// Someone deletes the proxy behind the layer's back: the injection

@@ -15,32 +15,21 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-)
 
-// adminURL is where the tests create their databases.
-func adminURL() string {
-	if u := os.Getenv("INPLAY_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
+	"github.com/inplaylabs/inplay/internal/servicetest"
+)
 
 // mustLedgerDB creates a fresh database with the reference ledger schema,
 // applied from the migration files on disk (reports never imports the
 // platform), and drops it when the test ends.
 func mustLedgerDB(tb testing.TB) *pgxpool.Pool {
 	tb.Helper()
+	adminURL := servicetest.PostgresAdminURL(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	admin, err := pgx.Connect(ctx, adminURL())
-	if err == nil {
-		err = admin.Ping(ctx)
-	}
+	admin, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
-		if os.Getenv("INPLAY_REQUIRE_SERVICES") == "1" {
-			tb.Fatalf("PostgreSQL is required (INPLAY_REQUIRE_SERVICES=1) but does not answer at %s: %v", adminURL(), err)
-		}
-		tb.Skipf("PostgreSQL does not answer at %s (set INPLAY_POSTGRES_URL): %v", adminURL(), err)
+		tb.Fatalf("connect to PostgreSQL: %v", err)
 	}
 	defer admin.Close(ctx)
 
@@ -53,7 +42,7 @@ func mustLedgerDB(tb testing.TB) *pgxpool.Pool {
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		c, err := pgx.Connect(ctx, adminURL())
+		c, err := pgx.Connect(ctx, adminURL)
 		if err != nil {
 			tb.Errorf("drop %s: %v", name, err)
 			return
@@ -64,7 +53,7 @@ func mustLedgerDB(tb testing.TB) *pgxpool.Pool {
 		}
 	})
 
-	u, err := url.Parse(adminURL())
+	u, err := url.Parse(adminURL)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/inplaylabs/inplay/internal/servicetest"
 	"github.com/inplaylabs/inplay/platform/stack"
 	"github.com/inplaylabs/inplay/replay"
 	"github.com/inplaylabs/inplay/reports"
@@ -38,21 +39,15 @@ reconcile: strict
 drain: 20s
 `
 
+// resolveStack gives the run the test services: the environment's, else
+// the local defaults. It skips (or fails, in CI) when they do not answer.
 func resolveStack(t *testing.T) stack.Options {
 	t.Helper()
-	o := stack.OptionsFromEnv()
-	o.NoContainers = true
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	svc, err := stack.Resolve(ctx, o)
-	if err != nil {
-		if os.Getenv("INPLAY_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("services required but unavailable: %v", err)
-		}
-		t.Skipf("no Redis/PostgreSQL for an end-to-end run: %v", err)
+	return stack.Options{
+		RedisURL:     servicetest.RedisURL(t),
+		PostgresURL:  servicetest.PostgresAdminURL(t),
+		NoContainers: true,
 	}
-	svc.Close(ctx)
-	return o
 }
 
 // TestRunEndToEnd runs one real scenario against real Redis and PostgreSQL,

@@ -5,39 +5,25 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/inplaylabs/inplay/internal/servicetest"
 )
 
 // testOptions are the URLs the tests use: the environment's, else the local
 // defaults. It skips (or fails, in CI) when the services do not answer.
 func testOptions(t *testing.T) Options {
 	t.Helper()
-	o := OptionsFromEnv()
-	if o.RedisURL == "" {
-		o.RedisURL = "redis://127.0.0.1:6379/0"
+	return Options{
+		RedisURL:     servicetest.RedisURL(t),
+		PostgresURL:  servicetest.PostgresAdminURL(t),
+		NoContainers: true,
 	}
-	if o.PostgresURL == "" {
-		o.PostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	o.NoContainers = true
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for _, err := range []error{CheckRedis(ctx, o.RedisURL), CheckPostgres(ctx, o.PostgresURL)} {
-		if err == nil {
-			continue
-		}
-		if os.Getenv("INPLAY_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("services required but unavailable: %v", err)
-		}
-		t.Skipf("Redis or PostgreSQL does not answer (%v); set %s and %s", err, EnvRedisURL, EnvPostgresURL)
-	}
-	return o
 }
 
 // testServices resolves the test services.

@@ -2,18 +2,17 @@
 // migrated PostgreSQL database, or a Redis key prefix of their own, both
 // removed when the test ends.
 //
-// The services come from INPLAY_POSTGRES_URL and INPLAY_REDIS_URL, or the
-// local defaults. A service that does not answer skips the test, unless
-// INPLAY_REQUIRE_SERVICES=1 (as in CI), which fails it instead.
+// The services are found by internal/servicetest: INPLAY_POSTGRES_URL and
+// INPLAY_REDIS_URL, or the local defaults. A service that does not answer
+// skips the test, unless INPLAY_REQUIRE_SERVICES=1 (as in CI), which fails
+// it instead.
 package pgtest
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net/url"
-	"os"
 	"testing"
 	"time"
 
@@ -21,41 +20,23 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/inplaylabs/inplay/internal/servicetest"
 	"github.com/inplaylabs/inplay/platform/postgres"
 )
 
 // Default service addresses, used when the environment names none.
 const (
-	DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	DefaultRedisURL    = "redis://127.0.0.1:6379/0"
+	DefaultPostgresURL = servicetest.DefaultPostgresURL
+	DefaultRedisURL    = servicetest.DefaultRedisURL
 )
 
-// PostgresURL is the server tests create their databases on.
-func PostgresURL() string {
-	if u := os.Getenv("INPLAY_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return DefaultPostgresURL
-}
+// PostgresURL is the server tests create their databases on. It does not
+// probe the server; NewDatabase does.
+func PostgresURL() string { return servicetest.ConfiguredPostgresURL() }
 
-// RedisURL is the Redis server tests put their keys on.
-func RedisURL() string {
-	if u := os.Getenv("INPLAY_REDIS_URL"); u != "" {
-		return u
-	}
-	return DefaultRedisURL
-}
-
-// unavailable skips the test, or fails it when the environment demands the
-// services (CI), so a missing service can never pass a build silently.
-func unavailable(tb testing.TB, format string, args ...any) {
-	tb.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("INPLAY_REQUIRE_SERVICES") == "1" {
-		tb.Fatalf("%s (INPLAY_REQUIRE_SERVICES=1)", msg)
-	}
-	tb.Skipf("%s; set INPLAY_POSTGRES_URL/INPLAY_REDIS_URL or start the services", msg)
-}
+// RedisURL is the Redis server tests put their keys on. It does not probe
+// the server; RedisPrefix does.
+func RedisURL() string { return servicetest.ConfiguredRedisURL() }
 
 func randomSuffix(tb testing.TB) string {
 	tb.Helper()
@@ -74,11 +55,10 @@ func NewDatabase(tb testing.TB) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	adminURL := PostgresURL()
+	adminURL := servicetest.PostgresAdminURL(tb)
 	admin, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
-		unavailable(tb, "PostgreSQL at %s does not answer: %v", redact(adminURL), err)
-		return ""
+		tb.Fatalf("connect to %s: %v", redact(adminURL), err)
 	}
 	defer admin.Close(context.Background())
 
@@ -136,18 +116,8 @@ func NewPool(tb testing.TB) *pgxpool.Pool {
 // prefix is deleted when the test ends; no other key is touched.
 func RedisPrefix(tb testing.TB) (addr, prefix string) {
 	tb.Helper()
-	opts, err := redis.ParseURL(RedisURL())
-	if err != nil {
-		tb.Fatalf("parse %s: %v", redact(RedisURL()), err)
-	}
+	opts := servicetest.RedisOptions(tb)
 	client := redis.NewClient(opts)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := client.Ping(ctx).Err(); err != nil {
-		client.Close()
-		unavailable(tb, "Redis at %s does not answer: %v", opts.Addr, err)
-		return "", ""
-	}
 	prefix = "inplaytest:" + randomSuffix(tb) + ":"
 	tb.Cleanup(func() {
 		defer client.Close()
