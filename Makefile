@@ -29,6 +29,11 @@ test:
 # commands RESULTS.md quotes.
 BENCH_OPENLOOP = $(GO) test -run '^$$' -bench '^BenchmarkOpenLoop$$' -benchtime 1x -count 1 -timeout 10m ./replay/
 BENCH_READER   = $(GO) test -run '^$$' -bench '^BenchmarkReadCapture$$' -benchtime 1s -count 5 -timeout 10m ./replay/
+# The platform: each offered rate is one whole run of 60 s (inplay platform
+# as its own process, through the links, reconciled), then pgbench -N on the
+# same PostgreSQL for scale. INPLAY_BENCH_RATES / INPLAY_BENCH_SECONDS
+# shorten it by hand.
+BENCH_PLATFORM = $(GO) test -run '^$$' -bench '^(BenchmarkPlatform|BenchmarkPgbench)$$' -benchtime 1x -count 1 -timeout 40m ./scenarios/
 
 define BENCH_NOTES
 How to read this. Both tools sent the same bets (the same JSON bodies, to the
@@ -58,16 +63,32 @@ pacer waits and then sends a burst.
 endef
 export BENCH_NOTES
 
-## bench: run the benchmarks (inplay vs vegeta open loop, capture reader) and write bench/RESULTS.md
+define BENCH_PLATFORM_NOTES
+How to read this. Each step is a whole `inplay run` of a generated capture:
+2000 accounts deposit over 5 s, then bets at the offered constant rate for
+60 s, spread over 50 open markets at the quoted price, with no in-play delay,
+so every bet the platform takes in time is accepted. The platform runs as its
+own process (`inplay platform`), reached through the chaos links (api, redis,
+postgres, feed, stream) exactly as in a run; the harness, Redis and
+PostgreSQL share the same 2 cores. Latency is measured from each bet's
+intended send time (open loop); a bet due when all 2048 workers are busy is
+dropped and counted. Accepted bets/s is over the span of the accepted bets'
+intended times. Violations are reconciliation's, over the whole ledger.
+Peak RSS is the platform process's VmHWM at the end of the run.
+endef
+export BENCH_PLATFORM_NOTES
+
+## bench: run the benchmarks (inplay vs vegeta open loop, capture reader, the platform stepped vs pgbench) and write bench/RESULTS.md
 bench:
 	@mkdir -p bench
 	@cat /proc/loadavg > bench/load.txt 2>/dev/null || echo unknown > bench/load.txt
 	$(BENCH_OPENLOOP) > bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
 	$(BENCH_READER) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
+	$(BENCH_PLATFORM) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
 	@cat bench/raw.txt
 	@{ echo "# Benchmark results"; echo; \
 	   echo "Reproduce with \`make bench\`, which runs:"; echo; echo '```sh'; \
-	   echo "$(BENCH_OPENLOOP)"; echo "$(BENCH_READER)"; echo '```'; echo; \
+	   echo "$(BENCH_OPENLOOP)"; echo "$(BENCH_READER)"; echo "$(BENCH_PLATFORM)"; echo '```'; echo; \
 	   echo "## Machine"; echo; \
 	   echo "- cores (nproc): $$(nproc)"; \
 	   echo "- cpu: $$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')"; \
@@ -91,6 +112,17 @@ bench:
 	     "$$(awk '/^BenchmarkReadCapture/ { for (i = 3; i < NF; i += 2) if ($$(i+1) == "events/s") print $$i }' bench/raw.txt \
 	         | sort -n | awk '{ a[NR] = $$1 } END { print a[int((NR + 1) / 2)] }') events/s."; echo; \
 	   printf '%s\n' "$$BENCH_NOTES"; echo; \
+	   echo "## The platform: accepted bets per second, stepped"; echo; \
+	   tps=$$(awk '/^BenchmarkPgbench/ { for (i = 3; i < NF; i += 2) if ($$(i+1) == "tps") print $$i }' bench/raw.txt); \
+	   echo "pgbench -N on the same PostgreSQL, same run: $$tps tps (32 clients). Each row is one 60 s run at a constant offered rate."; echo; \
+	   echo "| offered bets/s | accepted bets/s | ratio to pgbench -N | p50 ms | p99 ms | max ms | dropped | unknown | violations | platform peak RSS MB | schedule lag p99 ms | bar (>= 3000/s, p99 <= 50 ms, 0 dropped, 0 violations, RSS <= 500 MB) |"; \
+	   echo "|---|---|---|---|---|---|---|---|---|---|---|---|"; \
+	   awk -v tps="$$tps" '/^BenchmarkPlatform\// { delete v; for (i = 3; i < NF; i += 2) v[$$(i+1)] = $$i; \
+	       bar = (v["accepted/s"] >= 3000 && v["p99-ms"] <= 50 && v["dropped"] == 0 && v["violations"] == 0 && v["rss-MB"] <= 500) ? "holds" : "-"; \
+	       printf "| %d | %.0f | %.2f | %.1f | %.1f | %.1f | %d | %d | %d | %.0f | %.1f | %s |\n", v["offered/s"], v["accepted/s"], \
+	         (tps > 0 ? v["accepted/s"] / tps : 0), v["p50-ms"], v["p99-ms"], v["max-ms"], v["dropped"], v["unknown"], \
+	         v["violations"], v["rss-MB"], v["lag-p99-ms"], bar }' bench/raw.txt; echo; \
+	   printf '%s\n' "$$BENCH_PLATFORM_NOTES"; echo; \
 	   echo "## Raw output"; echo; echo '```'; cat bench/raw.txt; echo '```'; } > bench/RESULTS.md
 	@rm -f bench/raw.txt bench/load.txt
 	@echo "wrote bench/RESULTS.md"

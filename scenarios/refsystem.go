@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -236,6 +237,25 @@ func (p *refProcess) Pid() int {
 
 func (p *refProcess) ExitReason() string {
 	return fmt.Sprintf("the reference platform (pid %d) exited on its own: %s%s", p.Pid(), p.how(), p.tail())
+}
+
+// PeakRSS returns the platform's peak resident set size so far (VmHWM from
+// /proc), in bytes, for capacity figures.
+func (p *refProcess) PeakRSS() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("VmHWM %q: %w", v, err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc status")
 }
 
 // how describes the process's end: its exit code or the signal.

@@ -45,6 +45,15 @@ type Result struct {
 	Report *reports.Report
 	Files  []string  // every file written to OutDir
 	Run    stack.Run // the run's database and Redis prefix (still there with Keep)
+	// PlatformPeakRSS is the platform's peak resident memory in bytes, at
+	// the end of the run; 0 when the System cannot tell (see rssReader).
+	PlatformPeakRSS int64
+}
+
+// rssReader is the optional ability of a System whose process the run can
+// see: its peak resident memory.
+type rssReader interface {
+	PeakRSS() (int64, error)
 }
 
 // EnvError means the environment is unusable: no stack, a port taken, a
@@ -360,7 +369,13 @@ func (r *runner) verdict(ctx context.Context, res *replay.Result) (*Result, erro
 		return nil, envErr("export ledger: %w", err)
 	}
 	files = append(files, filepath.Join(r.opts.OutDir, "journal.jsonl"), ledgerPath, r.platLog.Name())
-	return &Result{Report: report, Files: files, Run: *r.run}, nil
+	out := &Result{Report: report, Files: files, Run: *r.run}
+	if rr, ok := r.sys.(rssReader); ok {
+		if rss, err := rr.PeakRSS(); err == nil {
+			out.PlatformPeakRSS = rss
+		}
+	}
+	return out, nil
 }
 
 // loadCapture reads the capture file, or generates one from the seed.

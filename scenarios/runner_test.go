@@ -41,7 +41,7 @@ drain: 20s
 
 // resolveStack gives the run the test services: the environment's, else
 // the local defaults. It skips (or fails, in CI) when they do not answer.
-func resolveStack(t *testing.T) stack.Options {
+func resolveStack(t testing.TB) stack.Options {
 	t.Helper()
 	return stack.Options{
 		RedisURL:     servicetest.RedisURL(t),
