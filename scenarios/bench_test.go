@@ -135,7 +135,13 @@ drain: 30s
 	ctx, cancel := context.WithTimeout(context.Background(), d+5*time.Minute)
 	defer cancel()
 	b.ResetTimer()
-	res, err := Run(ctx, sc, Options{OutDir: out, Stack: so, PlatformBinary: platformBinary})
+	opts := Options{OutDir: out, Stack: so, PlatformBinary: platformBinary}
+	if addr := os.Getenv("INPLAY_BENCH_PPROF"); addr != "" {
+		// Profile the platform by hand while a step runs:
+		// go tool pprof http://ADDR/debug/pprof/profile?seconds=20
+		opts.PlatformArgs = []string{"--debug-addr", addr}
+	}
+	res, err := Run(ctx, sc, opts)
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)

@@ -45,6 +45,8 @@ type refLauncher struct {
 	binary string   // the inplay executable
 	log    *os.File // the platform's stdout and stderr: platform.log
 	cfg    PlatformSettings
+	// extraArgs follow the launcher's own flags.
+	extraArgs []string
 
 	ln *net.TCPListener
 }
@@ -100,6 +102,7 @@ func (l *refLauncher) Start(ctx context.Context, w Wiring) (System, error) {
 		"--shutdown-timeout", (platformStopGrace - 2*time.Second).String(),
 		"--log-level", "info",
 	}
+	args = append(args, l.extraArgs...)
 	cmd := exec.Command(l.binary, args...)
 	cmd.ExtraFiles = []*os.File{file}
 	cmd.Stdout, cmd.Stderr = l.log, l.log

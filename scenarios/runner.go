@@ -35,6 +35,9 @@ type Options struct {
 	// PlatformBinary is the inplay executable whose `inplay platform` is the
 	// system under test; empty means this process's own executable.
 	PlatformBinary string
+	// PlatformArgs are extra flags for `inplay platform`, after the run's
+	// own (for example --debug-addr to profile it).
+	PlatformArgs []string
 	// Launcher starts the system under test; nil means the reference
 	// platform as a child process of PlatformBinary.
 	Launcher Launcher
@@ -210,7 +213,7 @@ func (r *runner) link(ctx context.Context) error {
 				return envErr("find the inplay executable for the platform: %w", err)
 			}
 		}
-		r.launcher = &refLauncher{binary: bin, log: r.platLog,
+		r.launcher = &refLauncher{binary: bin, log: r.platLog, extraArgs: r.opts.PlatformArgs,
 			cfg: PlatformSettings{InPlayDelay: r.sc.InPlayDelay, MaxStake: r.sc.MaxStake}}
 	}
 	r.defer_(func(context.Context) { r.launcher.Close() })

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -38,6 +40,7 @@ type platformFlags struct {
 	startTimeout    time.Duration
 	logFormat       string
 	logLevel        string
+	debugAddr       string
 }
 
 // storeCheckTimeout bounds the first contact with each store, so that an
@@ -89,6 +92,7 @@ feed cannot be reached, or the API cannot listen.`,
 	f.DurationVar(&pf.startTimeout, "start-timeout", 15*time.Second, "how long to wait for the stores and the feed at start")
 	f.StringVar(&pf.logFormat, "log-format", "text", "log format on stderr: text or json")
 	f.StringVar(&pf.logLevel, "log-level", "info", "least level logged: debug, info, warn or error")
+	f.StringVar(&pf.debugAddr, "debug-addr", "", "serve Go's /debug/pprof/ profiles on this address, apart from the API (empty: off)")
 	return cmd
 }
 
@@ -149,6 +153,11 @@ func (pf platformFlags) validate() error {
 			bad("%s must be positive, not %s", name, d)
 		}
 	}
+	if pf.debugAddr != "" {
+		if _, _, err := net.SplitHostPort(pf.debugAddr); err != nil {
+			bad("--debug-addr %q is not host:port: %v", pf.debugAddr, err)
+		}
+	}
 	if pf.logFormat != "text" && pf.logFormat != "json" {
 		bad("--log-format %q is not one of: text, json", pf.logFormat)
 	}
@@ -206,6 +215,16 @@ func servePlatform(ctx context.Context, pf platformFlags, stderr io.Writer) erro
 		ln = l
 	}
 
+	if pf.debugAddr != "" {
+		stop, err := serveProfiles(pf.debugAddr)
+		if err != nil {
+			ln.Close()
+			return envFail("--debug-addr: %v", err)
+		}
+		defer stop()
+		log.Info("profiles served", "addr", pf.debugAddr)
+	}
+
 	startCtx, cancelStart := context.WithTimeout(ctx, pf.startTimeout)
 	defer cancelStart()
 	plat, err := scenarios.StartRefPlatform(startCtx, scenarios.RefPlatformConfig{
@@ -251,4 +270,22 @@ func migrateLedger(ctx context.Context, url string) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
+}
+
+// serveProfiles serves net/http/pprof's handlers on their own listener, so
+// that profiling never shares the API's port, its links or its limits.
+func serveProfiles(addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	return func() { srv.Close() }, nil
 }
