@@ -90,9 +90,9 @@ func TestParseProblems(t *testing.T) {
 		{"bad objectives", "name: x\nload:\n  capture: a.jsonl\nslos:\n  - {metric: bet_acceptance}\n  - {metric: bet_acceptance, p99: 1s, p50: 1ms}\n  - {metric: error_rate, max: 0.5}\n  - {metric: error_rate, p99: 1%}\n  - {metric: bet_acceptance, p99: 250}\n",
 			[]string{"slos[0]: metric bet_acceptance needs one limit", "slos[1]: metric bet_acceptance has 2 limits", "slos[2]: error_rate limit \"0.5\" must be a percentage",
 				"slos[3]: error_rate takes max", "slos[4]: bet_acceptance p99 limit \"250\" has no unit"}},
-		// Metrics are checked by reports: unknown ones and unmeasured ones.
-		{"unmeasured metric", "name: x\nload:\n  capture: a.jsonl\nslos:\n  - {metric: quote_latency, p99: 1s}\n  - {metric: throughput, p99: 1s}\n",
-			[]string{"quote_latency is not measured yet", `metric "throughput" is not one of`}},
+		// Metrics are checked by reports: an unknown one, a stat it does not take.
+		{"bad metric", "name: x\nload:\n  capture: a.jsonl\nslos:\n  - {metric: odds_staleness, p99: 0s}\n  - {metric: throughput, p99: 1s}\n",
+			[]string{"odds_staleness limit 0 must be a positive number", `metric "throughput" is not one of`}},
 		// Faults are checked by chaos: kind, target, params.
 		{"bad faults", "name: x\nload:\n  capture: a.jsonl\nfaults:\n  - {name: f, at: -1s, for: 1s, target: moon, kind: latency, params: {latency: 1ms}}\n  - {name: g, at: 1s, for: 1s, target: redis, kind: melt}\n",
 			[]string{"moon", "melt"}},
