@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/url"
 	"strconv"
@@ -58,6 +59,10 @@ const (
 	closeReasonStopped = "stopped" // Stop ended it
 	reasonDial         = "dial"    // it never connected: a dial error
 )
+
+// sessionOpen marks the end of a session still open; a real end may be
+// negative (before a replay clock's zero that is still in the future).
+const sessionOpen = math.MinInt64
 
 // QuoteReceipt is one quote as a subscriber received it: compact, because a
 // run keeps one per quote per subscriber.
@@ -295,7 +300,7 @@ func merge(subs []*quoteSub, end int64) *QuoteObservations {
 			s.log.Receipts[k].Market = remap[s.log.Receipts[k].Market]
 		}
 		for k := range s.log.Sessions {
-			if s.log.Sessions[k].ToUS < 0 {
+			if s.log.Sessions[k].ToUS == sessionOpen {
 				s.log.Sessions[k].ToUS = end
 			}
 		}
@@ -361,7 +366,7 @@ func (s *quoteSub) session(ctx context.Context) (reason string, received bool) {
 		}
 		return CloseReasonSubscribe, false
 	}
-	s.log.Sessions = append(s.log.Sessions, QuoteSession{FromUS: s.now(), ToUS: -1})
+	s.log.Sessions = append(s.log.Sessions, QuoteSession{FromUS: s.now(), ToUS: sessionOpen})
 	open := &s.log.Sessions[len(s.log.Sessions)-1]
 	s.readyOK.Do(func() { close(s.ready) })
 

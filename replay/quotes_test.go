@@ -372,3 +372,25 @@ func TestStartQuoteSubscribersRefusesBadInput(t *testing.T) {
 		t.Fatalf("observations %+v", obs)
 	}
 }
+
+func TestQuoteSubscribersBeforeTheReplayClocksZero(t *testing.T) {
+	// The runner starts the subscribers before the replay, whose zero is
+	// still ahead: times before it are negative, and still ordered.
+	qs, base := startQuoteStream(t, 50*time.Millisecond)
+	qs.publish("m1", 1)
+	start := time.Now().Add(time.Hour)
+	q, err := StartQuoteSubscribers(t.Context(), base, 1, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the current state", allAtLeast(q, 1))
+	obs := q.Stop()
+	s := obs.Subscribers[0]
+	if obs.EndUS >= 0 || len(s.Sessions) != 1 || len(s.Receipts) != 1 {
+		t.Fatalf("end %d, log %+v", obs.EndUS, s)
+	}
+	ss, r := s.Sessions[0], s.Receipts[0]
+	if !(ss.FromUS <= r.AtUS && r.AtUS <= ss.ToUS && ss.ToUS == obs.EndUS && obs.EndUS > -int64(time.Hour/time.Microsecond)) {
+		t.Fatalf("session %+v, receipt at %d, end %d: want from ≤ receipt ≤ to = end, all within the hour before zero", ss, r.AtUS, obs.EndUS)
+	}
+}
