@@ -200,6 +200,10 @@ func TestEnginePublishesFeedInOrder(t *testing.T) {
 			if e.Outcome != OutcomePublished || e.FeedSeq != seq {
 				t.Fatalf("entry %d: %s with feed seq %d, want published as %d", e.Seq, e.Outcome, e.FeedSeq, seq)
 			}
+			// odds_staleness reads when the feed server got each update.
+			if e.SentUS != e.IntendedUS || e.DoneUS != e.IntendedUS {
+				t.Fatalf("entry %d: sent %d done %d µs, want both at its intended %d (virtual time)", e.Seq, e.SentUS, e.DoneUS, e.IntendedUS)
+			}
 		}
 		if snap := fs.Snapshot(); snap.Seq != 20 || snap.Markets[0].Prices["home"] != "21.5" {
 			t.Errorf("snapshot %+v: the last odds did not win", snap)

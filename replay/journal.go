@@ -38,7 +38,7 @@ type JournalEntry struct {
 	Clone      int      `json:"clone,omitempty"`       // 0 = as recorded, n = nth headroom clone
 	FeedSeq    int64    `json:"feed_seq,omitempty"`    // feed events: seq assigned by the feed server
 	IntendedUS int64    `json:"intended_us"`           // when the plan said to send it
-	SentUS     int64    `json:"sent_us,omitempty"`     // when it was actually sent
+	SentUS     int64    `json:"sent_us,omitempty"`     // when it was actually sent; feed events: when handed to the feed server
 	DoneUS     int64    `json:"done_us,omitempty"`     // when the answer (or error) arrived
 	Outcome    Outcome  `json:"outcome"`               // see the Outcome constants
 	Code       string   `json:"code,omitempty"`        // platform error code, e.g. EPRICECHANGED

@@ -40,7 +40,8 @@ th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top
 <body>
 <h1>inplay {{.Scenario.Name}}: <span class="{{if eq .Verdict "pass"}}pass{{else}}fail{{end}}">{{upper .Verdict}}</span> (exit {{.ExitCode}})</h1>
 <p>Run <code>{{.Run.ID}}</code>, seed {{.Scenario.Seed}}, started {{.Run.StartedAt.Format "2006-01-02T15:04:05Z07:00"}}, {{printf "%.1f" .Run.WallS}} s wall at speed {{.Run.Speed}}, headroom {{.Run.Headroom}}{{with .Run.StackSource}}, stack {{.}}{{end}}. Capture <code>{{.Run.CaptureSHA256}}</code>.</p>
-{{with .Load}}<p><strong>Load:</strong> {{.Planned}} planned, {{.Sent}} sent, {{.Dropped}} dropped, {{printf "%.1f" .RatePerS}}/s, schedule lag p99 {{.ScheduleLagP99MS}} ms. Bets: {{.Bets.Sent}} sent, {{.Bets.Accepted}} accepted, {{.Bets.Rejected}} rejected, {{.Bets.Unknown}} unknown.</p>{{end}}
+{{with .Load}}<p><strong>Load:</strong> {{.Planned}} planned, {{.Sent}} sent, {{.Dropped}} dropped, {{printf "%.1f" .RatePerS}}/s, schedule lag p99 {{.ScheduleLagP99MS}} ms. Bets: {{.Bets.Sent}} sent, {{.Bets.Accepted}} accepted, {{.Bets.Rejected}} rejected, {{.Bets.Unknown}} unknown.</p>
+{{with .Quotes}}{{if .Subscribers}}<p><strong>Quotes:</strong> {{.Subscribers}} subscribers, {{.Received}} quotes received, {{.Disconnects}} disconnects.</p>{{end}}{{end}}{{end}}
 {{if .Problems}}<h2>Problems</h2>
 <ul>{{range .Problems}}<li>{{.}}</li>{{end}}</ul>
 {{end}}<h2>SLOs</h2>

@@ -36,6 +36,9 @@ func (summaryRenderer) Render(w io.Writer, r *Report) error {
 	fmt.Fprintf(&b, "**Load:** %d planned, %d sent, %d dropped, %.1f/s, schedule lag p99 %s ms. "+
 		"Bets: %d sent, %d accepted, %d rejected, %d unknown.\n",
 		l.Planned, l.Sent, l.Dropped, l.RatePerS, num(l.ScheduleLagP99MS), l.Bets.Sent, l.Bets.Accepted, l.Bets.Rejected, l.Bets.Unknown)
+	if q := l.Quotes; q.Subscribers > 0 {
+		fmt.Fprintf(&b, "**Quotes:** %d subscribers, %d quotes received, %d disconnects.\n", q.Subscribers, q.Received, q.Disconnects)
+	}
 
 	if len(r.Problems) > 0 {
 		b.WriteString("\n## Problems\n\n")

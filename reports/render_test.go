@@ -18,6 +18,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 
 // goldenReport is a fixed Report that exercises every part of the
 // renderers: a breached and a passing SLO, one failed for lack of samples,
+// a quote latency with updates that never arrived, the quote counters,
 // a failed invariant with more violations than witnesses, passing ones with
 // a note, a fault that landed, one that did not, one never injected, and
 // problems.
@@ -31,11 +32,14 @@ func goldenReport() *Report {
 			StackSource: "local",
 		},
 		Load: Load{Planned: 12000, Sent: 11990, Dropped: 10, RatePerS: 199.0, ScheduleLagP99MS: 3.2,
-			Bets: BetCount{Sent: 8000, Accepted: 7100, Rejected: 880, Unknown: 20}},
+			Bets:   BetCount{Sent: 8000, Accepted: 7100, Rejected: 880, Unknown: 20},
+			Quotes: QuoteCount{Subscribers: 4, Received: 48210, Disconnects: 3}},
 		SLOs: []SLOResult{
 			{Metric: MetricBetAcceptance, Phase: PhaseAll, Objective: "p99 <= 250ms", Observed: ptr(312.447), Unit: "ms", Pass: false, Samples: 7980},
 			{Metric: MetricSettlementLag, Phase: PhaseSteady, Objective: "p99 <= 5s", Observed: ptr(820.5), Unit: "ms", Pass: true, Samples: 640},
 			{Metric: MetricErrorRate, Phase: PhaseRecovery, Objective: "max <= 0.5%", Unit: "%", Pass: false, Note: "no samples in phase recovery: nothing was measured"},
+			{Metric: MetricQuoteLatency, Phase: PhaseFault, Objective: "p99 <= 500ms", Observed: ptr(10250.5), Unit: "ms", Pass: false, Samples: 1200,
+				Note: "12 of 1200 updates × subscribers never arrived; each counts as the time from its intended send to the end of observation"},
 		},
 		Invariants: []Invariant{
 			{Name: InvDoubleEntry, Checked: 9000, Violations: 4, Pass: false, Witnesses: []Witness{
@@ -114,10 +118,10 @@ func TestRenderedFormatsParse(t *testing.T) {
 		if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
 			t.Fatal(err)
 		}
-		// Failures: two SLOs (one breached, one with no samples), one
+		// Failures: three SLOs (two breached, one with no samples), one
 		// invariant, two faults (one did not land, one never went in) and
 		// the run's problems.
-		if doc.Tests != 10 || doc.Failures != 6 || doc.Skipped != 0 {
+		if doc.Tests != 11 || doc.Failures != 7 || doc.Skipped != 0 {
 			t.Fatalf("tests %d failures %d skipped %d", doc.Tests, doc.Failures, doc.Skipped)
 		}
 		var names []string

@@ -65,12 +65,23 @@ type RunInfo struct {
 
 // Load is what the generator planned and did, from the journal.
 type Load struct {
-	Planned          int      `json:"planned"`
-	Sent             int      `json:"sent"`
-	Dropped          int      `json:"dropped"`
-	RatePerS         float64  `json:"rate_per_s"`
-	ScheduleLagP99MS float64  `json:"schedule_lag_p99_ms"`
-	Bets             BetCount `json:"bets"`
+	Planned          int        `json:"planned"`
+	Sent             int        `json:"sent"`
+	Dropped          int        `json:"dropped"`
+	RatePerS         float64    `json:"rate_per_s"`
+	ScheduleLagP99MS float64    `json:"schedule_lag_p99_ms"`
+	Bets             BetCount   `json:"bets"`
+	Quotes           QuoteCount `json:"quotes"`
+}
+
+// QuoteCount is what the quote subscribers did: how many watched the quote
+// stream, how many quotes they received together, and how often a
+// connection of theirs ended before the run did. All zero when the run had
+// no subscribers.
+type QuoteCount struct {
+	Subscribers int   `json:"subscribers"`
+	Received    int64 `json:"received"`
+	Disconnects int64 `json:"disconnects"`
 }
 
 // BetCount counts bet requests by outcome.
@@ -101,17 +112,20 @@ type Fault struct {
 
 // Input is everything Evaluate needs to reach a verdict.
 type Input struct {
-	ScenarioName   string
-	Seed           int64
-	RunID          string
-	StartedAt      time.Time // the replay clock's zero: journal times are offsets from it
-	Wall           time.Duration
-	Speed          float64
-	Headroom       float64
-	CaptureSHA256  string
-	StackSource    string
-	Journal        []replay.JournalEntry
-	Ledger         *Ledger // the platform's books: settlement_lag needs them whatever Reconcile says; nil when not read
+	ScenarioName  string
+	Seed          int64
+	RunID         string
+	StartedAt     time.Time // the replay clock's zero: journal times are offsets from it
+	Wall          time.Duration
+	Speed         float64
+	Headroom      float64
+	CaptureSHA256 string
+	StackSource   string
+	Journal       []replay.JournalEntry
+	Ledger        *Ledger // the platform's books: settlement_lag needs them whatever Reconcile says; nil when not read
+	// Quotes is what the quote subscribers observed (replay.QuoteSubscribers'
+	// Stop), for quote_latency and odds_staleness; nil when none ran.
+	Quotes         *replay.QuoteObservations
 	Faults         []Fault
 	Objectives     []Objective
 	Reconcile      bool
@@ -164,6 +178,13 @@ func Evaluate(in Input) *Report {
 		maxLag = DefaultMaxScheduleLag
 	}
 	r.Load = loadStats(in.Journal, in.Wall)
+	if q := in.Quotes; q != nil {
+		r.Load.Quotes = QuoteCount{Subscribers: len(q.Subscribers), Received: q.Received(), Disconnects: q.Disconnects()}
+		if n := q.DecodeErrors(); n > 0 {
+			r.Problems = append(r.Problems, fmt.Sprintf(
+				"the quote stream sent %d frames the subscribers could not read as a quote or a heartbeat (docs/api.md)", n))
+		}
+	}
 
 	invalid := false
 	if len(in.Journal) == 0 {
@@ -199,7 +220,7 @@ func Evaluate(in Input) *Report {
 	for _, err := range ValidateObjectives(in.Objectives) {
 		r.Problems = append(r.Problems, err.Error())
 	}
-	r.SLOs = EvaluateObjectives(in.Objectives, in.Journal, in.Ledger, in.StartedAt, in.Faults)
+	r.SLOs = EvaluateObjectives(in)
 
 	if in.Reconcile {
 		if in.Ledger == nil {

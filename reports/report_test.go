@@ -60,9 +60,12 @@ func TestEvaluateExitCodePrecedence(t *testing.T) {
 		{"reconciliation without a ledger is invalid", func(in *Input) { in.Ledger = nil }, 5, VerdictInvalid, "no ledger was read"},
 		{"an empty journal is invalid", func(in *Input) { in.Journal, in.Ledger = nil, &Ledger{} }, 5, VerdictInvalid, "journal is empty"},
 		{"an empty journal with no objectives is invalid", func(in *Input) { in.Journal, in.Ledger, in.Objectives = nil, nil, nil; in.Reconcile = false }, 5, VerdictInvalid, "journal is empty"},
-		{"an unmeasurable objective fails, never passes", func(in *Input) {
+		{"an invalid objective fails, never passes", func(in *Input) {
+			in.Objectives = append(in.Objectives, Objective{Metric: "throughput", Stat: "p99", Limit: 100})
+		}, 1, VerdictFail, `metric "throughput" is not one of`},
+		{"a quote objective without subscribers fails, never passes", func(in *Input) {
 			in.Objectives = append(in.Objectives, Objective{Metric: MetricQuoteLatency, Stat: "p99", Limit: 100})
-		}, 1, VerdictFail, "not measured yet"},
+		}, 1, VerdictFail, ""},
 		{"a drain timeout is reported", func(in *Input) { in.DrainTimedOut = true }, 0, VerdictPass, "drain timed out"},
 		{"a fault that landed passes", withFault(true, true, "p50 redis RTT 201ms"), 0, VerdictPass, ""},
 		// A chaos run whose fault did not happen did not test what it claims.
@@ -167,5 +170,37 @@ func TestEvaluateSLOsIndependentOfReconcile(t *testing.T) {
 				t.Fatalf("problems %q, want %q", got, tc.problem)
 			}
 		})
+	}
+}
+
+func TestEvaluateQuotes(t *testing.T) {
+	in := goodInput()
+	// Two feed updates, received by two subscribers 3 ms after they were
+	// sent; one of the subscribers was dropped once.
+	in.Journal = append(in.Journal, upd("m1", 1001, sec), upd("m1", 1002, 2*sec))
+	var got []rcpt
+	for _, e := range in.Journal {
+		if (e.Kind == replay.KindOdds || e.Kind == replay.KindStatus) && e.Outcome == replay.OutcomePublished {
+			got = append(got, rcpt{e.Market, e.FeedSeq, e.SentUS + 3*ms})
+		}
+	}
+	in.Quotes = observe(in.Wall.Microseconds(), always(got...), always(got...))
+	in.Quotes.Subscribers[1].Disconnects = 1
+	in.Quotes.Subscribers[1].DecodeErrors = 2
+	in.Objectives = append(in.Objectives, Objective{Metric: MetricQuoteLatency, Stat: "p99", Limit: 10}, Objective{Metric: MetricOddsStaleness, Stat: "max", Limit: 10})
+	r := Evaluate(in)
+	if want := (QuoteCount{Subscribers: 2, Received: int64(2 * len(got)), Disconnects: 1}); r.Load.Quotes != want {
+		t.Errorf("load.quotes %+v, want %+v", r.Load.Quotes, want)
+	}
+	if r.ExitCode != ExitPass {
+		t.Errorf("exit %d, slos %+v", r.ExitCode, r.SLOs)
+	}
+	for _, s := range r.SLOs[1:] {
+		if !s.Pass || s.Samples == 0 {
+			t.Errorf("slo %+v", s)
+		}
+	}
+	if !slices.ContainsFunc(r.Problems, func(p string) bool { return strings.Contains(p, "2 frames the subscribers could not read") }) {
+		t.Errorf("problems %v lack the decode errors", r.Problems)
 	}
 }

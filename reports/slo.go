@@ -3,18 +3,23 @@ package reports
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
-
-	"github.com/inplaylabs/inplay/replay"
 )
 
-// Metrics an Objective can name.
+// Metrics an Objective can name. The metric table (metrics.go) says how
+// each is measured.
 const (
-	MetricQuoteLatency  = "quote_latency"
+	// MetricQuoteLatency is the time from a feed update's intended send
+	// time to the first quote of its market, at least as new, that each
+	// quote subscriber received.
+	MetricQuoteLatency = "quote_latency"
+	// MetricOddsStaleness is how far each subscriber's view of each market
+	// lags the feed, sampled every 100 ms of the replay clock.
 	MetricOddsStaleness = "odds_staleness"
 	// MetricBetAcceptance is the time from a bet request's intended send
 	// time to its answer (DoneUS − IntendedUS), for every bet that was sent:
@@ -74,7 +79,7 @@ type SLOResult struct {
 	Phase     string   `json:"phase"`
 	Objective string   `json:"objective"` // e.g. "p99 <= 250ms"
 	Observed  *float64 `json:"observed"`
-	Unit      string   `json:"unit"` // "ms" or "%"
+	Unit      string   `json:"unit"` // UnitMS or UnitPercent
 	Pass      bool     `json:"pass"`
 	Samples   int      `json:"samples"`
 	Note      string   `json:"note"`
@@ -87,31 +92,30 @@ var statPercentiles = map[string]float64{
 }
 
 // ValidateObjectives returns every problem with objs, one sentence each:
-// an unknown metric, phase or stat, a non-positive limit (error_rate may be 0), and metrics this
-// build cannot measure. An objective that cannot be measured is refused
-// rather than reported as met.
+// an unknown metric, phase or stat, and a limit the metric cannot take
+// (a non-positive one, except a zero error rate). The metric table says
+// what each metric accepts.
 func ValidateObjectives(objs []Objective) []error {
 	var errs []error
 	for i, o := range objs {
 		bad := func(format string, args ...any) {
 			errs = append(errs, fmt.Errorf("objective %d: "+format, append([]any{i + 1}, args...)...))
 		}
-		switch o.Metric {
-		case MetricQuoteLatency, MetricOddsStaleness:
-			bad("%s is not measured yet: it needs the quote stream", o.Metric)
-		case MetricBetAcceptance, MetricSettlementLag:
-			if _, ok := statPercentiles[o.Stat]; !ok {
-				bad("%s stat %q is not one of: p50, p90, p95, p99, p999, max", o.Metric, o.Stat)
-			}
-		case MetricErrorRate:
-			if o.Stat != "max" {
-				bad("error_rate takes the stat max (the ratio's ceiling), not %q", o.Stat)
+		m, ok := lookup(o.Metric)
+		switch {
+		case !ok:
+			bad("metric %q is not one of: %s", o.Metric, strings.Join(metricNames(), ", "))
+		case m.Unit == UnitPercent:
+			if !slices.Contains(m.Stats, o.Stat) {
+				bad("%s takes the stat max (the ratio's ceiling), not %q", o.Metric, o.Stat)
 			}
 			if o.Limit > 100 {
-				bad("error_rate limit %g%% is above 100%%", o.Limit)
+				bad("%s limit %g%% is above 100%%", o.Metric, o.Limit)
 			}
 		default:
-			bad("metric %q is not one of: quote_latency, odds_staleness, bet_acceptance, settlement_lag, error_rate", o.Metric)
+			if !slices.Contains(m.Stats, o.Stat) {
+				bad("%s stat %q is not one of: %s", o.Metric, o.Stat, strings.Join(m.Stats, ", "))
+			}
 		}
 		switch o.Phase {
 		case "", PhaseAll, PhaseSteady, PhaseFault, PhaseRecovery:
@@ -121,7 +125,7 @@ func ValidateObjectives(objs []Objective) []error {
 		// A zero error rate is a real objective ("no errors at all"); a zero
 		// latency is not one any system can meet.
 		switch {
-		case o.Metric == MetricErrorRate && o.Limit == 0:
+		case ok && m.zeroLimitOK && o.Limit == 0:
 		case !(o.Limit > 0) || math.IsInf(o.Limit, 0):
 			bad("%s limit %g must be a positive number", o.Metric, o.Limit)
 		}
@@ -129,57 +133,12 @@ func ValidateObjectives(objs []Objective) []error {
 	return errs
 }
 
-// sample is one measurement, placed in time by its intended send time.
+// sample is one measurement, placed in time on the replay clock: by its
+// intended send time, or for odds_staleness by the instant it was taken.
 type sample struct {
-	atUS  int64 // intended time, µs from the replay's start
+	atUS  int64 // µs from the replay's start
 	value int64 // µs for latencies; 1 (unknown) or 0 for error_rate
-}
-
-// measurements are the samples of every metric this build measures.
-type measurements map[string][]sample
-
-// measure collects samples from the journal and, for settlement_lag, the
-// ledger (nil: no settlement samples). start is the replay clock's zero, to
-// place the ledger's wall-clock settlement times on the journal's clock.
-func measure(journal []replay.JournalEntry, l *Ledger, start time.Time) measurements {
-	m := measurements{}
-	resultAt := map[string]int64{} // market → intended time of its first result
-	for _, e := range journal {
-		switch e.Kind {
-		case replay.KindBet, replay.KindDeposit, replay.KindWithdraw, replay.KindCashout:
-			switch e.Outcome {
-			case replay.OutcomeAccepted, replay.OutcomeRejected:
-				m[MetricErrorRate] = append(m[MetricErrorRate], sample{atUS: e.IntendedUS})
-			case replay.OutcomeUnknown:
-				m[MetricErrorRate] = append(m[MetricErrorRate], sample{atUS: e.IntendedUS, value: 1})
-			}
-			// An unknown outcome waited at least until the harness gave up
-			// (a timeout's latency is at least the timeout): it is a real,
-			// and the worst, acceptance sample. One with no DoneUS never
-			// left the generator, so it has no latency to report.
-			if e.Kind == replay.KindBet && sent(e) && e.DoneUS > 0 {
-				m[MetricBetAcceptance] = append(m[MetricBetAcceptance], sample{atUS: e.IntendedUS, value: e.DoneUS - e.IntendedUS})
-			}
-		case replay.KindResult:
-			if e.Outcome == replay.OutcomeDropped {
-				continue
-			}
-			if at, ok := resultAt[e.Market]; !ok || e.IntendedUS < at {
-				resultAt[e.Market] = e.IntendedUS
-			}
-		}
-	}
-	if l != nil {
-		for _, b := range l.Bets {
-			at, ok := resultAt[b.Market]
-			if b.SettledAt == nil || !ok {
-				continue
-			}
-			lag := b.SettledAt.Sub(start.Add(time.Duration(at) * time.Microsecond))
-			m[MetricSettlementLag] = append(m[MetricSettlementLag], sample{atUS: at, value: lag.Microseconds()})
-		}
-	}
-	return m
+	lost  bool  // quote_latency: the update never arrived, value runs to the end of observation
 }
 
 // span is a closed or half-open window of replay time in µs.
@@ -229,79 +188,91 @@ func (p phaser) phaseOf(us int64) string {
 	return PhaseSteady
 }
 
-// EvaluateObjectives evaluates every objective over the run's samples:
-// bet_acceptance and error_rate from the journal, settlement_lag from the
-// ledger's settlement times against the journal's results (l may be nil:
-// then there are no settlement samples). start is the replay clock's zero;
-// the injected faults give the phases. An objective ValidateObjectives
-// refuses is reported as failed with the reason as its note, and so is one
-// with no samples in its phase (observed null): neither is ever reported as
-// met.
-func EvaluateObjectives(objs []Objective, journal []replay.JournalEntry, l *Ledger, start time.Time, faults []Fault) []SLOResult {
-	m := measure(journal, l, start)
-	ph := newPhaser(faults)
-	out := make([]SLOResult, 0, len(objs))
-	for _, o := range objs {
-		out = append(out, evaluate(o, m, ph))
+// EvaluateObjectives evaluates every objective of in.Objectives over the
+// run's samples: bet_acceptance and error_rate from the journal,
+// settlement_lag from the ledger's settlement times against the journal's
+// results (in.Ledger may be nil: then there are no settlement samples),
+// quote_latency and odds_staleness from the journal's feed updates against
+// in.Quotes (nil: no quote samples). in.StartedAt is the replay clock's
+// zero; the injected faults give the phases. An objective
+// ValidateObjectives refuses is reported as failed with the reason as its
+// note, and so is one with no samples in its phase (observed null): neither
+// is ever reported as met.
+func EvaluateObjectives(in Input) []SLOResult {
+	obs := newObserved(in)
+	ph := newPhaser(in.Faults)
+	out := make([]SLOResult, 0, len(in.Objectives))
+	for _, o := range in.Objectives {
+		out = append(out, evaluate(o, obs, ph))
 	}
 	return out
 }
 
-// evaluate computes one objective.
-func evaluate(o Objective, m measurements, ph phaser) SLOResult {
+// evaluate computes one objective. Samples stream from the metric's
+// measurement straight into its statistic, so a metric with tens of
+// millions of samples (odds_staleness on a long run) is never held whole.
+func evaluate(o Objective, obs *observed, ph phaser) SLOResult {
 	if o.Phase == "" {
 		o.Phase = PhaseAll
 	}
-	res := SLOResult{Metric: o.Metric, Phase: o.Phase, Objective: objectiveText(o), Unit: "ms"}
-	if o.Metric == MetricErrorRate {
-		res.Unit = "%"
+	res := SLOResult{Metric: o.Metric, Phase: o.Phase, Objective: objectiveText(o), Unit: UnitMS}
+	m, known := lookup(o.Metric)
+	if known {
+		res.Unit = m.Unit
 	}
 	if errs := ValidateObjectives([]Objective{o}); len(errs) > 0 {
 		res.Note = strings.TrimPrefix(errs[0].Error(), "objective 1: ")
 		return res
 	}
-	var in []sample
-	for _, s := range m[o.Metric] {
-		if o.Phase == PhaseAll || ph.phaseOf(s.atUS) == o.Phase {
-			in = append(in, s)
+	h := newHistogram()
+	var n, ones, lost int
+	for s := range m.measure(obs) {
+		if o.Phase != PhaseAll && ph.phaseOf(s.atUS) != o.Phase {
+			continue
+		}
+		n++
+		if s.lost {
+			lost++
+		}
+		if m.Unit == UnitPercent {
+			ones += int(s.value)
+		} else {
+			record(h, s.value)
 		}
 	}
-	res.Samples = len(in)
-	if len(in) == 0 {
+	res.Samples = n
+	if n == 0 {
 		// An objective that measured nothing was not met, whatever its
 		// metric or phase: a recovery objective in a run whose fault never
 		// went in, or an error rate with no requests, proves nothing.
 		res.Note = "no samples in phase " + o.Phase + ": nothing was measured"
+		if m.NeedsQuotes && obs.quotes == nil {
+			res.Note += " (no quote subscribers observed the stream)"
+		}
 		return res
 	}
 
 	var observed float64
-	if o.Metric == MetricErrorRate {
-		unknown := 0
-		for _, s := range in {
-			unknown += int(s.value)
-		}
-		observed = float64(unknown) * 100 / float64(len(in))
-	} else {
-		h := newHistogram()
-		for _, s := range in {
-			record(h, s.value)
-		}
-		if o.Stat == "max" {
-			observed = msOf(h.Max())
-		} else {
-			observed = msOf(h.ValueAtQuantile(statPercentiles[o.Stat]))
-		}
+	switch {
+	case m.Unit == UnitPercent:
+		observed = float64(ones) * 100 / float64(n)
+	case o.Stat == "max":
+		observed = msOf(h.Max())
+	default:
+		observed = msOf(h.ValueAtQuantile(statPercentiles[o.Stat]))
 	}
 	res.Observed = &observed
 	res.Pass = observed <= o.Limit
+	if lost > 0 {
+		res.Note = fmt.Sprintf("%d of %d updates × subscribers never arrived; each counts as the time from its intended send to the end of observation", lost, n)
+	}
 	return res
 }
 
 // objectiveText renders an objective as report.json shows it: "p99 <= 250ms",
 // "max <= 0.5%".
 func objectiveText(o Objective) string {
-	if o.Metric == MetricErrorRate {
+	if m, ok := lookup(o.Metric); ok && m.Unit == UnitPercent {
 		return fmt.Sprintf("%s <= %s%%", o.Stat, strconv.FormatFloat(o.Limit, 'f', -1, 64))
 	}
 	if o.Limit > 0 && o.Limit < float64(math.MaxInt64/int64(time.Millisecond)) {

@@ -147,11 +147,12 @@ func TestEvaluateObjectives(t *testing.T) {
 		{"settlement lag from the ledger", Objective{MetricSettlementLag, "", "max", 5}, settleJournal, settleLedger, nil, ptr(2), true, 2, ""},
 		{"settlement lag phase is the result's", Objective{MetricSettlementLag, PhaseFault, "max", 5}, settleJournal, settleLedger, fault, ptr(2), true, 2, ""},
 		{"settlement lag without a ledger fails", Objective{MetricSettlementLag, "", "p99", 5}, settleJournal, nil, nil, nil, false, 0, "no samples in phase all"},
-		{"unmeasured metric is refused", Objective{MetricQuoteLatency, "", "p99", 5}, hundred, nil, nil, nil, false, 0, "not measured yet"},
+		{"quote latency without subscribers fails", Objective{MetricQuoteLatency, "", "p99", 5}, hundred, nil, nil, nil, false, 0, "no quote subscribers observed the stream"},
+		{"unknown metric is refused", Objective{"throughput", "", "p99", 5}, hundred, nil, nil, nil, false, 0, `metric "throughput" is not one of`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := EvaluateObjectives([]Objective{tc.obj}, tc.journal, tc.ledger, t0, tc.faults)[0]
+			got := EvaluateObjectives(Input{Objectives: []Objective{tc.obj}, Journal: tc.journal, Ledger: tc.ledger, StartedAt: t0, Faults: tc.faults})[0]
 			switch {
 			case tc.observed == nil && got.Observed != nil:
 				t.Errorf("observed %v, want null", *got.Observed)
@@ -182,8 +183,10 @@ func TestValidateObjectives(t *testing.T) {
 		{"error rate max", Objective{MetricErrorRate, PhaseRecovery, "max", 0.5}, ""},
 		// "No errors at all" is a real objective for error_rate.
 		{"error rate zero", Objective{MetricErrorRate, "", "max", 0}, ""},
-		{"quote latency not measured", Objective{MetricQuoteLatency, "", "p99", 250}, "quote_latency is not measured yet: it needs the quote stream"},
-		{"odds staleness not measured", Objective{MetricOddsStaleness, "", "p99", 250}, "odds_staleness is not measured yet"},
+		{"quote latency p99", Objective{MetricQuoteLatency, "", "p99", 250}, ""},
+		{"odds staleness fault max", Objective{MetricOddsStaleness, PhaseFault, "max", 2000}, ""},
+		{"quote latency unknown stat", Objective{MetricQuoteLatency, "", "p75", 1}, `quote_latency stat "p75" is not one of: p50, p90, p95, p99, p999, max`},
+		{"odds staleness zero limit", Objective{MetricOddsStaleness, "", "max", 0}, "odds_staleness limit 0 must be a positive number"},
 		{"unknown metric", Objective{"latency", "", "p99", 1}, `metric "latency" is not one of`},
 		{"unknown phase", Objective{MetricBetAcceptance, "warmup", "p99", 1}, `phase "warmup" is not one of`},
 		{"unknown stat", Objective{MetricBetAcceptance, "", "p75", 1}, `stat "p75" is not one of`},
@@ -207,7 +210,7 @@ func TestValidateObjectives(t *testing.T) {
 		})
 	}
 	// Every problem at once, each naming its objective.
-	errs := ValidateObjectives([]Objective{{"x", "y", "z", 0}, {MetricBetAcceptance, "", "p99", 1}, {MetricQuoteLatency, "", "p99", 1}})
+	errs := ValidateObjectives([]Objective{{"x", "y", "z", 0}, {MetricBetAcceptance, "", "p99", 1}, {MetricQuoteLatency, "", "p1", 1}})
 	if len(errs) != 4 || !strings.HasPrefix(errs[3].Error(), "objective 3: ") {
 		t.Fatalf("errors %v", errs)
 	}

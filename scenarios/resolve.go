@@ -24,6 +24,9 @@ type Scenario struct {
 	Headroom       float64       // bettor traffic multiplier, >= 1
 	Workers        int           // max requests in flight
 	MaxScheduleLag time.Duration // p99 send lag beyond which the run is invalid
+	// QuoteSubscribers is how many quote stream clients to run
+	// (replay.StartQuoteSubscribers); 0 = none.
+	QuoteSubscribers int
 
 	InPlayDelay time.Duration
 	MaxStake    int64
@@ -51,26 +54,30 @@ const (
 	DefaultWorkers        = 512
 	DefaultMaxScheduleLag = 50 * time.Millisecond
 	DefaultDrain          = 30 * time.Second
+	// DefaultQuoteSubscribers is enough subscribers to see one dropped
+	// while others are not, and few enough to leave the stream's fan-out
+	// to the platform's own load.
+	DefaultQuoteSubscribers = 4
+	// MaxQuoteSubscribers bounds the subscribers: each is a connection the
+	// platform fans every quote out to, and a harness that loads the
+	// stream more than its bettors do measures itself.
+	MaxQuoteSubscribers = 64
 )
-
-// latencyMetrics are the metrics whose limits are durations.
-var latencyMetrics = map[string]bool{
-	"quote_latency": true, "odds_staleness": true, "bet_acceptance": true, "settlement_lag": true,
-}
 
 func (s *Spec) resolve() (*Scenario, []error) {
 	var errs []error
 	sc := &Scenario{
-		Name:           s.Name,
-		Description:    s.Description,
-		Seed:           s.Seed,
-		Speed:          1,
-		Headroom:       1,
-		Workers:        DefaultWorkers,
-		MaxScheduleLag: DefaultMaxScheduleLag,
-		MaxStake:       s.Platform.MaxStake,
-		Reconcile:      true,
-		Drain:          DefaultDrain,
+		Name:             s.Name,
+		Description:      s.Description,
+		Seed:             s.Seed,
+		Speed:            1,
+		Headroom:         1,
+		Workers:          DefaultWorkers,
+		MaxScheduleLag:   DefaultMaxScheduleLag,
+		QuoteSubscribers: DefaultQuoteSubscribers,
+		MaxStake:         s.Platform.MaxStake,
+		Reconcile:        true,
+		Drain:            DefaultDrain,
 	}
 	if strings.TrimSpace(s.Name) == "" {
 		errs = append(errs, errAt("name", "is required"))
@@ -131,6 +138,14 @@ func (s *Spec) resolve() (*Scenario, []error) {
 		}
 	}
 
+	if n := s.Load.QuoteSubscribers; n != nil {
+		if *n < 0 || *n > MaxQuoteSubscribers {
+			errs = append(errs, errAt("load.quote_subscribers", "must be between 0 and %d (0 = none), not %d", MaxQuoteSubscribers, *n))
+		} else {
+			sc.QuoteSubscribers = *n
+		}
+	}
+
 	// platform
 	if s.Platform.InPlayDelay != "" {
 		if d, err := parseDuration(s.Platform.InPlayDelay); err != nil {
@@ -174,6 +189,10 @@ func (s *Spec) resolve() (*Scenario, []error) {
 			continue
 		}
 		sc.Objectives = append(sc.Objectives, obj)
+		if m, ok := reports.LookupMetric(obj.Metric); ok && m.NeedsQuotes && sc.QuoteSubscribers == 0 {
+			errs = append(errs, errAt(path, "%s is measured by the quote subscribers, and load.quote_subscribers is 0: "+
+				"set load.quote_subscribers to at least 1, or remove the objective", obj.Metric))
+		}
 	}
 	for _, err := range reports.ValidateObjectives(sc.Objectives) {
 		errs = append(errs, errAt("slos", "%v", err))
@@ -235,7 +254,7 @@ func (o SLOSpec) objective() (reports.Objective, error) {
 		obj.Limit = v
 		return obj, nil
 	}
-	if latencyMetrics[o.Metric] {
+	if m, ok := reports.LookupMetric(o.Metric); ok && m.Unit == reports.UnitMS {
 		d, err := parseDuration(value)
 		if err != nil {
 			return obj, fmt.Errorf("%s %s limit %v", o.Metric, obj.Stat, err)

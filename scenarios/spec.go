@@ -48,6 +48,11 @@ type LoadSpec struct {
 	// measurement is invalid (exit 5). Both are extensions with defaults.
 	Workers        int    `yaml:"workers"`
 	MaxScheduleLag string `yaml:"max_schedule_lag"`
+	// QuoteSubscribers is how many clients watch the platform's quote
+	// stream, for quote_latency and odds_staleness (default
+	// DefaultQuoteSubscribers; 0 turns them off, and then a quote objective
+	// is refused). A pointer, because 0 is a choice, not an omission.
+	QuoteSubscribers *int `yaml:"quote_subscribers"`
 }
 
 // GenerateSpec asks for a seeded synthetic capture instead of a file.

@@ -36,7 +36,7 @@ func TestParseValid(t *testing.T) {
 	if sc.Generate == nil || sc.Generate.Bettors != 200 || sc.Generate.Duration != 240*time.Second {
 		t.Errorf("generate %+v", sc.Generate)
 	}
-	if sc.InPlayDelay != 2*time.Second || !sc.Reconcile || sc.Drain != DefaultDrain || sc.Workers != DefaultWorkers {
+	if sc.InPlayDelay != 2*time.Second || !sc.Reconcile || sc.Drain != DefaultDrain || sc.Workers != DefaultWorkers || sc.QuoteSubscribers != DefaultQuoteSubscribers {
 		t.Errorf("settings %+v", sc)
 	}
 	if len(sc.Faults) != 1 || sc.Faults[0].At != 20*time.Second || sc.Faults[0].For != 10*time.Second {
@@ -90,9 +90,15 @@ func TestParseProblems(t *testing.T) {
 		{"bad objectives", "name: x\nload:\n  capture: a.jsonl\nslos:\n  - {metric: bet_acceptance}\n  - {metric: bet_acceptance, p99: 1s, p50: 1ms}\n  - {metric: error_rate, max: 0.5}\n  - {metric: error_rate, p99: 1%}\n  - {metric: bet_acceptance, p99: 250}\n",
 			[]string{"slos[0]: metric bet_acceptance needs one limit", "slos[1]: metric bet_acceptance has 2 limits", "slos[2]: error_rate limit \"0.5\" must be a percentage",
 				"slos[3]: error_rate takes max", "slos[4]: bet_acceptance p99 limit \"250\" has no unit"}},
-		// Metrics are checked by reports: unknown ones and unmeasured ones.
-		{"unmeasured metric", "name: x\nload:\n  capture: a.jsonl\nslos:\n  - {metric: quote_latency, p99: 1s}\n  - {metric: throughput, p99: 1s}\n",
-			[]string{"quote_latency is not measured yet", `metric "throughput" is not one of`}},
+		// Metrics are checked by reports: an unknown one, a stat it does not take.
+		{"bad metric", "name: x\nload:\n  capture: a.jsonl\nslos:\n  - {metric: odds_staleness, p99: 0s}\n  - {metric: throughput, p99: 1s}\n",
+			[]string{"odds_staleness limit 0 must be a positive number", `metric "throughput" is not one of`}},
+		// A quote objective needs quote subscribers; the message names the key.
+		{"quote objective without subscribers", "name: x\nload:\n  capture: a.jsonl\n  quote_subscribers: 0\nslos:\n  - {metric: bet_acceptance, p99: 1s}\n  - {metric: odds_staleness, p99: 1s}\n",
+			[]string{"line 7: slos[1]: odds_staleness is measured by the quote subscribers, and load.quote_subscribers is 0"}},
+		// A count of connections is neither negative nor unbounded.
+		{"negative quote subscribers", "name: x\nload:\n  capture: a.jsonl\n  quote_subscribers: -1\n", []string{"line 4: load.quote_subscribers: must be between 0 and 64"}},
+		{"too many quote subscribers", "name: x\nload:\n  capture: a.jsonl\n  quote_subscribers: 65\n", []string{"load.quote_subscribers: must be between 0 and 64 (0 = none), not 65"}},
 		// Faults are checked by chaos: kind, target, params.
 		{"bad faults", "name: x\nload:\n  capture: a.jsonl\nfaults:\n  - {name: f, at: -1s, for: 1s, target: moon, kind: latency, params: {latency: 1ms}}\n  - {name: g, at: 1s, for: 1s, target: redis, kind: melt}\n",
 			[]string{"moon", "melt"}},
@@ -116,6 +122,39 @@ func TestParseProblems(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error lacks %q:\n%v", w, err)
 				}
+			}
+		})
+	}
+}
+
+func TestParseQuoteSubscribers(t *testing.T) {
+	tests := []struct {
+		name string
+		load string // the load section's extra line
+		slo  string // an objective, or ""
+		want int
+	}{
+		{"default", "", "{metric: quote_latency, p99: 250ms}", DefaultQuoteSubscribers},
+		{"explicit count with quote objectives", "quote_subscribers: 2", "{metric: odds_staleness, max: 2s}", 2},
+		// 0 is a choice (an operator's platform with no quote stream), not an omission.
+		{"zero without quote objectives", "quote_subscribers: 0", "{metric: bet_acceptance, p99: 250ms}", 0},
+		{"the most", "quote_subscribers: 64", "", 64},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			y := "name: x\nload:\n  capture: a.jsonl\n  " + tc.load + "\n"
+			if tc.slo != "" {
+				y += "slos:\n  - " + tc.slo + "\n"
+			}
+			sc, err := Parse("t.yaml", []byte(y))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sc.QuoteSubscribers != tc.want {
+				t.Fatalf("quote subscribers %d, want %d", sc.QuoteSubscribers, tc.want)
+			}
+			if tc.slo != "" && (len(sc.Objectives) != 1 || sc.Objectives[0].Limit <= 0) {
+				t.Fatalf("objectives %+v", sc.Objectives)
 			}
 		})
 	}
