@@ -129,6 +129,7 @@ type runner struct {
 	sys System
 	// replay
 	records []chaos.Record
+	quotes  *replay.QuoteSubscribers
 }
 
 func (r *runner) defer_(f func(context.Context)) { r.undo = append(r.undo, f) }
@@ -312,7 +313,12 @@ func (r *runner) replay(ctx context.Context) (*replay.Result, error) {
 
 	engine := replay.NewEngine(r.sys.Target(), r.feed,
 		replay.Workers(r.sc.Workers), replay.JournalTo(journal))
-	start := time.Now().Add(200 * time.Millisecond)
+	// The replay clock's zero leaves the quote subscribers time to subscribe
+	// (through the stream link), so they see the first update.
+	start := time.Now().Add(time.Second)
+	if err := r.subscribeQuotes(runCtx, start); err != nil {
+		return nil, err
+	}
 	schedule := r.layer.Schedule(runCtx, r.sc.Faults, start)
 	r.log.Info("replay started", "planned", len(r.plan.Entries), "faults", len(r.sc.Faults))
 	res, err := engine.Run(runCtx, r.plan, start)
@@ -332,6 +338,34 @@ func (r *runner) replay(ctx context.Context) (*replay.Result, error) {
 	return res, nil
 }
 
+// subscribeQuotes starts the scenario's quote subscribers on the System's
+// quote stream and waits, until start at most, for each to subscribe. They
+// run until verdict stops them, after the drain, so that a quote still
+// missing then is one that never arrived.
+func (r *runner) subscribeQuotes(ctx context.Context, start time.Time) error {
+	n := r.sc.QuoteSubscribers
+	if n == 0 {
+		return nil
+	}
+	base := r.sys.QuoteStreamURL()
+	if base == "" {
+		r.log.Warn("the platform has no quote stream; quote objectives will have no samples")
+		return nil
+	}
+	q, err := replay.StartQuoteSubscribers(context.WithoutCancel(ctx), base, n, start)
+	if err != nil {
+		return envErr("quote subscribers: %w", err)
+	}
+	r.quotes = q
+	r.defer_(func(context.Context) { q.Stop() })
+	wctx, cancel := context.WithDeadline(ctx, start)
+	defer cancel()
+	if err := q.WaitSubscribed(wctx); err != nil {
+		return envErr("quote stream at %s: %d subscribers could not subscribe before the replay's start: %w", base, n, err)
+	}
+	return nil
+}
+
 // verdict drains settlement, reaches the verdicts and writes the reports
 // (steps 8 to 10).
 func (r *runner) verdict(ctx context.Context, res *replay.Result) (*Result, error) {
@@ -342,6 +376,10 @@ func (r *runner) verdict(ctx context.Context, res *replay.Result) (*Result, erro
 	}
 	if !drained {
 		r.log.Warn("drain timed out", "bound", r.sc.Drain)
+	}
+	var quotes *replay.QuoteObservations
+	if r.quotes != nil {
+		quotes = r.quotes.Stop()
 	}
 	sc := r.sc
 	report := reports.Evaluate(reports.Input{
@@ -362,6 +400,7 @@ func (r *runner) verdict(ctx context.Context, res *replay.Result) (*Result, erro
 		DrainTimedOut:  !drained,
 		// Settlement lag reads the ledger whether or not it is reconciled.
 		Ledger: ledger,
+		Quotes: quotes,
 	})
 	files, err := reports.WriteAll(r.opts.OutDir, report)
 	if err != nil {
