@@ -31,7 +31,12 @@ load:
   # the generator's precision, so it must not turn invalid (exit 5).
   max_schedule_lag: 1s
 faults:
-  - {name: redis-slow, at: 3s, for: 3s, target: redis, kind: latency, params: {latency: 80ms}}
+  # One fault on each hop, in turn: each must land, proven by the toxic read
+  # back, a probe through the link, and the run's own bytes across it.
+  - {name: redis-slow, at: 1s, for: 2s, target: redis, kind: latency, params: {latency: 80ms}}
+  - {name: api-slow, at: 3500ms, for: 1500ms, target: api, kind: latency, params: {latency: 40ms}}
+  - {name: feed-slow, at: 5500ms, for: 1500ms, target: feed, kind: latency, params: {latency: 40ms}}
+  - {name: stream-slow, at: 7500ms, for: 1500ms, target: stream, kind: latency, params: {latency: 40ms}}
 slos:
   - {metric: bet_acceptance, p99: 1us}
   - {metric: error_rate, max: 50%}
@@ -97,13 +102,14 @@ func TestRunEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("the fault is reported with evidence", func(t *testing.T) {
-		if len(rep.Faults) != 1 {
+	t.Run("a fault on every hop landed, with evidence", func(t *testing.T) {
+		if len(rep.Faults) != 4 {
 			t.Fatalf("faults %+v", rep.Faults)
 		}
-		f := rep.Faults[0]
-		if !f.Landed || f.Evidence == "" || f.HealedAtS <= f.InjectedAtS {
-			t.Fatalf("fault %+v", f)
+		for _, f := range rep.Faults {
+			if !f.Landed || f.Evidence == "" || f.HealedAtS <= f.InjectedAtS {
+				t.Errorf("fault %s on %s did not land: %+v", f.Name, f.Target, f)
+			}
 		}
 	})
 
