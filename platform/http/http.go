@@ -31,6 +31,7 @@ var statuses = map[string]int{
 	platform.EMARKETSUSPENDED: http.StatusUnprocessableEntity,
 	platform.EFUNDS:           http.StatusUnprocessableEntity,
 	platform.ELIMIT:           http.StatusUnprocessableEntity,
+	platform.EUNAVAILABLE:     http.StatusServiceUnavailable,
 	platform.EINTERNAL:        http.StatusInternalServerError,
 }
 
