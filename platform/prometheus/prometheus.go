@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -212,12 +213,16 @@ func (m *Metrics) RedisHook() goredis.Hook { return redisHook{m} }
 
 type redisHook struct{ m *Metrics }
 
-func (h redisHook) count(err error) {
-	// A script's first EVALSHA on a fresh server answers NOSCRIPT; go-redis
-	// then sends the script itself. That is not a failure.
-	if storeFailure(err) && !goredis.HasErrorPrefix(err, "NOSCRIPT") {
-		h.m.StoreError(StoreRedis)
+// redisFailure reports whether err, from cmds, is Redis failing. A
+// script's first EVALSHA on a fresh server answers NOSCRIPT and go-redis
+// then sends the script itself; and go-redis's connection handshake (HELLO,
+// CLIENT SETINFO, ...) fails on older servers, which go-redis ignores.
+// Neither is a failure.
+func redisFailure(err error, cmds ...goredis.Cmder) bool {
+	if !storeFailure(err) || goredis.HasErrorPrefix(err, "NOSCRIPT") {
+		return false
 	}
+	return slices.ContainsFunc(cmds, func(c goredis.Cmder) bool { return c.Name() != "hello" && c.Name() != "client" })
 }
 
 // DialHook counts nothing: a failed dial fails the command that needed it,
@@ -227,15 +232,20 @@ func (h redisHook) DialHook(next goredis.DialHook) goredis.DialHook { return nex
 func (h redisHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 	return func(ctx context.Context, cmd goredis.Cmder) error {
 		err := next(ctx, cmd)
-		h.count(err)
+		if redisFailure(err, cmd) {
+			h.m.StoreError(StoreRedis)
+		}
 		return err
 	}
 }
 
+// ProcessPipelineHook counts a failed pipeline once.
 func (h redisHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []goredis.Cmder) error {
 		err := next(ctx, cmds)
-		h.count(err)
+		if redisFailure(err, cmds...) {
+			h.m.StoreError(StoreRedis)
+		}
 		return err
 	}
 }
