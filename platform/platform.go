@@ -66,6 +66,15 @@ type Price struct {
 	UpdatedAt  time.Time   // feed timestamp of that update; zero if unknown
 }
 
+// FeedRef is where an update came from in the feed: the message's seq, its
+// ts and the producer that sent it. A snapshot recovery carries the
+// snapshot's seq and producer and no TS.
+type FeedRef struct {
+	Seq      int64
+	TS       time.Time // zero when the message carried none
+	Producer string
+}
+
 // Odds returns the odds offered on a selection, and whether it is quoted.
 func (p *Price) Odds(selection string) (Odds, bool) {
 	for _, s := range p.Selections {

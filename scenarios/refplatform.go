@@ -14,12 +14,14 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/inplaylabs/inplay/platform"
 	"github.com/inplaylabs/inplay/platform/betting"
 	"github.com/inplaylabs/inplay/platform/cashier"
 	"github.com/inplaylabs/inplay/platform/feed"
 	phttp "github.com/inplaylabs/inplay/platform/http"
 	"github.com/inplaylabs/inplay/platform/postgres"
 	"github.com/inplaylabs/inplay/platform/pricing"
+	"github.com/inplaylabs/inplay/platform/prometheus"
 	"github.com/inplaylabs/inplay/platform/redis"
 	"github.com/inplaylabs/inplay/platform/risk"
 	"github.com/inplaylabs/inplay/platform/settlement"
@@ -44,7 +46,7 @@ type RefPlatformConfig struct {
 	InPlayDelay time.Duration // bet delay; 0 disables it
 	MaxStake    int64         // 0 = no limit
 	Logger      *slog.Logger  // nil = discard
-	// Listen is the API's address; empty means 127.0.0.1:0.
+	// Listen is the API's address; "" = 127.0.0.1:0 (a free loopback port).
 	Listen string
 	// Listener, when set, is served instead of listening on Listen: the
 	// harness makes the listener and hands its file to the child process, so
@@ -53,6 +55,12 @@ type RefPlatformConfig struct {
 	// ShutdownTimeout bounds how long Close lets requests in flight finish;
 	// 0 means 5 s.
 	ShutdownTimeout time.Duration
+	// QuoteStaleAfter is the age of a market's newest feed update past which
+	// its quotes are marked delayed; 0 = 10 s.
+	QuoteStaleAfter time.Duration
+	// QuoteSubscribeTimeout is how long a quote stream client has to
+	// subscribe; 0 = 5 s (the contract's). Tests shorten it.
+	QuoteSubscribeTimeout time.Duration
 }
 
 // validate returns every problem with c at once.
@@ -73,19 +81,30 @@ func (c RefPlatformConfig) validate() error {
 	if c.MaxStake < 0 {
 		errs = append(errs, fmt.Errorf("MaxStake must not be negative, not %d", c.MaxStake))
 	}
+	if c.QuoteStaleAfter < 0 {
+		errs = append(errs, fmt.Errorf("QuoteStaleAfter must not be negative, not %s", c.QuoteStaleAfter))
+	}
+	if c.QuoteSubscribeTimeout < 0 {
+		errs = append(errs, fmt.Errorf("QuoteSubscribeTimeout must not be negative, not %s", c.QuoteSubscribeTimeout))
+	}
 	return errors.Join(errs...)
 }
 
-// RefPlatform is a running reference platform: its HTTP API on a loopback
-// port, and its feed client following the feed server.
+// RefPlatform is a running reference platform: its HTTP API (with the quote
+// stream and /metrics) on a loopback port, and its feed client following
+// the feed server.
 type RefPlatform struct {
-	url    string
-	feed   *feed.Client
-	server *http.Server
-	pool   *pgxpool.Pool
-	redis  *goredis.Client
-	log    *slog.Logger
-	grace  time.Duration
+	url     string
+	feed    *feed.Client
+	hub     *pricing.Hub
+	quotes  *phttp.QuoteStream
+	metrics *prometheus.Metrics
+	ready   []phttp.HealthCheck
+	server  *http.Server
+	pool    *pgxpool.Pool
+	redis   *goredis.Client
+	log     *slog.Logger
+	grace   time.Duration
 
 	stopFeed  context.CancelFunc
 	feedDone  chan struct{}
@@ -95,8 +114,8 @@ type RefPlatform struct {
 }
 
 // StartRefPlatform wires the reference platform's stores, services, feed
-// client and HTTP API together and starts them. It returns once the API
-// listens on 127.0.0.1 and the feed is connected, or an error after a
+// client, quote hub and stream, metrics and HTTP API together and starts
+// them. It returns once the API listens on cfg.Listen and the feed is connected, or an error after a
 // bounded wait (or when ctx is done first). ctx bounds the start only; the
 // platform runs until Close.
 func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform, error) {
@@ -110,7 +129,7 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 	startCtx, cancel := context.WithTimeout(ctx, refPlatformStartTimeout)
 	defer cancel()
 
-	p := &RefPlatform{log: log, grace: cfg.ShutdownTimeout}
+	p := &RefPlatform{log: log, metrics: prometheus.New(), grace: cfg.ShutdownTimeout}
 	if p.grace <= 0 {
 		p.grace = 5 * time.Second
 	}
@@ -128,6 +147,7 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 	if !strings.Contains(cfg.PostgresURL, "pool_max_conns") {
 		poolCfg.MaxConns = refPlatformPoolSize
 	}
+	poolCfg.ConnConfig.Tracer = p.metrics.PostgresTracer()
 	if p.pool, err = pgxpool.NewWithConfig(startCtx, poolCfg); err != nil {
 		return nil, fmt.Errorf("reference platform: postgres: %w", err)
 	}
@@ -135,6 +155,7 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 		return nil, fmt.Errorf("reference platform: postgres does not answer: %w", err)
 	}
 	p.redis = goredis.NewClient(&goredis.Options{Addr: cfg.RedisAddr, DB: cfg.RedisDB})
+	p.redis.AddHook(p.metrics.RedisHook())
 	if err := p.redis.Ping(startCtx).Err(); err != nil {
 		return nil, fmt.Errorf("reference platform: redis at %s does not answer: %w", cfg.RedisAddr, err)
 	}
@@ -142,18 +163,29 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 	ledger := postgres.NewStore(p.pool)
 	quotes := redis.NewQuoteStore(p.redis, cfg.KeyPrefix)
 	bets := &betting.Service{Ledger: ledger, Quotes: quotes, Limits: risk.Limits{MaxStake: cfg.MaxStake}, Delay: cfg.InPlayDelay}
-	api := phttp.NewServer(bets, &cashier.Service{Ledger: ledger}, log.With("component", "api"),
-		phttp.HealthCheck{Name: "postgres", Ping: ledger.Ping},
-		phttp.HealthCheck{Name: "redis", Ping: quotes.Ping})
-
+	p.hub = pricing.NewHub(pricing.HubConfig{StaleAfter: cfg.QuoteStaleAfter, Encode: phttp.EncodeQuote})
+	settle := &settlement.Service{Ledger: ledger, Quotes: quotes, Publisher: p.hub, Logger: log.With("component", "settlement")}
 	if p.feed, err = feed.New(feed.Config{
 		URL:     cfg.FeedURL,
-		Quotes:  &pricing.Service{Quotes: quotes, Ledger: ledger},
-		Results: &settlement.Service{Ledger: ledger, Quotes: quotes, Logger: log.With("component", "settlement")},
+		Quotes:  &pricing.Service{Quotes: quotes, Ledger: ledger, Publisher: p.hub},
+		Results: settle,
 		Logger:  log.With("component", "feed"),
+		OnLink:  p.hub.SetLive,
+		Lag:     p.metrics.ObserveFeedLag,
 	}); err != nil {
 		return nil, fmt.Errorf("reference platform: %w", err)
 	}
+	p.metrics.WatchQuotes(p.hub)
+	p.metrics.WatchSettlement(settle)
+	p.metrics.WatchFeed(p.feed)
+	p.quotes = phttp.NewQuoteStream(phttp.QuoteStreamConfig{Hub: p.hub, Logger: log.With("component", "quotes"),
+		SubscribeTimeout: cfg.QuoteSubscribeTimeout})
+	stores := []phttp.HealthCheck{{Name: "postgres", Ping: ledger.Ping}, {Name: "redis", Ping: quotes.Ping}}
+	p.ready = append(stores, phttp.HealthCheck{Name: "feed", Ping: p.feedLive})
+	api := phttp.New(phttp.Config{
+		Bets: bets, Accounts: &cashier.Service{Ledger: ledger}, Logger: log.With("component", "api"),
+		Health: stores, Ready: p.ready, Quotes: p.quotes, Metrics: p.metrics.Handler(), Observer: p.metrics,
+	})
 
 	l := cfg.Listener
 	if l == nil {
@@ -202,16 +234,56 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 // URL returns the base URL of the HTTP API.
 func (p *RefPlatform) URL() string { return p.url }
 
+// QuotesURL returns the WebSocket URL of the quote stream.
+func (p *RefPlatform) QuotesURL() string {
+	return "ws" + strings.TrimPrefix(p.url, "http") + "/v1/quotes/stream"
+}
+
+// Ready returns nil when the platform is ready, as GET /readyz answers it:
+// PostgreSQL and Redis answer and the feed is live. Otherwise an
+// EUNAVAILABLE error names what is not.
+func (p *RefPlatform) Ready(ctx context.Context) error {
+	var down []string
+	for _, c := range p.ready {
+		if err := c.Ping(ctx); err != nil {
+			down = append(down, c.Name)
+		}
+	}
+	if len(down) > 0 {
+		return platform.Errorf(platform.EUNAVAILABLE, "not ready: %s", strings.Join(down, ", "))
+	}
+	return nil
+}
+
+// feedLive is the feed's readiness check: a stream open that has delivered
+// a message since it connected.
+func (p *RefPlatform) feedLive(context.Context) error {
+	if st := p.feed.Stats(); !st.Live {
+		if st.Connected {
+			return platform.Errorf(platform.EUNAVAILABLE, "connected, but no message yet")
+		}
+		return platform.Errorf(platform.EUNAVAILABLE, "not connected")
+	}
+	return nil
+}
+
+// Metrics returns the platform's metrics, the ones GET /metrics serves.
+func (p *RefPlatform) Metrics() *prometheus.Metrics { return p.metrics }
+
 // FeedStats returns the feed client's counters.
 func (p *RefPlatform) FeedStats() feed.Stats { return p.feed.Stats() }
 
-// Close stops taking requests and lets those in flight finish (within the
-// shutdown bound), then stops the feed client and closes the pools. The API
-// goes first: a bet in its in-play delay still needs the stores, and a bet
+// Close stops taking requests: it closes the quote stream's subscribers
+// with 1001 and lets the bets in flight finish (within the shutdown bound);
+// then it stops the feed client and closes the pools. The API goes before
+// the feed: a bet in its in-play delay still needs the stores, and a bet
 // must be answered from what committed. It is idempotent.
 func (p *RefPlatform) Close() error {
 	p.closeOnce.Do(func() {
 		var errs []error
+		if p.quotes != nil {
+			p.quotes.Close()
+		}
 		if p.server != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), p.grace)
 			if err := p.server.Shutdown(ctx); err != nil {

@@ -35,7 +35,7 @@ const (
 	logTailLines = 20
 	// readyPath answers 200 once the platform's stores and feed are
 	// connected.
-	readyPath = "/healthz"
+	readyPath = "/readyz"
 )
 
 // refLauncher runs the reference platform as a child process: the same

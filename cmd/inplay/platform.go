@@ -238,6 +238,7 @@ func servePlatform(ctx context.Context, pf platformFlags, stderr io.Writer) erro
 		Logger:          log,
 		Listener:        ln,
 		ShutdownTimeout: pf.shutdownTimeout,
+		QuoteStaleAfter: pf.quoteStaleAfter,
 	})
 	if err != nil {
 		ln.Close()

@@ -51,7 +51,7 @@ func (w *world) odds(market, selection, odds string) {
 		w.t.Fatal(err)
 	}
 	w.seq++
-	if err := w.quotes.SetOdds(context.Background(), market, []platform.Selection{{ID: selection, Odds: o}}, w.seq, time.Time{}); err != nil {
+	if _, err := w.quotes.SetOdds(context.Background(), market, []platform.Selection{{ID: selection, Odds: o}}, w.seq, time.Time{}); err != nil {
 		w.t.Fatal(err)
 	}
 }
@@ -62,7 +62,7 @@ func (w *world) status(market string, status platform.MarketStatus) {
 	if err := w.ledger.SetMarketStatus(context.Background(), market, status); err != nil {
 		w.t.Fatal(err)
 	}
-	if err := w.quotes.SetStatus(context.Background(), market, status, w.seq, time.Time{}); err != nil {
+	if _, err := w.quotes.SetStatus(context.Background(), market, status, w.seq, time.Time{}); err != nil {
 		w.t.Fatal(err)
 	}
 }

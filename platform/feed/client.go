@@ -31,18 +31,19 @@ import (
 	"github.com/inplaylabs/inplay/platform"
 )
 
-// Quotes receives odds and status updates (pricing.Service).
+// Quotes receives odds and status updates (pricing.Service). ref names the
+// message each came in: its seq, ts and producer.
 type Quotes interface {
 	// Odds applies an odds update. Returns EINVALID or EINTERNAL.
-	Odds(ctx context.Context, market string, odds []platform.Selection, seq int64, at time.Time) error
+	Odds(ctx context.Context, market string, odds []platform.Selection, ref platform.FeedRef) error
 	// Status applies a status update. Returns EINVALID or EINTERNAL.
-	Status(ctx context.Context, market string, status platform.MarketStatus, seq int64, at time.Time) error
+	Status(ctx context.Context, market string, status platform.MarketStatus, ref platform.FeedRef) error
 }
 
 // Results receives market results (settlement.Service).
 type Results interface {
 	// Result settles a market. Returns EINVALID or EINTERNAL.
-	Result(ctx context.Context, market string, winners []string, seq int64, at time.Time) error
+	Result(ctx context.Context, market string, winners []string, ref platform.FeedRef) error
 }
 
 // Defaults for Config.
@@ -74,11 +75,20 @@ type Config struct {
 	// ApplyAttempts is how many times an update is tried before the client
 	// reconnects and has it delivered again.
 	ApplyAttempts int
+	// OnLink, if set, is called with true when a newly opened stream
+	// delivers its first message (a heartbeat counts), before that message
+	// is applied, and with false when that stream ends. The feed is live in
+	// between. It runs on the client's goroutine and must not block.
+	OnLink func(live bool)
+	// Lag, if set, is told for each applied message that carries a ts how
+	// long after its ts it was applied.
+	Lag func(time.Duration)
 }
 
 // Stats counts what the client has seen. The counters only grow.
 type Stats struct {
 	Connected     bool  // a stream is open now
+	Live          bool  // the open stream has delivered a message: the feed is live
 	Connects      int64 // streams opened
 	DialErrors    int64 // failed attempts to open one
 	LastSeq       int64 // the last seq applied (or skipped as broken)
@@ -256,6 +266,12 @@ func (c *Client) stream(ctx context.Context) (connected bool, err error) {
 	defer c.count(func(s *Stats) { s.Connected = false })
 	c.once.Do(func() { close(c.ready) })
 	c.log.Info("feed connected", "url", c.base.String(), "after", c.last)
+	live := false
+	defer func() {
+		if live {
+			c.link(false)
+		}
+	}()
 
 	for {
 		readCtx, cancel := context.WithTimeout(ctx, c.cfg.HeartbeatTimeout)
@@ -268,6 +284,10 @@ func (c *Client) stream(ctx context.Context) (connected bool, err error) {
 				return true, errSilent
 			}
 			return true, fmt.Errorf("read feed: %w", err)
+		}
+		if !live {
+			live = true
+			c.link(true)
 		}
 		if typ != websocket.MessageText {
 			c.count(func(s *Stats) { s.Received++; s.Malformed++ })
@@ -320,6 +340,15 @@ func (c *Client) handle(ctx context.Context, data []byte) error {
 	}
 }
 
+// link records that the feed went live or stopped being live, and tells
+// OnLink.
+func (c *Client) link(live bool) {
+	c.count(func(s *Stats) { s.Live = live })
+	if c.cfg.OnLink != nil {
+		c.cfg.OnLink(live)
+	}
+}
+
 func (c *Client) advance(seq int64) {
 	c.last = seq
 	c.count(func(s *Stats) { s.LastSeq = seq })
@@ -355,17 +384,21 @@ func (c *Client) applyNext(ctx context.Context, m Message) error {
 	}
 	c.advance(m.Seq)
 	c.count(func(s *Stats) { s.Applied++ })
+	if c.cfg.Lag != nil && !m.TS.IsZero() {
+		c.cfg.Lag(time.Since(m.TS))
+	}
 	return nil
 }
 
 func (c *Client) apply(ctx context.Context, m Message) error {
+	ref := platform.FeedRef{Seq: m.Seq, TS: m.TS, Producer: m.Producer}
 	switch m.Type {
 	case TypeOdds:
-		return c.cfg.Quotes.Odds(ctx, m.Market, m.Prices, m.Seq, m.TS)
+		return c.cfg.Quotes.Odds(ctx, m.Market, m.Prices, ref)
 	case TypeStatus:
-		return c.cfg.Quotes.Status(ctx, m.Market, m.Status, m.Seq, m.TS)
+		return c.cfg.Quotes.Status(ctx, m.Market, m.Status, ref)
 	case TypeResult:
-		return c.cfg.Results.Result(ctx, m.Market, m.Winners, m.Seq, m.TS)
+		return c.cfg.Results.Result(ctx, m.Market, m.Winners, ref)
 	}
 	return nil
 }
@@ -427,17 +460,18 @@ func (c *Client) recover(ctx context.Context) error {
 		return nil
 	}
 	c.log.Warn("feed recovering from snapshot", "last_seq", c.last, "snapshot_seq", snap.Seq, "markets", len(snap.Markets))
+	ref := platform.FeedRef{Seq: snap.Seq, Producer: snap.Producer} // a snapshot has no ts
 	for _, m := range snap.Markets {
 		var err error
 		if len(m.Prices) > 0 {
-			err = errors.Join(err, c.cfg.Quotes.Odds(ctx, m.Market, m.Prices, snap.Seq, time.Time{}))
+			err = errors.Join(err, c.cfg.Quotes.Odds(ctx, m.Market, m.Prices, ref))
 		}
 		switch m.Status {
 		case platform.MarketOpen, platform.MarketSuspended, platform.MarketClosed:
-			err = errors.Join(err, c.cfg.Quotes.Status(ctx, m.Market, m.Status, snap.Seq, time.Time{}))
+			err = errors.Join(err, c.cfg.Quotes.Status(ctx, m.Market, m.Status, ref))
 		}
 		if m.Winners != nil {
-			err = errors.Join(err, c.cfg.Results.Result(ctx, m.Market, m.Winners, snap.Seq, time.Time{}))
+			err = errors.Join(err, c.cfg.Results.Result(ctx, m.Market, m.Winners, ref))
 		}
 		if err != nil {
 			c.count(func(s *Stats) { s.ApplyErrors++ })

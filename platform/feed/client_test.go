@@ -217,7 +217,8 @@ func (r *recorder) record(seq int64, event string) error {
 	return nil
 }
 
-func (r *recorder) Odds(_ context.Context, market string, odds []platform.Selection, seq int64, _ time.Time) error {
+func (r *recorder) Odds(_ context.Context, market string, odds []platform.Selection, ref platform.FeedRef) error {
+	seq := ref.Seq
 	parts := make([]string, len(odds))
 	for i, o := range odds {
 		parts[i] = o.ID + "=" + o.Odds.String()
@@ -225,12 +226,12 @@ func (r *recorder) Odds(_ context.Context, market string, odds []platform.Select
 	return r.record(seq, fmt.Sprintf("%d odds %s %s", seq, market, strings.Join(parts, ",")))
 }
 
-func (r *recorder) Status(_ context.Context, market string, status platform.MarketStatus, seq int64, _ time.Time) error {
-	return r.record(seq, fmt.Sprintf("%d status %s %s", seq, market, status))
+func (r *recorder) Status(_ context.Context, market string, status platform.MarketStatus, ref platform.FeedRef) error {
+	return r.record(ref.Seq, fmt.Sprintf("%d status %s %s", ref.Seq, market, status))
 }
 
-func (r *recorder) Result(_ context.Context, market string, winners []string, seq int64, _ time.Time) error {
-	return r.record(seq, fmt.Sprintf("%d result %s %v", seq, market, winners))
+func (r *recorder) Result(_ context.Context, market string, winners []string, ref platform.FeedRef) error {
+	return r.record(ref.Seq, fmt.Sprintf("%d result %s %v", ref.Seq, market, winners))
 }
 
 func (r *recorder) got() []string {

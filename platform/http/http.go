@@ -31,6 +31,7 @@ var statuses = map[string]int{
 	platform.EMARKETSUSPENDED: http.StatusUnprocessableEntity,
 	platform.EFUNDS:           http.StatusUnprocessableEntity,
 	platform.ELIMIT:           http.StatusUnprocessableEntity,
+	platform.EUNAVAILABLE:     http.StatusServiceUnavailable,
 	platform.EINTERNAL:        http.StatusInternalServerError,
 }
 
@@ -42,10 +43,45 @@ func ErrorStatus(code string) int {
 	return http.StatusInternalServerError
 }
 
-// HealthCheck is one dependency GET /healthz pings.
+// HealthCheck is one dependency GET /healthz or GET /readyz checks. Ping
+// returns nil when it is fine; a *platform.Error's message says why not.
 type HealthCheck struct {
 	Name string
 	Ping func(ctx context.Context) error
+}
+
+// BetObserver is told the outcome of every POST /v1/bets (the metrics).
+type BetObserver interface {
+	// ObserveBet records one bet request. outcome is accepted (booked now),
+	// repeated (a resend of a booked bet), rejected (any code but
+	// EINTERNAL) or failed (EINTERNAL); code is the error code, "" unless
+	// rejected or failed; took is how long the platform took to answer.
+	ObserveBet(outcome, code string, took time.Duration)
+}
+
+// The outcomes BetObserver is told.
+const (
+	BetAccepted = "accepted"
+	BetRepeated = "repeated"
+	BetRejected = "rejected"
+	BetFailed   = "failed"
+)
+
+// Config configures a Server. Bets and Accounts are required.
+type Config struct {
+	Bets     platform.BetService
+	Accounts platform.AccountService
+	Logger   *slog.Logger  // nil = discard
+	Health   []HealthCheck // GET /healthz: the stores
+	// Ready are what GET /readyz needs before it answers 200: the stores
+	// and the feed.
+	Ready []HealthCheck
+	// Quotes serves GET /v1/quotes/stream (a QuoteStream); nil = 404.
+	Quotes http.Handler
+	// Metrics serves GET /metrics; nil = 404.
+	Metrics http.Handler
+	// Observer is told of every bet request; nil = none.
+	Observer BetObserver
 }
 
 // Server routes the API to the platform's services.
@@ -53,22 +89,39 @@ type Server struct {
 	bets     platform.BetService
 	accounts platform.AccountService
 	checks   []HealthCheck
+	ready    []HealthCheck
+	observer BetObserver
 	log      *slog.Logger
 	mux      *http.ServeMux
 }
 
-// NewServer returns the API on the given services. logger may be nil.
+// NewServer returns the API on the given services, with checks for
+// GET /healthz and GET /readyz. logger may be nil.
 func NewServer(bets platform.BetService, accounts platform.AccountService, logger *slog.Logger, checks ...HealthCheck) *Server {
+	return New(Config{Bets: bets, Accounts: accounts, Logger: logger, Health: checks, Ready: checks})
+}
+
+// New returns the API as cfg says.
+func New(cfg Config) *Server {
+	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{bets: bets, accounts: accounts, checks: checks, log: logger, mux: http.NewServeMux()}
+	s := &Server{bets: cfg.Bets, accounts: cfg.Accounts, checks: cfg.Health, ready: cfg.Ready, observer: cfg.Observer,
+		log: logger, mux: http.NewServeMux()}
 	s.mux.HandleFunc("POST /v1/accounts/{account}/deposits", s.transfer(platform.Deposit))
 	s.mux.HandleFunc("POST /v1/accounts/{account}/withdrawals", s.transfer(platform.Withdraw))
 	s.mux.HandleFunc("GET /v1/accounts/{account}", s.getAccount)
 	s.mux.HandleFunc("POST /v1/bets", s.placeBet)
 	s.mux.HandleFunc("GET /v1/bets/{id}", s.getBet)
 	s.mux.HandleFunc("GET /healthz", s.health)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	if cfg.Quotes != nil {
+		s.mux.Handle("GET /v1/quotes/stream", cfg.Quotes)
+	}
+	if cfg.Metrics != nil {
+		s.mux.Handle("GET /metrics", cfg.Metrics)
+	}
 	// Anything else is answered in the API's error shape too.
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, platform.Errorf(platform.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))
@@ -76,9 +129,17 @@ func NewServer(bets platform.BetService, accounts platform.AccountService, logge
 	return s
 }
 
-// ServeHTTP implements http.Handler. A panic in a handler is answered as
-// EINTERNAL instead of a dropped connection.
+// ServeHTTP implements http.Handler. Every request gets an id (see
+// RequestID), echoed in X-Request-Id and carried by every log line it
+// produces. A panic in a handler is answered as EINTERNAL instead of a
+// dropped connection.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := r.Header.Get(RequestIDHeader)
+	if !saneRequestID(id) {
+		id = newRequestID()
+	}
+	w.Header().Set(RequestIDHeader, id)
+	r = r.WithContext(context.WithValue(r.Context(), requestKey{}, requestInfo{id: id, log: s.log.With("request_id", id)}))
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -100,7 +161,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := platform.ErrorCode(err)
 	if code == platform.EINTERNAL {
 		// The caller gets a generic message; the cause goes to the log.
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.logger(r.Context()).Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, ErrorStatus(code), errorBody{Code: code, Message: platform.ErrorMessage(err)})
 }
@@ -249,17 +310,33 @@ func createdStatus(created bool) int {
 }
 
 func (s *Server) placeBet(w http.ResponseWriter, r *http.Request) {
-	req, err := decodeBet(http.MaxBytesReader(w, r.Body, MaxBodyBytes+1))
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	start := time.Now()
+	bet, created, err := s.placeBetBody(r.Context(), http.MaxBytesReader(w, r.Body, MaxBodyBytes+1))
+	if s.observer != nil {
+		outcome, code := BetAccepted, platform.ErrorCode(err)
+		switch {
+		case code == platform.EINTERNAL:
+			outcome = BetFailed
+		case code != "":
+			outcome = BetRejected
+		case !created:
+			outcome = BetRepeated
+		}
+		s.observer.ObserveBet(outcome, code, time.Since(start))
 	}
-	bet, created, err := s.bets.PlaceBet(r.Context(), req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, createdStatus(created), toBetJSON(bet))
+}
+
+func (s *Server) placeBetBody(ctx context.Context, body io.Reader) (*platform.Bet, bool, error) {
+	req, err := decodeBet(body)
+	if err != nil {
+		return nil, false, err
+	}
+	return s.bets.PlaceBet(ctx, req)
 }
 
 func (s *Server) getBet(w http.ResponseWriter, r *http.Request) {
@@ -280,11 +357,11 @@ type transferJSON struct {
 }
 
 func (s *Server) transfer(kind platform.TransferKind) http.HandlerFunc {
-	do := s.accounts.Deposit
-	if kind == platform.Withdraw {
-		do = s.accounts.Withdraw
-	}
 	return func(w http.ResponseWriter, r *http.Request) {
+		do := s.accounts.Deposit
+		if kind == platform.Withdraw {
+			do = s.accounts.Withdraw
+		}
 		req, err := decodeTransfer(http.MaxBytesReader(w, r.Body, MaxBodyBytes+1), r.PathValue("account"))
 		if err != nil {
 			s.fail(w, r, err)
@@ -317,7 +394,7 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	var down []string
 	for _, c := range s.checks {
 		if err := c.Ping(ctx); err != nil {
-			s.log.Warn("health check failed", "check", c.Name, "err", err)
+			s.logger(r.Context()).Warn("health check failed", "check", c.Name, "err", err)
 			down = append(down, c.Name)
 		}
 	}
@@ -327,4 +404,30 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers 200 only when every readiness check passes, else 503
+// EUNAVAILABLE naming each one that does not and why.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	var down []string
+	for _, c := range s.ready {
+		err := c.Ping(ctx)
+		if err == nil {
+			continue
+		}
+		why := "not answering"
+		if platform.ErrorCode(err) != platform.EINTERNAL {
+			why = platform.ErrorMessage(err)
+		}
+		s.logger(r.Context()).Debug("not ready", "check", c.Name, "err", err)
+		down = append(down, c.Name+" "+why)
+	}
+	if len(down) > 0 {
+		writeJSON(w, ErrorStatus(platform.EUNAVAILABLE), errorBody{Code: platform.EUNAVAILABLE,
+			Message: "not ready: " + strings.Join(down, "; ")})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }

@@ -67,13 +67,13 @@ func call(t *testing.T, method, url, body string) (int, map[string]any) {
 func TestAPI(t *testing.T) {
 	base, pool, quotes := newAPI(t)
 	ctx := context.Background()
-	if err := quotes.SetOdds(ctx, "m1", []platform.Selection{{ID: "home", Odds: 21000}}, 1, time.Time{}); err != nil {
+	if _, err := quotes.SetOdds(ctx, "m1", []platform.Selection{{ID: "home", Odds: 21000}}, 1, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := quotes.SetOdds(ctx, "m2", []platform.Selection{{ID: "home", Odds: 21000}}, 1, time.Time{}); err != nil {
+	if _, err := quotes.SetOdds(ctx, "m2", []platform.Selection{{ID: "home", Odds: 21000}}, 1, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := quotes.SetStatus(ctx, "m2", platform.MarketSuspended, 2, time.Time{}); err != nil {
+	if _, err := quotes.SetStatus(ctx, "m2", platform.MarketSuspended, 2, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	bigBody := `{"id":"` + strings.Repeat("x", phttp.MaxBodyBytes) + `"}`
@@ -216,7 +216,7 @@ func TestErrorStatusCoversEveryCode(t *testing.T) {
 	want := map[string]int{
 		platform.EINVALID: 400, platform.ENOTFOUND: 404, platform.ECONFLICT: 409,
 		platform.EPRICECHANGED: 422, platform.EMARKETSUSPENDED: 422, platform.EFUNDS: 422,
-		platform.ELIMIT: 422, platform.EINTERNAL: 500,
+		platform.ELIMIT: 422, platform.EUNAVAILABLE: 503, platform.EINTERNAL: 500,
 	}
 	for _, code := range platform.Codes {
 		t.Run(code, func(t *testing.T) {

@@ -21,15 +21,26 @@ type Reader interface {
 // Writer applies the feed's updates to the quotes. Each update carries the
 // feed seq it came with; an update older than the one already applied to
 // the market is ignored, so a redelivered or late message can never roll a
-// quote back.
+// quote back. Each method reports whether it applied the update, so that an
+// ignored one publishes nothing.
 type Writer interface {
 	// SetOdds merges selections' odds into a market's quote. A market quoted
 	// for the first time is open. Returns EINVALID or EINTERNAL.
-	SetOdds(ctx context.Context, market string, odds []platform.Selection, seq int64, at time.Time) error
+	SetOdds(ctx context.Context, market string, odds []platform.Selection, seq int64, at time.Time) (applied bool, err error)
 
 	// SetStatus sets a market's status. Settled is final: once set, no later
 	// status replaces it. Returns EINVALID or EINTERNAL.
-	SetStatus(ctx context.Context, market string, status platform.MarketStatus, seq int64, at time.Time) error
+	SetStatus(ctx context.Context, market string, status platform.MarketStatus, seq int64, at time.Time) (applied bool, err error)
+}
+
+// Publisher is told of every update the quote store has applied, after it
+// applied it (a Hub, which pushes whole quotes to the quote stream). It must
+// not block: it runs on the feed's path.
+type Publisher interface {
+	// PublishOdds publishes odds merged into a market's quote.
+	PublishOdds(market string, odds []platform.Selection, ref platform.FeedRef)
+	// PublishStatus publishes a market's new status.
+	PublishStatus(market string, status platform.MarketStatus, ref platform.FeedRef)
 }
 
 // Store is a quote store.
@@ -67,14 +78,16 @@ type MarketStatuses interface {
 
 // Service applies the feed's odds and status updates: odds to the quote
 // store; statuses to the ledger first and the quote store second, so that
-// whenever the quote store says open, the ledger already does too.
+// whenever the quote store says open, the ledger already does too. What the
+// quote store applied is then published.
 type Service struct {
-	Quotes Writer
-	Ledger MarketStatuses
+	Quotes    Writer
+	Ledger    MarketStatuses
+	Publisher Publisher // nil = publish nothing
 }
 
 // Odds applies an odds update. Returns EINVALID or EINTERNAL.
-func (s *Service) Odds(ctx context.Context, market string, odds []platform.Selection, seq int64, at time.Time) error {
+func (s *Service) Odds(ctx context.Context, market string, odds []platform.Selection, ref platform.FeedRef) error {
 	if err := platform.ValidateID("market", market); err != nil {
 		return err
 	}
@@ -89,12 +102,19 @@ func (s *Service) Odds(ctx context.Context, market string, odds []platform.Selec
 			return platform.Errorf(platform.EINVALID, "odds %s of %q in market %q are outside 1.01 to 1000", sel.Odds, sel.ID, market)
 		}
 	}
-	return s.Quotes.SetOdds(ctx, market, odds, seq, at)
+	applied, err := s.Quotes.SetOdds(ctx, market, odds, ref.Seq, ref.TS)
+	if err != nil {
+		return err
+	}
+	if applied && s.Publisher != nil {
+		s.Publisher.PublishOdds(market, odds, ref)
+	}
+	return nil
 }
 
 // Status applies a status update (open, suspended or closed). Returns
 // EINVALID or EINTERNAL.
-func (s *Service) Status(ctx context.Context, market string, status platform.MarketStatus, seq int64, at time.Time) error {
+func (s *Service) Status(ctx context.Context, market string, status platform.MarketStatus, ref platform.FeedRef) error {
 	switch status {
 	case platform.MarketOpen, platform.MarketSuspended, platform.MarketClosed:
 	default:
@@ -103,5 +123,12 @@ func (s *Service) Status(ctx context.Context, market string, status platform.Mar
 	if err := s.Ledger.SetMarketStatus(ctx, market, status); err != nil {
 		return err
 	}
-	return s.Quotes.SetStatus(ctx, market, status, seq, at)
+	applied, err := s.Quotes.SetStatus(ctx, market, status, ref.Seq, ref.TS)
+	if err != nil {
+		return err
+	}
+	if applied && s.Publisher != nil {
+		s.Publisher.PublishStatus(market, status, ref)
+	}
+	return nil
 }

@@ -28,19 +28,19 @@ func TestServiceAppliesFeedUpdates(t *testing.T) {
 	}{
 		// Odds open the market in the quote store.
 		{"odds", func() error {
-			return svc.Odds(ctx, "m1", []platform.Selection{{ID: "home", Odds: 21000}}, 1, at)
+			return svc.Odds(ctx, "m1", []platform.Selection{{ID: "home", Odds: 21000}}, platform.FeedRef{Seq: 1, TS: at})
 		}, "", ""},
 		// A status reaches the ledger and the quotes.
-		{"suspend", func() error { return svc.Status(ctx, "m1", platform.MarketSuspended, 2, at) }, "", platform.MarketSuspended},
+		{"suspend", func() error { return svc.Status(ctx, "m1", platform.MarketSuspended, platform.FeedRef{Seq: 2, TS: at}) }, "", platform.MarketSuspended},
 		// And again.
-		{"reopen", func() error { return svc.Status(ctx, "m1", platform.MarketOpen, 3, at) }, "", platform.MarketOpen},
+		{"reopen", func() error { return svc.Status(ctx, "m1", platform.MarketOpen, platform.FeedRef{Seq: 3, TS: at}) }, "", platform.MarketOpen},
 		// The feed cannot settle a market by status.
-		{"settled status", func() error { return svc.Status(ctx, "m1", platform.MarketSettled, 4, at) }, platform.EINVALID, platform.MarketOpen},
+		{"settled status", func() error { return svc.Status(ctx, "m1", platform.MarketSettled, platform.FeedRef{Seq: 4, TS: at}) }, platform.EINVALID, platform.MarketOpen},
 		// Odds with no selection.
-		{"empty odds", func() error { return svc.Odds(ctx, "m1", nil, 5, at) }, platform.EINVALID, platform.MarketOpen},
+		{"empty odds", func() error { return svc.Odds(ctx, "m1", nil, platform.FeedRef{Seq: 5, TS: at}) }, platform.EINVALID, platform.MarketOpen},
 		// Odds out of range.
 		{"bad odds", func() error {
-			return svc.Odds(ctx, "m1", []platform.Selection{{ID: "home", Odds: 1}}, 6, at)
+			return svc.Odds(ctx, "m1", []platform.Selection{{ID: "home", Odds: 1}}, platform.FeedRef{Seq: 6, TS: at})
 		}, platform.EINVALID, platform.MarketOpen},
 	}
 	for _, tt := range tests {

@@ -90,42 +90,44 @@ func checkMarket(market string, seq int64) error {
 }
 
 // SetOdds implements pricing.Writer.
-func (s *QuoteStore) SetOdds(ctx context.Context, market string, odds []platform.Selection, seq int64, at time.Time) error {
+func (s *QuoteStore) SetOdds(ctx context.Context, market string, odds []platform.Selection, seq int64, at time.Time) (bool, error) {
 	if err := checkMarket(market, seq); err != nil {
-		return err
+		return false, err
 	}
 	if len(odds) == 0 {
-		return platform.Errorf(platform.EINVALID, "odds update of market %q quotes no selection", market)
+		return false, platform.Errorf(platform.EINVALID, "odds update of market %q quotes no selection", market)
 	}
 	args := make([]any, 0, 2+2*len(odds))
 	args = append(args, seq, formatTime(at))
 	for _, sel := range odds {
 		if err := platform.ValidateID("selection", sel.ID); err != nil {
-			return err
+			return false, err
 		}
 		if !sel.Odds.Valid() {
-			return platform.Errorf(platform.EINVALID, "odds %s of %q are outside 1.01 to 1000", sel.Odds, sel.ID)
+			return false, platform.Errorf(platform.EINVALID, "odds %s of %q are outside 1.01 to 1000", sel.Odds, sel.ID)
 		}
 		args = append(args, sel.ID, sel.Odds.String())
 	}
-	if err := setOdds.Run(ctx, s.client, []string{s.QuoteKey(market), s.MarketKey(market)}, args...).Err(); err != nil {
-		return fmt.Errorf("redis: set odds of %s: %w", market, err)
+	n, err := setOdds.Run(ctx, s.client, []string{s.QuoteKey(market), s.MarketKey(market)}, args...).Int()
+	if err != nil {
+		return false, fmt.Errorf("redis: set odds of %s: %w", market, err)
 	}
-	return nil
+	return n == 1, nil
 }
 
 // SetStatus implements pricing.Writer.
-func (s *QuoteStore) SetStatus(ctx context.Context, market string, status platform.MarketStatus, seq int64, at time.Time) error {
+func (s *QuoteStore) SetStatus(ctx context.Context, market string, status platform.MarketStatus, seq int64, at time.Time) (bool, error) {
 	if err := checkMarket(market, seq); err != nil {
-		return err
+		return false, err
 	}
 	if !status.Valid() {
-		return platform.Errorf(platform.EINVALID, "market status %q is unknown", status)
+		return false, platform.Errorf(platform.EINVALID, "market status %q is unknown", status)
 	}
-	if err := setStatus.Run(ctx, s.client, []string{s.MarketKey(market)}, seq, formatTime(at), string(status)).Err(); err != nil {
-		return fmt.Errorf("redis: set status of %s: %w", market, err)
+	n, err := setStatus.Run(ctx, s.client, []string{s.MarketKey(market)}, seq, formatTime(at), string(status)).Int()
+	if err != nil {
+		return false, fmt.Errorf("redis: set status of %s: %w", market, err)
 	}
-	return nil
+	return n == 1, nil
 }
 
 // Price implements pricing.Reader. Both hashes are read in one MULTI, so

@@ -32,49 +32,54 @@ func TestQuoteStore(t *testing.T) {
 	}
 
 	steps := []struct {
-		name   string
-		apply  func() error
-		status platform.MarketStatus
-		odds   map[string]platform.Odds
-		seq    int64
+		name    string
+		apply   func() (bool, error)
+		status  platform.MarketStatus
+		odds    map[string]platform.Odds
+		seq     int64
+		applied bool // what the store says: false when it ignored the update
 	}{
 		// First odds: the market opens with them.
-		{"first odds", func() error {
+		{"first odds", func() (bool, error) {
 			return s.SetOdds(ctx, "m1", []platform.Selection{sel("home", 21000), sel("away", 34000)}, 3, at)
-		}, platform.MarketOpen, map[string]platform.Odds{"home": 21000, "away": 34000}, 3},
+		}, platform.MarketOpen, map[string]platform.Odds{"home": 21000, "away": 34000}, 3, true},
 		// A later update merges: away keeps its price.
-		{"merge", func() error {
+		{"merge", func() (bool, error) {
 			return s.SetOdds(ctx, "m1", []platform.Selection{sel("home", 20500)}, 4, at)
-		}, platform.MarketOpen, map[string]platform.Odds{"home": 20500, "away": 34000}, 4},
+		}, platform.MarketOpen, map[string]platform.Odds{"home": 20500, "away": 34000}, 4, true},
 		// An older update arrives late: ignored.
-		{"stale odds", func() error {
+		{"stale odds", func() (bool, error) {
 			return s.SetOdds(ctx, "m1", []platform.Selection{sel("home", 99000)}, 2, at)
-		}, platform.MarketOpen, map[string]platform.Odds{"home": 20500, "away": 34000}, 4},
+		}, platform.MarketOpen, map[string]platform.Odds{"home": 20500, "away": 34000}, 4, false},
 		// Redelivery of the same seq is harmless.
-		{"redelivered", func() error {
+		{"redelivered", func() (bool, error) {
 			return s.SetOdds(ctx, "m1", []platform.Selection{sel("home", 20500)}, 4, at)
-		}, platform.MarketOpen, map[string]platform.Odds{"home": 20500, "away": 34000}, 4},
+		}, platform.MarketOpen, map[string]platform.Odds{"home": 20500, "away": 34000}, 4, true},
 		// Suspension keeps the odds.
-		{"suspend", func() error {
+		{"suspend", func() (bool, error) {
 			return s.SetStatus(ctx, "m1", platform.MarketSuspended, 5, at)
-		}, platform.MarketSuspended, map[string]platform.Odds{"home": 20500, "away": 34000}, 5},
+		}, platform.MarketSuspended, map[string]platform.Odds{"home": 20500, "away": 34000}, 5, true},
 		// A stale status does not reopen it.
-		{"stale status", func() error {
+		{"stale status", func() (bool, error) {
 			return s.SetStatus(ctx, "m1", platform.MarketOpen, 4, at)
-		}, platform.MarketSuspended, map[string]platform.Odds{"home": 20500, "away": 34000}, 5},
+		}, platform.MarketSuspended, map[string]platform.Odds{"home": 20500, "away": 34000}, 5, false},
 		// Settled is set by settlement.
-		{"settle", func() error {
+		{"settle", func() (bool, error) {
 			return s.SetStatus(ctx, "m1", platform.MarketSettled, 6, at)
-		}, platform.MarketSettled, map[string]platform.Odds{"home": 20500, "away": 34000}, 6},
+		}, platform.MarketSettled, map[string]platform.Odds{"home": 20500, "away": 34000}, 6, true},
 		// And is final, even against a newer status.
-		{"after settled", func() error {
+		{"after settled", func() (bool, error) {
 			return s.SetStatus(ctx, "m1", platform.MarketOpen, 7, at)
-		}, platform.MarketSettled, map[string]platform.Odds{"home": 20500, "away": 34000}, 6},
+		}, platform.MarketSettled, map[string]platform.Odds{"home": 20500, "away": 34000}, 6, false},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			if err := st.apply(); err != nil {
+			applied, err := st.apply()
+			if err != nil {
 				t.Fatal(err)
+			}
+			if applied != st.applied {
+				t.Fatalf("applied = %v, want %v", applied, st.applied)
 			}
 			p, err := s.Price(ctx, "m1")
 			if err != nil {
@@ -96,7 +101,7 @@ func TestQuoteStoreStatusOnly(t *testing.T) {
 	s := mustStore(t)
 	ctx := context.Background()
 	// A status before any odds makes the market known, with nothing quoted.
-	if err := s.SetStatus(ctx, "m2", platform.MarketSuspended, 1, time.Time{}); err != nil {
+	if _, err := s.SetStatus(ctx, "m2", platform.MarketSuspended, 1, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	p, err := s.Price(ctx, "m2")
@@ -104,7 +109,7 @@ func TestQuoteStoreStatusOnly(t *testing.T) {
 		t.Fatalf("price = %+v, %v", p, err)
 	}
 	// Its first odds keep the status it had.
-	if err := s.SetOdds(ctx, "m2", []platform.Selection{sel("home", 15000)}, 2, time.Time{}); err != nil {
+	if _, err := s.SetOdds(ctx, "m2", []platform.Selection{sel("home", 15000)}, 2, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if p, _ := s.Price(ctx, "m2"); p.Status != platform.MarketSuspended {
@@ -120,15 +125,21 @@ func TestQuoteStoreRefusesBadInput(t *testing.T) {
 		apply func() error
 	}{
 		// A market id with a space could not be told apart in a key.
-		{"bad market", func() error { return s.SetOdds(ctx, "m 1", []platform.Selection{sel("h", 20000)}, 1, time.Time{}) }},
+		{"bad market", func() error {
+			_, err := s.SetOdds(ctx, "m 1", []platform.Selection{sel("h", 20000)}, 1, time.Time{})
+			return err
+		}},
 		// An update with nothing in it.
-		{"no selections", func() error { return s.SetOdds(ctx, "m1", nil, 1, time.Time{}) }},
+		{"no selections", func() error { _, err := s.SetOdds(ctx, "m1", nil, 1, time.Time{}); return err }},
 		// Odds out of range never reach the store.
-		{"bad odds", func() error { return s.SetOdds(ctx, "m1", []platform.Selection{sel("h", 5)}, 1, time.Time{}) }},
+		{"bad odds", func() error {
+			_, err := s.SetOdds(ctx, "m1", []platform.Selection{sel("h", 5)}, 1, time.Time{})
+			return err
+		}},
 		// Unknown statuses.
-		{"bad status", func() error { return s.SetStatus(ctx, "m1", "paused", 1, time.Time{}) }},
+		{"bad status", func() error { _, err := s.SetStatus(ctx, "m1", "paused", 1, time.Time{}); return err }},
 		// Seqs are never negative.
-		{"negative seq", func() error { return s.SetStatus(ctx, "m1", platform.MarketOpen, -1, time.Time{}) }},
+		{"negative seq", func() error { _, err := s.SetStatus(ctx, "m1", platform.MarketOpen, -1, time.Time{}); return err }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -151,7 +162,7 @@ func TestQuoteStoreStaysInsideItsPrefix(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := redis.NewQuoteStore(client, prefix)
-	if err := s.SetOdds(ctx, "m1", []platform.Selection{sel("home", 20000)}, 1, time.Time{}); err != nil {
+	if _, err := s.SetOdds(ctx, "m1", []platform.Selection{sel("home", 20000)}, 1, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	keys, err := client.Keys(ctx, prefix+"*").Result()

@@ -6,7 +6,7 @@ package settlement
 import (
 	"context"
 	"log/slog"
-	"time"
+	"sync/atomic"
 
 	"github.com/inplaylabs/inplay/platform"
 	"github.com/inplaylabs/inplay/platform/ledger"
@@ -15,10 +15,18 @@ import (
 
 // Service settles markets.
 type Service struct {
-	Ledger ledger.Markets
-	Quotes pricing.Writer
-	Logger *slog.Logger // nil = discard
+	Ledger    ledger.Markets
+	Quotes    pricing.Writer
+	Publisher pricing.Publisher // nil = publish nothing
+	Logger    *slog.Logger      // nil = discard
+
+	inProgress atomic.Int64
 }
+
+// InProgress returns how many results are being settled now. Settlement is
+// synchronous on the feed's path, so this is the platform's settlement queue:
+// markets resulted but not yet settled.
+func (s *Service) InProgress() int64 { return s.inProgress.Load() }
 
 // Result settles market on its result (empty winners void it). It is
 // idempotent: a second result for a settled market changes nothing, so a
@@ -26,17 +34,23 @@ type Service struct {
 // quote second: the ledger refuses bets on a settled market by itself, and a
 // failure in between leaves a state the redelivery completes. Returns
 // EINVALID or EINTERNAL.
-func (s *Service) Result(ctx context.Context, market string, winners []string, seq int64, at time.Time) error {
+func (s *Service) Result(ctx context.Context, market string, winners []string, ref platform.FeedRef) error {
+	s.inProgress.Add(1)
+	defer s.inProgress.Add(-1)
 	res, err := s.Ledger.SettleMarket(ctx, market, winners)
 	if err != nil {
 		return err
 	}
-	if err := s.Quotes.SetStatus(ctx, market, platform.MarketSettled, seq, at); err != nil {
+	applied, err := s.Quotes.SetStatus(ctx, market, platform.MarketSettled, ref.Seq, ref.TS)
+	if err != nil {
 		return err
+	}
+	if applied && s.Publisher != nil {
+		s.Publisher.PublishStatus(market, platform.MarketSettled, ref)
 	}
 	if s.Logger != nil {
 		if res.Already {
-			s.Logger.Debug("market already settled", "market", market, "seq", seq)
+			s.Logger.Debug("market already settled", "market", market, "seq", ref.Seq)
 		} else {
 			s.Logger.Info("market settled", "market", market, "winners", winners,
 				"won", res.Won, "lost", res.Lost, "void", res.Void, "paid", res.Paid)

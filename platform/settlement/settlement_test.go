@@ -22,7 +22,7 @@ func TestResult(t *testing.T) {
 	if _, _, err := ledger.Deposit(ctx, platform.TransferRequest{ID: "d-1", Account: "a1", Amount: 1000}); err != nil {
 		t.Fatal(err)
 	}
-	if err := quotes.SetOdds(ctx, "m1", []platform.Selection{{ID: "home", Odds: 25000}}, 1, time.Time{}); err != nil {
+	if _, err := quotes.SetOdds(ctx, "m1", []platform.Selection{{ID: "home", Odds: 25000}}, 1, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := ledger.PlaceBet(ctx, platform.Bet{ID: "b-1", Account: "a1", Market: "m1", Selection: "home",
@@ -48,7 +48,7 @@ func TestResult(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := svc.Result(ctx, tt.market, tt.winners, 2, time.Time{})
+			err := svc.Result(ctx, tt.market, tt.winners, platform.FeedRef{Seq: 2})
 			if code := platform.ErrorCode(err); code != tt.code {
 				t.Fatalf("Result = %v, want code %q", err, tt.code)
 			}
