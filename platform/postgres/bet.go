@@ -29,6 +29,14 @@ func (s *Store) PlaceBet(ctx context.Context, bet platform.Bet) (*platform.Bet, 
 	if platform.IsSystemAccount(bet.Account) {
 		return nil, false, platform.Errorf(platform.ENOTFOUND, "account %q not found", bet.Account)
 	}
+	if s.batch != nil {
+		return s.batch.place(ctx, bet, req)
+	}
+	return s.placeAlone(ctx, bet, req)
+}
+
+// placeAlone books one validated bet in a transaction of its own.
+func (s *Store) placeAlone(ctx context.Context, bet platform.Bet, req platform.BetRequest) (*platform.Bet, bool, error) {
 	var (
 		out     *platform.Bet
 		created bool
