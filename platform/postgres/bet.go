@@ -15,8 +15,7 @@ import (
 func (s *Store) PlaceBet(ctx context.Context, bet platform.Bet) (*platform.Bet, bool, error) {
 	// The requested odds are what a resend must repeat, so they are
 	// required; the accepted odds must be valid odds that satisfy them.
-	req := platform.BetRequest{ID: bet.ID, Account: bet.Account, Market: bet.Market,
-		Selection: bet.Selection, Stake: bet.Stake, Odds: bet.RequestedOdds}
+	req := betRequest(bet)
 	if err := req.Validate(); err != nil {
 		return nil, false, err
 	}
@@ -33,6 +32,12 @@ func (s *Store) PlaceBet(ctx context.Context, bet platform.Bet) (*platform.Bet, 
 		return s.batch.place(ctx, bet, req)
 	}
 	return s.placeAlone(ctx, bet, req)
+}
+
+// betRequest is the request bet answers: what a resend must repeat.
+func betRequest(bet platform.Bet) platform.BetRequest {
+	return platform.BetRequest{ID: bet.ID, Account: bet.Account, Market: bet.Market,
+		Selection: bet.Selection, Stake: bet.Stake, Odds: bet.RequestedOdds}
 }
 
 // placeAlone books one validated bet in a transaction of its own.
