@@ -6,6 +6,8 @@
 //
 // Every write is one database transaction that leaves nothing half-written:
 // the postings and the balances they move change together or not at all.
+// Bets are group-committed (batch.go): the bets of a batch share one
+// database transaction, each still with a ledger transaction of its own.
 // Serialisation failures, deadlocks and id races are retried a bounded
 // number of times.
 //
