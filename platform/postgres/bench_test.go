@@ -26,9 +26,18 @@ const (
 	benchPoolSize = 32
 )
 
+// benchModes are the ways of booking bets a benchmark compares.
+var benchModes = []struct {
+	name string
+	opt  postgres.Option
+}{
+	{"alone", postgres.WithGroupCommit(postgres.GroupCommit{MaxBatch: 1})}, // one transaction per bet
+	{"group", postgres.WithGroupCommit(postgres.DefaultGroupCommit)},
+}
+
 // benchStore opens a Store on a fresh database with benchAccounts funded
 // players and benchMarkets open markets.
-func benchStore(b *testing.B) (*postgres.Store, *pgxpool.Pool) {
+func benchStore(b *testing.B, opts ...postgres.Option) (*postgres.Store, *pgxpool.Pool) {
 	b.Helper()
 	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(b))
 	if err != nil {
@@ -42,7 +51,8 @@ func benchStore(b *testing.B) (*postgres.Store, *pgxpool.Pool) {
 		b.Fatal(err)
 	}
 	b.Cleanup(pool.Close)
-	s := postgres.NewStore(pool)
+	s := postgres.NewStore(pool, opts...)
+	b.Cleanup(s.Close)
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	next := atomic.Int64{}
@@ -118,82 +128,91 @@ func (l *latencies) report(b *testing.B, elapsed time.Duration) {
 
 // BenchmarkPlaceBetConcurrent is closed-loop saturation: 256 goroutines
 // each place their next bet as soon as the last one is answered, b.N bets
-// in all (run it with -benchtime 20000x). accepted/s is the ceiling;
-// latency is what a bet waits at that ceiling.
+// in all (run it with -benchtime 20000x), one bet per transaction and
+// group-committed. accepted/s is the ceiling; latency is what a bet waits
+// at that ceiling.
 //
 //	go test -run '^$' -bench PlaceBetConcurrent -benchtime 20000x ./platform/postgres/
 func BenchmarkPlaceBetConcurrent(b *testing.B) {
-	s, pool := benchStore(b)
-	odds := mustOdds(b, "1.91")
-	const workers = 256
-	var (
-		l    latencies
-		next atomic.Int64
-		wg   sync.WaitGroup
-	)
-	ctx := context.Background()
-	b.ResetTimer()
-	start := time.Now()
-	for range workers {
-		wg.Go(func() {
-			for n := next.Add(1); n <= int64(b.N); n = next.Add(1) {
-				t0 := time.Now()
-				_, _, err := s.PlaceBet(ctx, benchBet("c", n, odds))
-				l.add(time.Since(t0), err)
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	l.report(b, elapsed)
-	checkBooks(b, pool)
-}
-
-// BenchmarkPlaceBetOpenLoop sends bets at a constant rate for 5 s per rate,
-// each at its planned time whatever the earlier ones are doing, and
-// measures latency from that planned time, so a store that falls behind is
-// charged for it. Run it once: -benchtime 1x.
-//
-//	go test -run '^$' -bench PlaceBetOpenLoop -benchtime 1x ./platform/postgres/
-func BenchmarkPlaceBetOpenLoop(b *testing.B) {
-	s, pool := benchStore(b)
-	odds := mustOdds(b, "1.91")
-	const (
-		duration = 5 * time.Second
-		inFlight = 4096 // beyond this a send is dropped and counted
-	)
-	for _, rate := range []int{1000, 3000, 5000} {
-		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
+	for _, mode := range benchModes {
+		b.Run(mode.name, func(b *testing.B) {
+			s, pool := benchStore(b, mode.opt)
+			odds := mustOdds(b, "1.91")
+			const workers = 256
 			var (
-				l       latencies
-				wg      sync.WaitGroup
-				dropped int
-				sem     = make(chan struct{}, inFlight)
-				total   = int64(duration.Seconds() * float64(rate))
-				run     = fmt.Sprintf("o%d", rate)
+				l    latencies
+				next atomic.Int64
+				wg   sync.WaitGroup
 			)
 			ctx := context.Background()
+			b.ResetTimer()
 			start := time.Now()
-			for n := range total {
-				due := start.Add(time.Duration(n) * time.Second / time.Duration(rate))
-				time.Sleep(time.Until(due))
-				select {
-				case sem <- struct{}{}:
-				default:
-					dropped++
-					continue
-				}
+			for range workers {
 				wg.Go(func() {
-					defer func() { <-sem }()
-					_, _, err := s.PlaceBet(ctx, benchBet(run, n, odds))
-					l.add(time.Since(due), err)
+					for n := next.Add(1); n <= int64(b.N); n = next.Add(1) {
+						t0 := time.Now()
+						_, _, err := s.PlaceBet(ctx, benchBet("c", n, odds))
+						l.add(time.Since(t0), err)
+					}
 				})
 			}
 			wg.Wait()
-			l.report(b, time.Since(start))
-			b.ReportMetric(float64(dropped), "dropped")
+			elapsed := time.Since(start)
+			b.StopTimer()
+			l.report(b, elapsed)
+			checkBooks(b, pool)
 		})
 	}
-	checkBooks(b, pool)
+}
+
+// BenchmarkPlaceBetOpenLoop sends bets at a constant rate for 4 s per rate,
+// each at its planned time whatever the earlier ones are doing, and
+// measures latency from that planned time, so a store that falls behind is
+// charged for it. Run it once, one mode at a time to keep each run short:
+//
+//	go test -run '^$' -bench 'PlaceBetOpenLoop/group' -benchtime 1x ./platform/postgres/
+func BenchmarkPlaceBetOpenLoop(b *testing.B) {
+	const (
+		duration = 4 * time.Second
+		inFlight = 4096 // beyond this a send is dropped and counted
+	)
+	for _, mode := range benchModes {
+		b.Run(mode.name, func(b *testing.B) {
+			s, pool := benchStore(b, mode.opt)
+			odds := mustOdds(b, "1.91")
+			for _, rate := range []int{1000, 3000, 5000} {
+				b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
+					var (
+						l       latencies
+						wg      sync.WaitGroup
+						dropped int
+						sem     = make(chan struct{}, inFlight)
+						total   = int64(duration.Seconds() * float64(rate))
+						run     = fmt.Sprintf("o%d", rate)
+					)
+					ctx := context.Background()
+					start := time.Now()
+					for n := range total {
+						due := start.Add(time.Duration(n) * time.Second / time.Duration(rate))
+						time.Sleep(time.Until(due))
+						select {
+						case sem <- struct{}{}:
+						default:
+							dropped++
+							continue
+						}
+						wg.Go(func() {
+							defer func() { <-sem }()
+							_, _, err := s.PlaceBet(ctx, benchBet(run, n, odds))
+							l.add(time.Since(due), err)
+						})
+					}
+					wg.Wait()
+					l.report(b, time.Since(start))
+					b.ReportMetric(float64(dropped), "dropped")
+				})
+			}
+			checkBooks(b, pool)
+		})
+	}
 }
