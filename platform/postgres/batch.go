@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -15,19 +14,19 @@ import (
 )
 
 // GroupCommit says how PlaceBet gathers bets into shared database
-// transactions (docs/ledger.md, "Group commit"). Bets are split into Lanes
-// by their account, so two batches in flight never wait on one another's
-// player rows, and each lane runs one batch at a time: a bet that reaches
-// an idle lane is sent at once, so a lone bet waits for no one, and bets
-// that arrive while their lane's batch is in flight go together, at most
-// MaxBatch at a time, as soon as it has finished.
+// transactions (docs/ledger.md, "Group commit"). Up to MaxInFlight batches
+// run at once, and no two of them hold bets of one account, so they never
+// wait on one another's player rows. A bet is sent at once when a batch
+// may start and no batch in flight holds its account, so at low load it
+// waits for no one; otherwise it queues, and the queue goes, at most
+// MaxBatch bets at a time, as soon as a batch finishes.
 type GroupCommit struct {
-	Lanes    int
-	MaxBatch int
+	MaxInFlight int
+	MaxBatch    int
 }
 
 // DefaultGroupCommit is what NewStore uses.
-var DefaultGroupCommit = GroupCommit{Lanes: 4, MaxBatch: 128}
+var DefaultGroupCommit = GroupCommit{MaxInFlight: 4, MaxBatch: 128}
 
 // batchTimeout bounds one batch's database work. A batch serves many
 // callers, so no one caller's context may cancel it; this keeps a wedged
@@ -61,23 +60,20 @@ type betAnswer struct {
 // own: a batch runs in a goroutine started for it, so a Store that is never
 // closed leaks nothing.
 type batcher struct {
-	store    *Store
-	maxBatch int
+	store *Store
+	cfg   GroupCommit
 
-	mu     sync.Mutex
-	idle   *sync.Cond // broadcast when a lane falls idle
-	lanes  []lane
-	closed bool
-}
-
-// lane is the queue of the accounts that hash to it.
-type lane struct {
-	queue []*betCall
-	busy  bool // a batch of this lane is in flight
+	mu       sync.Mutex
+	idle     *sync.Cond // broadcast when nothing is queued or in flight
+	queue    []*betCall // in arrival order
+	inFlight int
+	busy     map[string]bool // accounts with a bet in a batch in flight
+	closed   bool
 }
 
 func newBatcher(s *Store, cfg GroupCommit) *batcher {
-	b := &batcher{store: s, maxBatch: cfg.MaxBatch, lanes: make([]lane, max(cfg.Lanes, 1))}
+	cfg.MaxInFlight = max(cfg.MaxInFlight, 1)
+	b := &batcher{store: s, cfg: cfg, busy: map[string]bool{}}
 	b.idle = sync.NewCond(&b.mu)
 	return b
 }
@@ -88,16 +84,13 @@ func (b *batcher) place(ctx context.Context, bet platform.Bet, req platform.BetR
 		return nil, false, fmt.Errorf("postgres: bet %s not sent: %w", bet.ID, err)
 	}
 	c := &betCall{bet: bet, req: req, done: make(chan betAnswer, 1)}
-	h := fnv.New32a()
-	h.Write([]byte(bet.Account)) // a hash.Hash never returns an error
-	n := int(h.Sum32() % uint32(len(b.lanes)))
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
 		return nil, false, fmt.Errorf("postgres: bet %s not sent: the store is closed", bet.ID)
 	}
-	b.lanes[n].queue = append(b.lanes[n].queue, c)
-	b.kick(n)
+	b.queue = append(b.queue, c)
+	b.kick()
 	b.mu.Unlock()
 	select {
 	case a := <-c.done:
@@ -111,34 +104,46 @@ func (b *batcher) place(ctx context.Context, bet platform.Bet, req platform.BetR
 	}
 }
 
-// kick starts lane n's next batch if the lane is idle and has bets queued.
-// b.mu must be held.
-func (b *batcher) kick(n int) {
-	l := &b.lanes[n]
-	for !l.busy && len(l.queue) > 0 {
-		k := min(len(l.queue), b.maxBatch)
-		calls := make([]*betCall, 0, k)
-		for _, c := range l.queue[:k] {
-			if c.state.CompareAndSwap(callQueued, callTaken) {
+// kick starts batches while one may start and a queued bet's account is
+// free. A bet whose account is held by a batch in flight stays queued, and
+// so do the later bets of that account, so each account's bets are booked
+// in arrival order. b.mu must be held.
+func (b *batcher) kick() {
+	for b.inFlight < b.cfg.MaxInFlight && len(b.queue) > 0 {
+		var (
+			calls    []*betCall
+			accounts = map[string]bool{}
+			rest     = b.queue[:0]
+		)
+		for _, c := range b.queue {
+			switch {
+			case c.state.Load() == callWithdrawn:
+				// dropped from the queue
+			case len(calls) < b.cfg.MaxBatch && !b.busy[c.bet.Account] && c.state.CompareAndSwap(callQueued, callTaken):
 				calls = append(calls, c)
+				accounts[c.bet.Account] = true
+			default:
+				rest = append(rest, c)
 			}
 		}
-		clear(l.queue[:k])
-		l.queue = l.queue[k:]
+		clear(b.queue[len(rest):])
+		b.queue = rest
 		if len(calls) == 0 {
-			continue // all withdrawn
+			break // every queued bet waits for its account
 		}
-		l.busy = true
-		go b.run(n, calls)
+		for a := range accounts {
+			b.busy[a] = true
+		}
+		b.inFlight++
+		go b.run(calls, accounts)
 	}
-	if !l.busy {
+	if len(b.queue) == 0 && b.inFlight == 0 {
 		b.idle.Broadcast()
 	}
 }
 
-// run books one batch of lane n, answers its callers, and starts the
-// lane's next batch.
-func (b *batcher) run(n int, calls []*betCall) {
+// run books one batch, answers its callers, and starts what is due next.
+func (b *batcher) run(calls []*betCall, accounts map[string]bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	answers := b.store.bookBatch(ctx, calls)
 	cancel()
@@ -147,8 +152,11 @@ func (b *batcher) run(n int, calls []*betCall) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.lanes[n].busy = false
-	b.kick(n)
+	for a := range accounts {
+		delete(b.busy, a)
+	}
+	b.inFlight--
+	b.kick()
 }
 
 // close refuses new bets and waits until every queued and in-flight one is
@@ -157,13 +165,9 @@ func (b *batcher) close() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.closed = true
-	for i := 0; i < len(b.lanes); {
-		if l := &b.lanes[i]; l.busy || len(l.queue) > 0 {
-			b.idle.Wait()
-			i = 0
-			continue
-		}
-		i++
+	b.kick() // drops withdrawn bets, which nothing else may come to drop
+	for len(b.queue) > 0 || b.inFlight > 0 {
+		b.idle.Wait()
 	}
 }
 
@@ -202,6 +206,14 @@ const (
 // booked.
 func (s *Store) bookBatch(ctx context.Context, calls []*betCall) []betAnswer {
 	answers := make([]betAnswer, len(calls))
+	if len(calls) == 1 {
+		// Alone, a bet goes the shorter way of its own: fewer statements,
+		// and no arrays to plan for.
+		c := calls[0]
+		b, created, err := s.placeAlone(ctx, c.bet, c.req)
+		answers[0] = betAnswer{bet: b, created: created, err: err}
+		return answers
+	}
 	var known []string
 	err := s.inPipeline(ctx, func(conn *pgx.Conn) error {
 		clear(answers)

@@ -360,7 +360,7 @@ func TestPlaceBetCancelled(t *testing.T) {
 			t.Fatalf("queued bet: %v, want context.Canceled", err)
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("the cancelled queued bet did not answer while its lane was stalled")
+		t.Fatal("the cancelled queued bet did not answer while its account's batch was stalled")
 	}
 	select {
 	case err := <-sent:
