@@ -65,7 +65,9 @@ func (s *Store) placeAlone(ctx context.Context, bet platform.Bet, req platform.B
 			placedAt            time.Time
 		)
 		reads.Queue("BEGIN")
-		reads.Queue(`INSERT INTO markets (id, status) VALUES ($1, 'open') ON CONFLICT (id) DO NOTHING`, bet.Market)
+		if len(s.markets.unknown([]string{bet.Market})) > 0 {
+			reads.Queue(`INSERT INTO markets (id, status) VALUES ($1, 'open') ON CONFLICT (id) DO NOTHING`, bet.Market)
+		}
 		reads.Queue(`SELECT status FROM markets WHERE id = $1 FOR SHARE`, bet.Market).QueryRow(func(row pgx.Row) error {
 			return row.Scan(&status)
 		})
@@ -129,6 +131,9 @@ func (s *Store) placeAlone(ctx context.Context, bet platform.Bet, req platform.B
 	})
 	if err != nil {
 		return nil, false, err
+	}
+	if created {
+		s.markets.add(bet.Market) // committed with the bet
 	}
 	return out, created, nil
 }
