@@ -36,8 +36,9 @@ type Accounts interface {
 // Bets is the part of the ledger that betting uses.
 type Bets interface {
 	// PlaceBet books bet (status accepted at bet.Odds, recording
-	// bet.RequestedOdds, which are required) in one transaction: the stake
-	// moves from the player to suspense. When bet.ID is already booked with
+	// bet.RequestedOdds, which are required) as one ledger transaction: the
+	// stake moves from the player to suspense. A store may commit several
+	// bets' transactions together; each bet still gets its own answer. When bet.ID is already booked with
 	// exactly the same account, market, selection, stake and requested odds
 	// (platform.Bet.Repeats), it returns the booked bet with created=false
 	// and books nothing. Returns EINVALID, ENOTFOUND (no such player

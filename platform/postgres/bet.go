@@ -15,8 +15,7 @@ import (
 func (s *Store) PlaceBet(ctx context.Context, bet platform.Bet) (*platform.Bet, bool, error) {
 	// The requested odds are what a resend must repeat, so they are
 	// required; the accepted odds must be valid odds that satisfy them.
-	req := platform.BetRequest{ID: bet.ID, Account: bet.Account, Market: bet.Market,
-		Selection: bet.Selection, Stake: bet.Stake, Odds: bet.RequestedOdds}
+	req := betRequest(bet)
 	if err := req.Validate(); err != nil {
 		return nil, false, err
 	}
@@ -29,6 +28,20 @@ func (s *Store) PlaceBet(ctx context.Context, bet platform.Bet) (*platform.Bet, 
 	if platform.IsSystemAccount(bet.Account) {
 		return nil, false, platform.Errorf(platform.ENOTFOUND, "account %q not found", bet.Account)
 	}
+	if s.batch != nil {
+		return s.batch.place(ctx, bet, req)
+	}
+	return s.placeAlone(ctx, bet, req)
+}
+
+// betRequest is the request bet answers: what a resend must repeat.
+func betRequest(bet platform.Bet) platform.BetRequest {
+	return platform.BetRequest{ID: bet.ID, Account: bet.Account, Market: bet.Market,
+		Selection: bet.Selection, Stake: bet.Stake, Odds: bet.RequestedOdds}
+}
+
+// placeAlone books one validated bet in a transaction of its own.
+func (s *Store) placeAlone(ctx context.Context, bet platform.Bet, req platform.BetRequest) (*platform.Bet, bool, error) {
 	var (
 		out     *platform.Bet
 		created bool
@@ -52,7 +65,9 @@ func (s *Store) PlaceBet(ctx context.Context, bet platform.Bet) (*platform.Bet, 
 			placedAt            time.Time
 		)
 		reads.Queue("BEGIN")
-		reads.Queue(`INSERT INTO markets (id, status) VALUES ($1, 'open') ON CONFLICT (id) DO NOTHING`, bet.Market)
+		if len(s.markets.unknown([]string{bet.Market})) > 0 {
+			reads.Queue(`INSERT INTO markets (id, status) VALUES ($1, 'open') ON CONFLICT (id) DO NOTHING`, bet.Market)
+		}
 		reads.Queue(`SELECT status FROM markets WHERE id = $1 FOR SHARE`, bet.Market).QueryRow(func(row pgx.Row) error {
 			return row.Scan(&status)
 		})
@@ -116,6 +131,9 @@ func (s *Store) PlaceBet(ctx context.Context, bet platform.Bet) (*platform.Bet, 
 	})
 	if err != nil {
 		return nil, false, err
+	}
+	if created {
+		s.markets.add(bet.Market) // committed with the bet
 	}
 	return out, created, nil
 }

@@ -6,6 +6,8 @@
 //
 // Every write is one database transaction that leaves nothing half-written:
 // the postings and the balances they move change together or not at all.
+// Bets are group-committed (batch.go): the bets of a batch share one
+// database transaction, each still with a ledger transaction of its own.
 // Serialisation failures, deadlocks and id races are retried a bounded
 // number of times.
 //
@@ -48,14 +50,47 @@ const DefaultAttempts = 5
 type Store struct {
 	pool     *pgxpool.Pool
 	attempts int
+	batch    *batcher     // nil: one transaction per bet
+	markets  knownMarkets // markets known to exist
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithGroupCommit sets how PlaceBet batches bets (docs/ledger.md, "Group
+// commit"). A MaxBatch of 1 or less books every bet in a transaction of
+// its own.
+func WithGroupCommit(g GroupCommit) Option {
+	return func(s *Store) {
+		if g.MaxBatch <= 1 {
+			s.batch = nil
+			return
+		}
+		s.batch = newBatcher(s, g)
+	}
 }
 
 var _ ledger.Ledger = (*Store)(nil)
 
 // NewStore returns a Store on pool, whose database must be migrated
-// (Migrate). The Store does not own the pool.
-func NewStore(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, attempts: DefaultAttempts}
+// (Migrate). The Store does not own the pool. Bets are group-committed
+// with DefaultGroupCommit unless an option says otherwise.
+func NewStore(pool *pgxpool.Pool, opts ...Option) *Store {
+	s := &Store{pool: pool, attempts: DefaultAttempts}
+	s.batch = newBatcher(s, DefaultGroupCommit)
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Close stops accepting bets and waits until every bet already queued is
+// answered. It does not close the pool. A Store needs no Close to release
+// resources: it keeps no goroutine while no bet is waiting.
+func (s *Store) Close() {
+	if s.batch != nil {
+		s.batch.close()
+	}
 }
 
 // Ping checks that the database answers.
