@@ -102,6 +102,7 @@ type RefPlatform struct {
 	ready   []phttp.HealthCheck
 	server  *http.Server
 	pool    *pgxpool.Pool
+	ledger  *postgres.Store
 	redis   *goredis.Client
 	log     *slog.Logger
 	grace   time.Duration
@@ -161,6 +162,7 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 	}
 
 	ledger := postgres.NewStore(p.pool)
+	p.ledger = ledger
 	quotes := redis.NewQuoteStore(p.redis, cfg.KeyPrefix)
 	bets := &betting.Service{Ledger: ledger, Quotes: quotes, Limits: risk.Limits{MaxStake: cfg.MaxStake}, Delay: cfg.InPlayDelay}
 	p.hub = pricing.NewHub(pricing.HubConfig{StaleAfter: cfg.QuoteStaleAfter, Encode: phttp.EncodeQuote})
@@ -301,6 +303,9 @@ func (p *RefPlatform) Close() error {
 			if err := p.redis.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("close redis: %w", err))
 			}
+		}
+		if p.ledger != nil {
+			p.ledger.Close() // answers every bet still queued for a batch
 		}
 		if p.pool != nil {
 			p.pool.Close()
