@@ -63,6 +63,34 @@ redis.call('HSETNX', KEYS[2], 'status', 'open')
 return 1
 `)
 
+// readPrice: KEYS = quote, market; returns both hashes as flat field/value
+// lists.
+var readPrice = redis.NewScript(`
+return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
+`)
+
+// pairs turns element i of a readPrice answer into a map; nil when it is
+// not a flat list of strings.
+func pairs(res []any, i int) map[string]string {
+	if i >= len(res) {
+		return nil
+	}
+	list, ok := res[i].([]any)
+	if !ok || len(list)%2 != 0 {
+		return nil
+	}
+	m := make(map[string]string, len(list)/2)
+	for j := 0; j < len(list); j += 2 {
+		k, ok1 := list[j].(string)
+		v, ok2 := list[j+1].(string)
+		if !ok1 || !ok2 {
+			return nil
+		}
+		m[k] = v
+	}
+	return m
+}
+
 // setStatus: KEYS = market; ARGV = seq, ts, status.
 var setStatus = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], 'seq')
@@ -136,15 +164,16 @@ func (s *QuoteStore) Price(ctx context.Context, market string) (*platform.Price,
 	if err := platform.ValidateID("market", market); err != nil {
 		return nil, err
 	}
-	var quote, meta *redis.MapStringStringCmd
-	if _, err := s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		quote = p.HGetAll(ctx, s.QuoteKey(market))
-		meta = p.HGetAll(ctx, s.MarketKey(market))
-		return nil
-	}); err != nil {
+	// One script, not MULTI/HGETALL/HGETALL/EXEC: the same atomic read in
+	// one command, which every bet makes.
+	res, err := readPrice.Run(ctx, s.client, []string{s.QuoteKey(market), s.MarketKey(market)}).Slice()
+	if err != nil {
 		return nil, fmt.Errorf("redis: read quote of %s: %w", market, err)
 	}
-	odds, fields := quote.Val(), meta.Val()
+	odds, fields := pairs(res, 0), pairs(res, 1)
+	if odds == nil || fields == nil {
+		return nil, fmt.Errorf("redis: read quote of %s: unexpected answer %v", market, res)
+	}
 	if len(odds) == 0 && len(fields) == 0 {
 		return nil, platform.Errorf(platform.ENOTFOUND, "market %q not found", market)
 	}
