@@ -40,15 +40,20 @@ const (
 )
 
 func benchRates(b *testing.B) []int {
-	raw := os.Getenv("INPLAY_BENCH_RATES")
+	return benchRatesFrom(b, "INPLAY_BENCH_RATES", "1000,2000,3000,4000,5000,6000")
+}
+
+// benchRatesFrom reads a comma-separated list of rates from env, or def.
+func benchRatesFrom(b *testing.B, env, def string) []int {
+	raw := os.Getenv(env)
 	if raw == "" {
-		raw = "1000,2000,3000,4000,5000,6000"
+		raw = def
 	}
 	var rates []int
 	for _, f := range strings.Split(raw, ",") {
 		r, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || r <= 0 {
-			b.Fatalf("INPLAY_BENCH_RATES: %q is not a positive rate", f)
+			b.Fatalf("%s: %q is not a positive rate", env, f)
 		}
 		rates = append(rates, r)
 	}
@@ -91,19 +96,32 @@ func benchCapture(rate int, d time.Duration) *replay.Capture {
 	return c
 }
 
+// BenchmarkPlatform steps the offered rate twice: with links=off the harness
+// reaches the platform and the platform its stores directly, which measures
+// the platform's own capacity (the bar); with links=on every hop goes
+// through its toxiproxy link, as in a run with faults, whose relaying in the
+// harness's process shares the same two cores. INPLAY_BENCH_LINKED_RATES
+// sets the linked steps (default 1000,2000,3000).
 func BenchmarkPlatform(b *testing.B) {
 	so := resolveStack(b)
 	secs := benchSeconds(b)
-	for _, rate := range benchRates(b) {
-		b.Run(fmt.Sprintf("bets=%d", rate), func(b *testing.B) {
-			for range b.N {
-				benchStep(b, so, rate, time.Duration(secs)*time.Second)
-			}
-		})
+	linked := benchRatesFrom(b, "INPLAY_BENCH_LINKED_RATES", "1000,2000,3000")
+	for _, mode := range []struct {
+		name     string
+		unlinked bool
+		rates    []int
+	}{{"links=off", true, benchRates(b)}, {"links=on", false, linked}} {
+		for _, rate := range mode.rates {
+			b.Run(fmt.Sprintf("%s/bets=%d", mode.name, rate), func(b *testing.B) {
+				for range b.N {
+					benchStep(b, so, rate, time.Duration(secs)*time.Second, mode.unlinked)
+				}
+			})
+		}
 	}
 }
 
-func benchStep(b *testing.B, so stack.Options, rate int, d time.Duration) {
+func benchStep(b *testing.B, so stack.Options, rate int, d time.Duration, unlinked bool) {
 	dir := b.TempDir()
 	capPath := filepath.Join(dir, "capture.jsonl")
 	f, err := os.Create(capPath)
@@ -135,7 +153,7 @@ drain: 30s
 	ctx, cancel := context.WithTimeout(context.Background(), d+5*time.Minute)
 	defer cancel()
 	b.ResetTimer()
-	opts := Options{OutDir: out, Stack: so, PlatformBinary: platformBinary}
+	opts := Options{OutDir: out, Stack: so, PlatformBinary: platformBinary, Unlinked: unlinked}
 	if addr := os.Getenv("INPLAY_BENCH_PPROF"); addr != "" {
 		// Profile the platform by hand while a step runs:
 		// go tool pprof http://ADDR/debug/pprof/profile?seconds=20

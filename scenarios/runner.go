@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -41,6 +42,12 @@ type Options struct {
 	// Launcher starts the system under test; nil means the reference
 	// platform as a child process of PlatformBinary.
 	Launcher Launcher
+	// Unlinked makes no chaos links: the harness and the platform reach
+	// each other and the stores directly. It is for measuring the
+	// platform's own capacity (make bench), where the links' relaying in
+	// the harness's process would share the platform's cores; a scenario
+	// with faults is refused.
+	Unlinked bool
 }
 
 // Result is what a run produced.
@@ -235,15 +242,14 @@ func (r *runner) link(ctx context.Context) error {
 		"redis": r.run.RedisAddr, "postgres": pgURL.Host, "feed": feedAddr.Host,
 		"api": up.API, "stream": up.Stream,
 	}
-	via := map[string]string{}
-	for _, h := range chaos.Hops {
-		addr, ok := upstream[h.Name]
-		if !ok || addr == "" {
-			continue // the system under test has no such hop
+	var via map[string]string
+	if r.opts.Unlinked {
+		if len(r.sc.Faults) > 0 {
+			return &InputError{Source: "faults", Problems: []string{"a run without links (Options.Unlinked) cannot inject faults"}}
 		}
-		if via[h.Name], err = layer.Link(h.Name, addr); err != nil {
-			return envErr("link %s (%s → %s): %w", h.Name, h.From, h.To, err)
-		}
+		via = maps.Clone(upstream)
+	} else if via, err = r.linkHops(upstream); err != nil {
+		return err
 	}
 	// The plan was validated against every hop; check it again against the
 	// links this run really has.
@@ -268,6 +274,24 @@ func (r *runner) link(ctx context.Context) error {
 	}
 	r.log.Info("links ready", "links", layer.Links(), "toxiproxy", layer.APIURL())
 	return nil
+}
+
+// linkHops puts a link on every hop of chaos.Hops that has an upstream and
+// returns the address to dial for each.
+func (r *runner) linkHops(upstream map[string]string) (map[string]string, error) {
+	via := map[string]string{}
+	for _, h := range chaos.Hops {
+		addr, ok := upstream[h.Name]
+		if !ok || addr == "" {
+			continue // the system under test has no such hop
+		}
+		listen, err := r.layer.Link(h.Name, addr)
+		if err != nil {
+			return nil, envErr("link %s (%s → %s): %w", h.Name, h.From, h.To, err)
+		}
+		via[h.Name] = listen
+	}
+	return via, nil
 }
 
 // start starts the system under test and waits until it is ready (step 4).
