@@ -50,6 +50,8 @@ type link struct {
 	proxy string // the toxiproxy proxy's listen address
 }
 
+var quietToxicsOnce sync.Once
+
 // linkName is what a link (and its toxiproxy proxy) may be called: the names
 // go into the API's URL paths.
 var linkName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
@@ -57,6 +59,9 @@ var linkName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
 // NewLayer starts toxiproxy's API on a new 127.0.0.1 port and checks that it
 // answers. ctx bounds the start only; Close stops the layer.
 func NewLayer(ctx context.Context) (*Layer, error) {
+	// Some of toxiproxy's toxics log through zerolog's global logger at
+	// trace level, to stderr; the layer's own evidence says what happened.
+	quietToxicsOnce.Do(func() { zerolog.SetGlobalLevel(zerolog.WarnLevel) })
 	srv := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop())
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")

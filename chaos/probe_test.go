@@ -114,8 +114,8 @@ func TestProbes(t *testing.T) {
 
 func TestProberForUnknownTargetConnectsOnly(t *testing.T) {
 	addr := serveTCP(t, func(net.Conn) {})
-	r := probeOnce(proberFor("stream").Probe, addr)
-	if !r.OK() || r.RoundTrip || !strings.Contains(r.Probe, "no protocol probe for target stream") {
-		t.Errorf("stream probe %+v; want a connect-only probe that says so", r)
+	r := probeOnce(proberFor("elsewhere").Probe, addr)
+	if !r.OK() || r.RoundTrip || !strings.Contains(r.Probe, "no protocol probe for target elsewhere") {
+		t.Errorf("probe %+v; want a connect-only probe that says so", r)
 	}
 }
