@@ -101,36 +101,27 @@ type QuoteObservations struct {
 
 // Received is the number of quotes every subscriber received, together.
 func (o *QuoteObservations) Received() int64 {
-	if o == nil {
-		return 0
-	}
-	var n int64
-	for _, s := range o.Subscribers {
-		n += int64(len(s.Receipts))
-	}
-	return n
+	return o.sum(func(s *QuoteSubscriberLog) int64 { return int64(len(s.Receipts)) })
 }
 
 // Disconnects is the number of disconnects of every subscriber, together.
 func (o *QuoteObservations) Disconnects() int64 {
-	if o == nil {
-		return 0
-	}
-	var n int64
-	for _, s := range o.Subscribers {
-		n += s.Disconnects
-	}
-	return n
+	return o.sum(func(s *QuoteSubscriberLog) int64 { return s.Disconnects })
 }
 
 // DecodeErrors is the number of undecodable frames every subscriber got.
 func (o *QuoteObservations) DecodeErrors() int64 {
+	return o.sum(func(s *QuoteSubscriberLog) int64 { return s.DecodeErrors })
+}
+
+// sum adds f over every subscriber; 0 for nil observations.
+func (o *QuoteObservations) sum(f func(*QuoteSubscriberLog) int64) int64 {
 	if o == nil {
 		return 0
 	}
 	var n int64
-	for _, s := range o.Subscribers {
-		n += s.DecodeErrors
+	for i := range o.Subscribers {
+		n += f(&o.Subscribers[i])
 	}
 	return n
 }
