@@ -143,7 +143,7 @@ func (l *refLauncher) Start(ctx context.Context, w Wiring) (System, error) {
 func platformEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if len(kv) >= 7 && kv[:7] == "INPLAY_" {
+		if strings.HasPrefix(kv, "INPLAY_") {
 			continue
 		}
 		env = append(env, kv)
