@@ -36,6 +36,11 @@ const refPlatformStartTimeout = 15 * time.Second
 // cores keep the API from queueing behind them.
 const refPlatformPoolSize = 32
 
+// refRedisPipelines is how many Redis pipelines the platform runs at once
+// (platform/redis.AutoPipeline): Redis runs commands one at a time, so more
+// than a couple in flight only queue there instead of here, in batches.
+const refRedisPipelines = 2
+
 // RefPlatformConfig configures an in-process reference platform.
 type RefPlatformConfig struct {
 	PostgresURL string        // the run's (already migrated) database, possibly via a chaos proxy
@@ -104,6 +109,7 @@ type RefPlatform struct {
 	pool    *pgxpool.Pool
 	ledger  *postgres.Store
 	redis   *goredis.Client
+	pipe    *redis.AutoPipeline
 	log     *slog.Logger
 	grace   time.Duration
 
@@ -155,8 +161,12 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 	if err := p.pool.Ping(startCtx); err != nil {
 		return nil, fmt.Errorf("reference platform: postgres does not answer: %w", err)
 	}
-	p.redis = goredis.NewClient(&goredis.Options{Addr: cfg.RedisAddr, DB: cfg.RedisDB})
+	redisOpts := &goredis.Options{Addr: cfg.RedisAddr, DB: cfg.RedisDB}
+	p.redis = goredis.NewClient(redisOpts)
 	p.redis.AddHook(p.metrics.RedisHook())
+	// Last, so the metrics see each command once, its queueing included.
+	p.pipe = redis.NewAutoPipeline(redisOpts, refRedisPipelines)
+	p.redis.AddHook(p.pipe.Hook())
 	if err := p.redis.Ping(startCtx).Err(); err != nil {
 		return nil, fmt.Errorf("reference platform: redis at %s does not answer: %w", cfg.RedisAddr, err)
 	}
@@ -302,6 +312,11 @@ func (p *RefPlatform) Close() error {
 		if p.redis != nil {
 			if err := p.redis.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("close redis: %w", err))
+			}
+		}
+		if p.pipe != nil {
+			if err := p.pipe.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close redis pipelines: %w", err))
 			}
 		}
 		if p.ledger != nil {

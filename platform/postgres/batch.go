@@ -26,7 +26,7 @@ type GroupCommit struct {
 }
 
 // DefaultGroupCommit is what NewStore uses.
-var DefaultGroupCommit = GroupCommit{MaxInFlight: 4, MaxBatch: 128}
+var DefaultGroupCommit = GroupCommit{MaxInFlight: 2, MaxBatch: 128}
 
 // batchTimeout bounds one batch's database work. A batch serves many
 // callers, so no one caller's context may cancel it; this keeps a wedged
