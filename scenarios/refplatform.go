@@ -161,7 +161,9 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 	if err := p.pool.Ping(startCtx); err != nil {
 		return nil, fmt.Errorf("reference platform: postgres does not answer: %w", err)
 	}
-	redisOpts := &goredis.Options{Addr: cfg.RedisAddr, DB: cfg.RedisDB}
+	// RESP2: the platform uses no push notifications, and RESP3 has the
+	// client look for them around every reply.
+	redisOpts := &goredis.Options{Addr: cfg.RedisAddr, DB: cfg.RedisDB, Protocol: 2}
 	p.redis = goredis.NewClient(redisOpts)
 	p.redis.AddHook(p.metrics.RedisHook())
 	// Last, so the metrics see each command once, its queueing included.
