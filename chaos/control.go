@@ -99,6 +99,24 @@ type FeedAlterations struct {
 	Seqs []int64
 }
 
+// Answers loses the platform's answers on their way back to the harness,
+// for the protocol fault ack_lost (target "api"): the request reaches the
+// platform, which handles it and commits what it commits, and its answer
+// never reaches the client, whose outcome is then unknown.
+type Answers interface {
+	// StartAckLoss starts losing one answer in every (1 or 0: every answer)
+	// and returns a function that stops it and reports what was lost.
+	StartAckLoss(ctx context.Context, every int) (end func() AnswersLost, err error)
+}
+
+// AnswersLost is what an ack_lost fault did.
+type AnswersLost struct {
+	Requests int64 // requests answered while the fault was on
+	// Lost are the ids of the events whose answers were lost (deposit,
+	// withdrawal, bet or cash-out ids), each once.
+	Lost []string
+}
+
 // Env is what a run hands the fault kinds. A nil field means the run has no
 // such control; a fault that needs it is refused at validation.
 type Env struct {
@@ -107,4 +125,5 @@ type Env struct {
 	Processes map[string]Process
 	Stores    Stores
 	Feed      Feed
+	Answers   Answers
 }
