@@ -111,7 +111,7 @@ type Answers interface {
 
 // AnswersLost is what an ack_lost fault did.
 type AnswersLost struct {
-	Requests int64 // requests answered while the fault was on
+	Requests int64 // requests sent while the fault was on
 	// Lost are the ids of the events whose answers were lost (deposit,
 	// withdrawal, bet or cash-out ids), each once.
 	Lost []string

@@ -41,6 +41,7 @@ type HTTPTarget struct {
 	base    string
 	client  *http.Client
 	timeout time.Duration
+	ackLoss *AckLoss
 }
 
 // An HTTPTarget is the default Target of a replay.
@@ -80,6 +81,14 @@ func NewHTTPTarget(baseURL string, opts ...HTTPTargetOption) *HTTPTarget {
 			Transport:     tr,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
+	}
+	if t.ackLoss != nil {
+		c := *t.client
+		if c.Transport != nil {
+			t.ackLoss.next = c.Transport
+		}
+		c.Transport = t.ackLoss
+		t.client = &c
 	}
 	return t
 }
@@ -132,6 +141,9 @@ func (t *HTTPTarget) Send(ctx context.Context, ev Event) Response {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return Response{Outcome: OutcomeRejected, Code: "EINVALID", Err: err.Error()}
+	}
+	if t.ackLoss != nil {
+		ctx = withEventID(ctx, ev.ID)
 	}
 	if t.timeout > 0 {
 		var cancel context.CancelFunc
