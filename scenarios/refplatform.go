@@ -149,6 +149,9 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 		poolCfg.MaxConns = refPlatformPoolSize
 	}
 	poolCfg.ConnConfig.Tracer = p.metrics.PostgresTracer()
+	if _, ok := poolCfg.ConnConfig.RuntimeParams["application_name"]; !ok {
+		poolCfg.ConnConfig.RuntimeParams["application_name"] = postgres.ApplicationName
+	}
 	if p.pool, err = pgxpool.NewWithConfig(startCtx, poolCfg); err != nil {
 		return nil, fmt.Errorf("reference platform: postgres: %w", err)
 	}

@@ -42,6 +42,12 @@ import (
 	"github.com/inplaylabs/inplay/platform/ledger"
 )
 
+// ApplicationName is the application_name the reference platform gives its
+// connections (in its pool's config), so that the harness can tell them
+// from anyone else's in pg_stat_activity: the postgres terminate fault ends
+// these and only these.
+const ApplicationName = "inplay-platform"
+
 // DefaultAttempts is how many times a transaction is tried when it fails
 // with a serialisation failure, a deadlock or an id race.
 const DefaultAttempts = 5
