@@ -3,14 +3,20 @@ package scenarios
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/inplaylabs/inplay/platform/postgres"
+	"github.com/inplaylabs/inplay/platform/postgres/pgtest"
+	"github.com/inplaylabs/inplay/replay"
 )
 
 // platformBackends lists the platform's backends on the run's database now.
@@ -132,5 +138,95 @@ func TestGlobEscape(t *testing.T) {
 		if got := globEscape(tt.in); got != tt.want {
 			t.Errorf("globEscape(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// metric reads one unlabelled value from the platform's /metrics.
+func (s *ctlSystem) metric(t *testing.T, name string) float64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), ctlWait)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.api+"/metrics", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			var f float64
+			fmt.Sscan(v, &f)
+			return f
+		}
+	}
+	t.Fatalf("no %s in /metrics", name)
+	return 0
+}
+
+// TestFlushRedis: the data loss takes the run's keys and only those, and
+// the platform rebuilds its hot state: settled stays settled, open comes
+// back with its prices from the feed and takes bets.
+func TestFlushRedis(t *testing.T) {
+	s := startCtlSystem(t, PlatformSettings{})
+	s.open(t, "m1")
+	// m2 is bet on and settled: the ledger's record says so.
+	s.feed.Publish(replay.Event{Kind: replay.KindOdds, Market: "m2", Prices: map[string]string{"home": "2.2", "away": "4"}})
+	s.waitBet(t, "m2-bet", "m2")
+	s.feed.Publish(replay.Event{Kind: replay.KindResult, Market: "m2", Winners: []string{"home"}})
+	for deadline := time.Now().Add(ctlWait); s.count(t, `SELECT count(*) FROM markets WHERE id = 'm2' AND status = 'settled'`) != 1; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("m2 never settled")
+		}
+	}
+
+	// Someone else's keys on the same Redis.
+	rc := goredis.NewClient(&goredis.Options{Addr: s.redis})
+	defer rc.Close()
+	_, otherPrefix := pgtest.RedisPrefix(t)
+	ctx := ctx30(t)
+	if err := rc.Set(ctx, otherPrefix+"quote:m1", "not the run's", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// A key that only an unescaped pattern would take for the run's.
+	lookalike := strings.TrimSuffix(s.prefix, ":") + "X:epoch"
+	if err := rc.Set(ctx, lookalike, "not the run's either", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rc.Del(context.Background(), lookalike) })
+	before := s.metric(t, "inplay_hot_state_rebuilds_total")
+
+	n, err := s.stores.FlushRedis(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 5 { // quote and market of m1 and m2, and the epoch
+		t.Fatalf("flushed %d keys, want at least 5", n)
+	}
+	for _, k := range []string{otherPrefix + "quote:m1", lookalike} {
+		if got, err := rc.Get(ctx, k).Result(); err != nil || got == "" {
+			t.Errorf("key %s outside the run's prefix was touched: %q %v", k, got, err)
+		}
+	}
+
+	// The platform notices and rebuilds, once.
+	for deadline := time.Now().Add(ctlWait); s.metric(t, "inplay_hot_state_rebuilds_total") < before+1; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the platform never rebuilt its hot state")
+		}
+	}
+	if st, err := rc.HGet(ctx, s.prefix+"market:m2", "status").Result(); err != nil || st != "settled" {
+		t.Errorf("m2's status after the rebuild = %q %v, want settled", st, err)
+	}
+	if status, body := s.mustCall(t, "POST", "/v1/bets", betBody("m2-after", "m2")); status != http.StatusUnprocessableEntity || body["code"] != "EMARKETSUSPENDED" {
+		t.Errorf("a bet on the settled m2 after the rebuild = %d %v, want EMARKETSUSPENDED", status, body)
+	}
+	odds, err := rc.HGetAll(ctx, s.prefix+"quote:m1").Result()
+	if err != nil || odds["home"] != "2.5" || odds["away"] != "3" {
+		t.Errorf("m1's odds after the rebuild = %v %v, want home 2.5, away 3 from the feed", odds, err)
+	}
+	s.waitBet(t, "m1-after", "m1")
+	if s.metric(t, "inplay_hot_state_rebuilds_total") != before+1 {
+		t.Errorf("rebuilt more than once for one flush")
 	}
 }

@@ -36,6 +36,7 @@ type ctlSystem struct {
 	api    string
 	pool   *pgxpool.Pool // the run's database, directly
 	prefix string
+	redis  string // the Redis address
 	log    string // platform.log
 }
 
@@ -83,7 +84,7 @@ func startCtlSystem(t *testing.T, cfg PlatformSettings) *ctlSystem {
 	t.Cleanup(pool.Close)
 	var c Controller = p // the reference platform has the ability
 	return &ctlSystem{proc: p, ctl: c.Processes()["platform"], stores: c.Stores(), feed: feed,
-		api: "http://" + up.API, pool: pool, prefix: prefix, log: logPath}
+		api: "http://" + up.API, pool: pool, prefix: prefix, redis: redisAddr, log: logPath}
 }
 
 // call sends one request and returns the status and JSON body; err is a
