@@ -113,11 +113,14 @@ type RefPlatform struct {
 	log     *slog.Logger
 	grace   time.Duration
 
-	stopFeed  context.CancelFunc
-	feedDone  chan struct{}
-	serveDone chan struct{}
-	closeOnce sync.Once
-	closeErr  error
+	rebuild  *pricing.Rebuilder
+	stopFeed context.CancelFunc
+	feedDone chan struct{}
+	// rebuildDone is closed when the rebuilder has stopped (with the feed).
+	rebuildDone chan struct{}
+	serveDone   chan struct{}
+	closeOnce   sync.Once
+	closeErr    error
 }
 
 // StartRefPlatform wires the reference platform's stores, services, feed
@@ -155,6 +158,9 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 		poolCfg.MaxConns = refPlatformPoolSize
 	}
 	poolCfg.ConnConfig.Tracer = p.metrics.PostgresTracer()
+	if _, ok := poolCfg.ConnConfig.RuntimeParams["application_name"]; !ok {
+		poolCfg.ConnConfig.RuntimeParams["application_name"] = postgres.ApplicationName
+	}
 	if p.pool, err = pgxpool.NewWithConfig(startCtx, poolCfg); err != nil {
 		return nil, fmt.Errorf("reference platform: postgres: %w", err)
 	}
@@ -176,6 +182,13 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 	ledger := postgres.NewStore(p.pool)
 	p.ledger = ledger
 	quotes := redis.NewQuoteStore(p.redis, cfg.KeyPrefix)
+	// The hot state rebuilds itself when it is lost (a Redis flush): the
+	// statuses from the ledger, the prices from the feed.
+	p.rebuild = &pricing.Rebuilder{State: quotes, Markets: ledger, Logger: log.With("component", "rebuild")}
+	quotes.OnLost(p.rebuild.Notify)
+	if err := p.rebuild.Init(startCtx); err != nil {
+		return nil, fmt.Errorf("reference platform: hot state: %w", err)
+	}
 	bets := &betting.Service{Ledger: ledger, Quotes: quotes, Limits: risk.Limits{MaxStake: cfg.MaxStake}, Delay: cfg.InPlayDelay}
 	p.hub = pricing.NewHub(pricing.HubConfig{StaleAfter: cfg.QuoteStaleAfter, Encode: phttp.EncodeQuote})
 	settle := &settlement.Service{Ledger: ledger, Quotes: quotes, Publisher: p.hub, Logger: log.With("component", "settlement")}
@@ -192,6 +205,8 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 	p.metrics.WatchQuotes(p.hub)
 	p.metrics.WatchSettlement(settle)
 	p.metrics.WatchFeed(p.feed)
+	p.rebuild.Feed = p.feed
+	p.metrics.WatchRebuilds(p.rebuild)
 	p.quotes = phttp.NewQuoteStream(phttp.QuoteStreamConfig{Hub: p.hub, Logger: log.With("component", "quotes"),
 		SubscribeTimeout: cfg.QuoteSubscribeTimeout})
 	stores := []phttp.HealthCheck{{Name: "postgres", Ping: ledger.Ping}, {Name: "redis", Ping: quotes.Ping}}
@@ -231,6 +246,11 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 	go func() {
 		defer close(p.feedDone)
 		p.feed.Run(runCtx)
+	}()
+	p.rebuildDone = make(chan struct{})
+	go func() {
+		defer close(p.rebuildDone)
+		p.rebuild.Run(runCtx)
 	}()
 	select {
 	case <-p.feed.Ready():
@@ -284,6 +304,9 @@ func (p *RefPlatform) feedLive(context.Context) error {
 // Metrics returns the platform's metrics, the ones GET /metrics serves.
 func (p *RefPlatform) Metrics() *prometheus.Metrics { return p.metrics }
 
+// Rebuilds returns how many times the hot state was rebuilt after a loss.
+func (p *RefPlatform) Rebuilds() int64 { return p.rebuild.Rebuilds() }
+
 // FeedStats returns the feed client's counters.
 func (p *RefPlatform) FeedStats() feed.Stats { return p.feed.Stats() }
 
@@ -310,6 +333,7 @@ func (p *RefPlatform) Close() error {
 		if p.stopFeed != nil {
 			p.stopFeed()
 			<-p.feedDone
+			<-p.rebuildDone
 		}
 		if p.redis != nil {
 			if err := p.redis.Close(); err != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/inplaylabs/inplay/chaos"
 	"github.com/inplaylabs/inplay/replay"
 	"github.com/inplaylabs/inplay/reports"
 )
@@ -86,11 +87,6 @@ func (l *refLauncher) Start(ctx context.Context, w Wiring) (System, error) {
 	if l.ln == nil {
 		return nil, errors.New("reference platform: Start before Prepare")
 	}
-	file, err := l.ln.File() // a dup: the child gets its own descriptor
-	if err != nil {
-		return nil, fmt.Errorf("reference platform: listener file: %w", err)
-	}
-	defer file.Close()
 	args := []string{"platform",
 		"--listen-fd", "3",
 		"--redis-url", fmt.Sprintf("redis://%s/%d", w.RedisAddr, w.RedisDB),
@@ -103,29 +99,14 @@ func (l *refLauncher) Start(ctx context.Context, w Wiring) (System, error) {
 		"--log-level", "info",
 	}
 	args = append(args, l.extraArgs...)
-	cmd := exec.Command(l.binary, args...)
-	cmd.ExtraFiles = []*os.File{file}
-	cmd.Stdout, cmd.Stderr = l.log, l.log
-	cmd.Env = platformEnv()
-	// Its own process group, so a Ctrl-C on the terminal reaches the
-	// harness, which stops the platform in order; and SIGKILL if the
-	// harness dies, so no platform outlives its run.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-
-	p := &refProcess{launcher: l, cmd: cmd, exited: make(chan struct{}), api: w.APIURL, stream: w.StreamURL}
-	if err := p.start(); err != nil {
-		return nil, fmt.Errorf("reference platform: start %s: %w", l.binary, err)
-	}
+	p := &refProcess{launcher: l, args: args, wiring: w, crashed: make(chan struct{}), api: w.APIURL, stream: w.StreamURL}
 	ok := false
 	defer func() {
 		if !ok {
 			p.Stop(context.WithoutCancel(ctx))
 		}
 	}()
-	// The harness's copy of the listener stays open until Stop, so that
-	// connections made while the platform restarts wait in the backlog
-	// rather than being refused.
-	if err := p.waitReady(ctx, "http://"+l.ln.Addr().String()+readyPath); err != nil {
+	if _, err := p.startChild(ctx); err != nil {
 		return nil, err
 	}
 	pool, err := pgxpool.New(ctx, w.LedgerURL)
@@ -151,52 +132,165 @@ func platformEnv() []string {
 	return env
 }
 
-// refProcess is the running reference platform.
+// refProcess is the running reference platform: one child process at a
+// time, started again on the same listener after a kill or stop by its
+// control (control.go).
 type refProcess struct {
 	launcher    *refLauncher
-	cmd         *exec.Cmd
+	args        []string // the child's command line, the same for every start
+	wiring      Wiring
 	api, stream string
 	pool        *pgxpool.Pool
 
-	exited   chan struct{} // closed when the process has ended, for any reason
-	waitErr  error         // cmd.Wait's error, once exited
+	// ctl serialises whatever changes the process: the control's calls and
+	// the final Stop, so a restart and the run's cleanup never cross.
+	ctl sync.Mutex
+
 	mu       sync.Mutex
-	stopping bool // Stop was called: an exit is expected
+	child    *refChild // the newest child; nil before the first start
+	starts   int       // children started so far
+	paused   bool      // the newest child was sent SIGSTOP and not SIGCONT since
+	stopping bool      // Stop was called: every exit from now on is expected
+	peak     int64     // the highest VmHWM of the children already ended, in bytes
+	reason   string    // why the platform crashed, once crashed is closed
 	crashed  chan struct{}
+
 	stopOnce sync.Once
 	stopErr  error
 }
 
-// start starts the process on a goroutine locked to its OS thread, which
-// lives until the process ends: Linux sends Pdeathsig when the thread that
-// forked the child exits, not the process.
-func (p *refProcess) start() error {
-	p.crashed = make(chan struct{})
+// refChild is one `inplay platform` process.
+type refChild struct {
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed when the process has ended, for any reason
+	waitErr error         // cmd.Wait's error, once exited
+	planned bool          // guarded by refProcess.mu: the harness ended it on purpose
+}
+
+func (c *refChild) pid() int {
+	if c.cmd.Process == nil {
+		return 0
+	}
+	return c.cmd.Process.Pid
+}
+
+// how describes the child's end: its exit code or the signal.
+func (c *refChild) how() string {
+	select {
+	case <-c.exited:
+	default:
+		return "still running"
+	}
+	if c.cmd.ProcessState == nil {
+		return fmt.Sprintf("did not start: %v", c.waitErr)
+	}
+	if ws, ok := c.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return "killed by " + ws.Signal().String()
+	}
+	return fmt.Sprintf("exit code %d", c.cmd.ProcessState.ExitCode())
+}
+
+// exit is the child's end as os/exec words it ("signal: killed", "exit
+// status 0"), for a ProcessEvent.
+func (c *refChild) exit() string {
+	if c.cmd.ProcessState == nil {
+		return "did not start"
+	}
+	return c.cmd.ProcessState.String()
+}
+
+// startChild starts one more child on the launcher's listener, marks its
+// start in platform.log (every child appends there) and waits for its
+// /readyz.
+func (p *refProcess) startChild(ctx context.Context) (chaos.ProcessEvent, error) {
+	l := p.launcher
+	file, err := l.ln.File() // a dup: the child gets its own descriptor
+	if err != nil {
+		return chaos.ProcessEvent{}, fmt.Errorf("reference platform: listener file: %w", err)
+	}
+	defer file.Close()
+	cmd := exec.Command(l.binary, p.args...)
+	cmd.ExtraFiles = []*os.File{file}
+	cmd.Stdout, cmd.Stderr = l.log, l.log
+	cmd.Env = platformEnv()
+	// Its own process group, so a Ctrl-C on the terminal reaches the
+	// harness, which stops the platform in order (and a pause can stop the
+	// whole group); and SIGKILL if the harness dies, so no platform
+	// outlives its run.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+
+	p.mu.Lock()
+	p.starts++
+	n := p.starts
+	p.mu.Unlock()
+	at := time.Now()
+	// The children share platform.log's file offset with the harness, so
+	// this line lands between one child's output and the next's.
+	fmt.Fprintf(l.log, "--- inplay: platform start %d at %s ---\n", n, at.UTC().Format(time.RFC3339Nano))
+	c := &refChild{cmd: cmd, exited: make(chan struct{})}
+	if err := p.launch(c); err != nil {
+		return chaos.ProcessEvent{}, fmt.Errorf("reference platform: start %s: %w", l.binary, err)
+	}
+	p.mu.Lock()
+	p.child, p.paused = c, false
+	p.mu.Unlock()
+	// The harness's copy of the listener stays open until Stop, so that
+	// connections made while the platform restarts wait in the backlog
+	// rather than being refused.
+	if err := p.waitReady(ctx, c, "http://"+l.ln.Addr().String()+readyPath); err != nil {
+		return chaos.ProcessEvent{Action: "start", PID: c.pid(), At: at}, err
+	}
+	return chaos.ProcessEvent{Action: "start", PID: c.pid(), At: at, Ready: time.Since(at)}, nil
+}
+
+// launch starts c on a goroutine locked to its OS thread, which lives until
+// the process ends: Linux sends Pdeathsig when the thread that forked the
+// child exits, not the process. An end nobody planned closes crashed.
+func (p *refProcess) launch(c *refChild) error {
 	started := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		if err := p.cmd.Start(); err != nil {
+		if err := c.cmd.Start(); err != nil {
 			started <- err
-			close(p.exited)
+			c.waitErr = err
+			close(c.exited)
 			return
 		}
 		started <- nil
-		p.waitErr = p.cmd.Wait()
-		close(p.exited)
+		c.waitErr = c.cmd.Wait()
+		close(c.exited)
 		p.mu.Lock()
-		stopping := p.stopping
+		planned := c.planned || p.stopping
 		p.mu.Unlock()
-		if !stopping {
-			close(p.crashed)
+		if !planned {
+			p.crash(fmt.Sprintf("the reference platform (pid %d) exited on its own: %s%s", c.pid(), c.how(), p.tail()))
 		}
 	}()
 	return <-started
 }
 
-// waitReady polls url until it answers 200, the process ends, or the bound
-// passes.
-func (p *refProcess) waitReady(ctx context.Context, url string) error {
+// crash records why the platform is down against the harness's plan and
+// closes crashed, once.
+func (p *refProcess) crash(reason string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.reason != "" {
+		return
+	}
+	p.reason = reason
+	close(p.crashed)
+}
+
+// current returns the newest child, nil before the first start.
+func (p *refProcess) current() *refChild {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.child
+}
+
+// waitReady polls url until it answers 200, c ends, or the bound passes.
+func (p *refProcess) waitReady(ctx context.Context, c *refChild, url string) error {
 	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(platformReadyTimeout)
 	var last string
@@ -214,8 +308,8 @@ func (p *refProcess) waitReady(ctx context.Context, url string) error {
 			last = err.Error()
 		}
 		select {
-		case <-p.exited:
-			return fmt.Errorf("reference platform exited before it was ready (%s)%s", p.how(), p.tail())
+		case <-c.exited:
+			return fmt.Errorf("reference platform exited before it was ready (%s)%s", c.how(), p.tail())
 		case <-ctx.Done():
 			return fmt.Errorf("reference platform: not ready: %w", ctx.Err())
 		case <-time.After(50 * time.Millisecond):
@@ -231,21 +325,51 @@ func (p *refProcess) QuoteStreamURL() string       { return p.stream }
 func (p *refProcess) Ledger() reports.LedgerSource { return reports.NewPostgresLedger(p.pool) }
 func (p *refProcess) Exited() <-chan struct{}      { return p.crashed }
 
+// Pid is the newest child's pid: after a restart, the new process's.
 func (p *refProcess) Pid() int {
-	if p.cmd.Process == nil {
-		return 0
+	if c := p.current(); c != nil {
+		return c.pid()
 	}
-	return p.cmd.Process.Pid
+	return 0
 }
 
 func (p *refProcess) ExitReason() string {
-	return fmt.Sprintf("the reference platform (pid %d) exited on its own: %s%s", p.Pid(), p.how(), p.tail())
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.reason == "" {
+		return fmt.Sprintf("the reference platform (pid %d) is running", p.Pid())
+	}
+	return p.reason
 }
 
 // PeakRSS returns the platform's peak resident set size so far (VmHWM from
-// /proc), in bytes, for capacity figures.
+// /proc), in bytes, for capacity figures: the highest of every child's,
+// the ones the control ended included.
 func (p *refProcess) PeakRSS() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
+	p.mu.Lock()
+	peak := p.peak
+	p.mu.Unlock()
+	rss, err := vmHWM(p.Pid())
+	if err != nil && peak == 0 {
+		return 0, err
+	}
+	return max(peak, rss), nil
+}
+
+// notePeak keeps c's VmHWM before it ends: /proc forgets it then.
+func (p *refProcess) notePeak(c *refChild) {
+	rss, err := vmHWM(c.pid())
+	if err != nil {
+		return
+	}
+	p.mu.Lock()
+	p.peak = max(p.peak, rss)
+	p.mu.Unlock()
+}
+
+// vmHWM reads a process's peak resident set size from /proc, in bytes.
+func vmHWM(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
@@ -261,22 +385,6 @@ func (p *refProcess) PeakRSS() (int64, error) {
 	return 0, errors.New("no VmHWM in /proc status")
 }
 
-// how describes the process's end: its exit code or the signal.
-func (p *refProcess) how() string {
-	select {
-	case <-p.exited:
-	default:
-		return "still running"
-	}
-	if p.cmd.ProcessState == nil {
-		return fmt.Sprintf("did not start: %v", p.waitErr)
-	}
-	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return "killed by " + ws.Signal().String()
-	}
-	return fmt.Sprintf("exit code %d", p.cmd.ProcessState.ExitCode())
-}
-
 // tail returns the platform's last log lines, for an error message.
 func (p *refProcess) tail() string {
 	lines := tailLines(p.launcher.log.Name(), logTailLines)
@@ -286,27 +394,70 @@ func (p *refProcess) tail() string {
 	return "\nlast lines of " + p.launcher.log.Name() + ":\n" + lines
 }
 
-// Stop sends SIGTERM, waits for the platform to finish its requests, then
-// SIGKILLs it past the bound; then closes the listener and the ledger pool.
+// end ends c on purpose and waits until it is gone: gracefully (SIGTERM,
+// SIGKILL past platformStopGrace) or with SIGKILL at once. A paused child
+// is continued first, since a stopped process does not act on SIGTERM.
+// The caller holds ctl.
+func (p *refProcess) end(c *refChild, graceful bool) (time.Time, error) {
+	p.mu.Lock()
+	c.planned = true
+	p.mu.Unlock()
+	at := time.Now()
+	select {
+	case <-c.exited:
+		return at, nil
+	default:
+	}
+	p.notePeak(c)
+	pid := c.pid()
+	var errs []error
+	if graceful {
+		if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			errs = append(errs, fmt.Errorf("SIGTERM platform: %w", err))
+		}
+		syscall.Kill(-pid, syscall.SIGCONT) // its own group (Setpgid)
+		select {
+		case <-c.exited:
+		case <-time.After(platformStopGrace):
+			errs = append(errs, fmt.Errorf("platform did not stop within %s of SIGTERM; killed", platformStopGrace))
+		}
+	}
+	select {
+	case <-c.exited:
+	default:
+		// The whole group, in case the platform ever forks.
+		if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+			errs = append(errs, fmt.Errorf("SIGKILL platform: %w", err))
+		}
+		select {
+		case <-c.exited:
+		case <-time.After(platformStopGrace):
+			errs = append(errs, fmt.Errorf("platform pid %d still there %s after SIGKILL", pid, platformStopGrace))
+		}
+	}
+	p.mu.Lock()
+	if p.child == c {
+		p.paused = false
+	}
+	p.mu.Unlock()
+	return at, errors.Join(errs...)
+}
+
+// Stop ends the platform (continuing it first if it is paused): SIGTERM,
+// then SIGKILL past the bound; then closes the listener and the ledger
+// pool. It waits for a control call in progress, which is bounded.
 func (p *refProcess) Stop(ctx context.Context) error {
 	p.stopOnce.Do(func() {
+		p.ctl.Lock()
+		defer p.ctl.Unlock()
 		p.mu.Lock()
 		p.stopping = true
+		c := p.child
 		p.mu.Unlock()
 		var errs []error
-		select {
-		case <-p.exited:
-		default:
-			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-				errs = append(errs, fmt.Errorf("SIGTERM platform: %w", err))
-			}
-			select {
-			case <-p.exited:
-			case <-time.After(platformStopGrace):
-				errs = append(errs, fmt.Errorf("platform did not stop within %s of SIGTERM; killed", platformStopGrace))
-				p.cmd.Process.Kill()
-				<-p.exited
-			}
+		if c != nil {
+			_, err := p.end(c, true)
+			errs = append(errs, err)
 		}
 		if p.pool != nil {
 			p.pool.Close()

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 
+	"github.com/inplaylabs/inplay/chaos"
 	"github.com/inplaylabs/inplay/replay"
 	"github.com/inplaylabs/inplay/reports"
 )
@@ -35,6 +36,23 @@ type System interface {
 	Stop(ctx context.Context) error
 }
 
+// Controller is the optional ability of a System whose processes and
+// stores the run controls: its part of the chaos.Env the process and store
+// faults act through (chaos/control.go). A run finds it by type assertion;
+// a System without it gets those faults refused.
+//
+// An end the controller causes (a kill, a stop) is planned: Exited does not
+// close for it. A later unplanned end, of the first process or of one
+// started again, still closes Exited. Stop continues a paused process
+// before it stops it.
+type Controller interface {
+	// Processes are the System's processes by fault target: "platform".
+	Processes() map[string]chaos.Process
+	// Stores takes the run's own data from the System's stores (its key
+	// prefix, its database), and nothing else.
+	Stores() chaos.Stores
+}
+
 // Upstreams are the addresses a System listens on before it starts, which
 // the run puts links in front of: the bet API and the quote stream
 // (host:port; the same address when one server has both).
@@ -45,13 +63,17 @@ type Upstreams struct {
 // Wiring is what a System is started with: every address it dials and every
 // address the harness dials it on, each through its chaos link.
 type Wiring struct {
-	RedisAddr   string // platform → redis link
-	RedisDB     int
-	KeyPrefix   string
-	PostgresURL string // the run's database, through the platform → postgres link
-	FeedURL     string // the feed server, through the platform → feed link
-	APIURL      string // the bet API, through the harness → api link
-	StreamURL   string // the quote stream, through the harness → stream link
+	RedisAddr string // platform → redis link
+	RedisDB   int
+	KeyPrefix string
+	// StoreRedisAddr is the run's Redis reached directly, never through a
+	// fault, for the store faults' own work (Controller.Stores); ""
+	// means RedisAddr.
+	StoreRedisAddr string
+	PostgresURL    string // the run's database, through the platform → postgres link
+	FeedURL        string // the feed server, through the platform → feed link
+	APIURL         string // the bet API, through the harness → api link
+	StreamURL      string // the quote stream, through the harness → stream link
 	// LedgerURL is the run's database reached directly, for the checker.
 	LedgerURL string
 }

@@ -116,6 +116,8 @@ type Client struct {
 	http  *http.Client
 	ready chan struct{}
 	once  sync.Once
+	// resync carries Resync's requests to the Run goroutine.
+	resync chan chan error
 
 	mu    sync.Mutex
 	stats Stats
@@ -167,7 +169,7 @@ func New(cfg Config) (*Client, error) {
 	case "wss":
 		base.Scheme = "https"
 	}
-	return &Client{cfg: cfg, base: base, log: log, http: hc, ready: make(chan struct{}), resyncFrom: -1}, nil
+	return &Client{cfg: cfg, base: base, log: log, http: hc, ready: make(chan struct{}), resync: make(chan chan error), resyncFrom: -1}, nil
 }
 
 // Ready is closed once the first stream is open.
@@ -297,7 +299,50 @@ func (c *Client) stream(ctx context.Context) (connected bool, err error) {
 		if err := c.handle(ctx, data); err != nil {
 			return true, err
 		}
+		select {
+		case done := <-c.resync:
+			err := c.forceRecover(ctx)
+			done <- err
+			if err == nil {
+				return true, errResync // resume after the snapshot's seq
+			}
+		default:
+		}
 	}
+}
+
+// Resync makes the client apply the server's snapshot whatever its seq, and
+// resume the stream after it: for a platform whose stores lost what the
+// client applied (its quote store flushed), so that every market's state
+// comes back. It waits until the snapshot is applied, or ctx is done; it is
+// served between two messages of an open stream (a heartbeat comes at least
+// every second).
+func (c *Client) Resync(ctx context.Context) error {
+	done := make(chan error, 1)
+	select {
+	case c.resync <- done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// forceRecover is recover for Resync: the snapshot is applied even when it
+// is not newer than the last seq, and the client moves to its seq, so the
+// stream redelivers what came after it.
+func (c *Client) forceRecover(ctx context.Context) error {
+	snap, err := c.fetchSnapshot(ctx)
+	if err != nil {
+		return err
+	}
+	c.count(func(s *Stats) { s.Snapshots++ })
+	c.log.Warn("feed resync from snapshot", "last_seq", c.last, "snapshot_seq", snap.Seq, "markets", len(snap.Markets))
+	return c.applySnapshot(ctx, snap)
 }
 
 // handle applies one message in seq order.
@@ -460,6 +505,12 @@ func (c *Client) recover(ctx context.Context) error {
 		return nil
 	}
 	c.log.Warn("feed recovering from snapshot", "last_seq", c.last, "snapshot_seq", snap.Seq, "markets", len(snap.Markets))
+	return c.applySnapshot(ctx, snap)
+}
+
+// applySnapshot applies every market of snap and moves the client to its
+// seq.
+func (c *Client) applySnapshot(ctx context.Context, snap *Snapshot) error {
 	ref := platform.FeedRef{Seq: snap.Seq, Producer: snap.Producer} // a snapshot has no ts
 	for _, m := range snap.Markets {
 		var err error

@@ -332,3 +332,22 @@ func settleBets(ctx context.Context, tx pgx.Tx, bets []openBet, won map[string]b
 	}
 	return stamps, nil
 }
+
+// MarketStatuses returns every market's status as the ledger records it:
+// the record the platform's hot state is rebuilt from after it is lost
+// (pricing.MarketRecord).
+func (s *Store) MarketStatuses(ctx context.Context) (map[string]platform.MarketStatus, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, status FROM markets`)
+	if err != nil {
+		return nil, classify(err)
+	}
+	out := map[string]platform.MarketStatus{}
+	var id, status string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &status}, func() error {
+		out[id] = platform.MarketStatus(status)
+		return nil
+	}); err != nil {
+		return nil, classify(err)
+	}
+	return out, nil
+}

@@ -29,9 +29,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
+	"net"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -41,6 +44,12 @@ import (
 	"github.com/inplaylabs/inplay/platform"
 	"github.com/inplaylabs/inplay/platform/ledger"
 )
+
+// ApplicationName is the application_name the reference platform gives its
+// connections (in its pool's config), so that the harness can tell them
+// from anyone else's in pg_stat_activity: the postgres terminate fault ends
+// these and only these.
+const ApplicationName = "inplay-platform"
 
 // DefaultAttempts is how many times a transaction is tried when it fails
 // with a serialisation failure, a deadlock or an id race.
@@ -98,9 +107,21 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.pool.Ping(ctx)
 }
 
-// retryable reports whether err is a transient conflict that a fresh
-// attempt of the whole transaction can resolve.
+// retryable reports whether err is a transient conflict, or a connection
+// lost under the transaction, that a fresh attempt of the whole transaction
+// can resolve.
+//
+// A lost connection is retried even when the server may have committed
+// before it went (a COMMIT whose answer never came): every write here is
+// keyed (a bet by its id, a transfer by its kind and ref, a settlement by
+// its market's status) and every attempt reads those keys first, so an
+// attempt after a commit finds it and answers with it instead of writing
+// again. Nothing is ever half-written: a transaction on a lost connection
+// is rolled back by the server.
 func retryable(err error) bool {
+	if connectionLost(err) {
+		return true
+	}
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
 		return false
@@ -112,6 +133,28 @@ func retryable(err error) bool {
 		return true
 	}
 	return false
+}
+
+// connectionLost reports whether err means the connection went away under
+// the statement: the server ended the backend (pg_terminate_backend, a
+// restart), or the socket closed. A timeout is not one: the caller's
+// deadline passed, and trying again would overrun it.
+func connectionLost(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "57P01", // admin_shutdown: pg_terminate_backend, or a fast shutdown
+			"57P02", // crash_shutdown
+			"57P03": // cannot_connect_now: starting up
+			return true
+		}
+		return false
+	}
+	return pgconn.SafeToRetry(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // inTx runs fn in a transaction and commits it, retrying the whole

@@ -14,7 +14,8 @@ import (
 // Reader reads current quotes.
 type Reader interface {
 	// Price returns a market's current quote. Returns ENOTFOUND (the market
-	// has never been quoted) or EINTERNAL.
+	// has never been quoted), EUNAVAILABLE (the quotes were lost and are
+	// being rebuilt: try again) or EINTERNAL.
 	Price(ctx context.Context, market string) (*platform.Price, error)
 }
 

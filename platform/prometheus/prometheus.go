@@ -19,6 +19,7 @@
 //	inplay_odds_staleness_seconds                gauge: age of the oldest open market's newest update
 //	inplay_settlement_queue_depth                gauge: markets resulted and not yet settled
 //	inplay_store_errors_total{store}             counter: failed calls to postgres or redis
+//	inplay_hot_state_rebuilds_total              counter: rebuilds of the Redis hot state after it was lost
 package prometheus
 
 import (
@@ -148,6 +149,16 @@ func (m *Metrics) WatchFeed(f Feed) {
 			}
 			return 0
 		}))
+}
+
+// Rebuilds is what the rebuild metric reads (a pricing.Rebuilder).
+type Rebuilds interface{ Rebuilds() int64 }
+
+// WatchRebuilds registers the count of hot state rebuilds, read from r.
+func (m *Metrics) WatchRebuilds(r Rebuilds) {
+	m.reg.MustRegister(prom.NewCounterFunc(prom.CounterOpts{Name: "inplay_hot_state_rebuilds_total",
+		Help: "Rebuilds of the Redis hot state (statuses from the ledger, prices from the feed) after it was lost."},
+		func() float64 { return float64(r.Rebuilds()) }))
 }
 
 // storeFailure reports whether err is a store failing, rather than the

@@ -7,6 +7,16 @@
 //	P quote:M    hash: selection id → decimal odds, canonical ("2.1")
 //	P market:M   hash: status (open|suspended|closed|settled),
 //	             seq (feed seq of the last update), ts (its feed time, RFC 3339)
+//	P epoch      string: when the hot state was last built whole (Unix ns)
+//
+// The epoch is the sentinel of the whole: it is written once the hot state
+// is complete (at the platform's start, and after a rebuild), and it goes
+// with everything else when the keys are lost (a flush, a Redis restart
+// without persistence). With the guard on (OnLost), while it is missing
+// Price answers EUNAVAILABLE, so no bet is taken on a market whose state
+// may be missing or half back, and OnLost's function is told, so the
+// platform rebuilds: statuses from the ledger (RestoreStatus; settled stays
+// settled), prices from the feed (pricing.Rebuilder).
 //
 // Selections and the market's own fields live in separate hashes so that no
 // selection id can collide with a field name. Updates run as Lua scripts that
@@ -28,13 +38,18 @@ import (
 	"github.com/inplaylabs/inplay/platform/pricing"
 )
 
-// QuoteStore keeps current quotes in Redis. It implements pricing.Store.
+// QuoteStore keeps current quotes in Redis. It implements pricing.Store and
+// pricing.HotState.
 type QuoteStore struct {
 	client redis.UniversalClient
 	prefix string
+	onLost func() // told when a read finds the epoch missing; nil = no one
 }
 
-var _ pricing.Store = (*QuoteStore)(nil)
+var (
+	_ pricing.Store    = (*QuoteStore)(nil)
+	_ pricing.HotState = (*QuoteStore)(nil)
+)
 
 // NewQuoteStore returns a QuoteStore on client whose keys all start with
 // prefix. The QuoteStore does not own the client.
@@ -47,6 +62,55 @@ func (s *QuoteStore) QuoteKey(market string) string { return s.prefix + "quote:"
 
 // MarketKey is the key of a market's status hash.
 func (s *QuoteStore) MarketKey(market string) string { return s.prefix + "market:" + market }
+
+// EpochKey is the key of the hot state's sentinel (see the package doc).
+func (s *QuoteStore) EpochKey() string { return s.prefix + "epoch" }
+
+// OnLost turns the epoch guard on: from then on Price refuses every read
+// (EUNAVAILABLE) while the epoch is missing, and calls f, without waiting,
+// as the platform's cue to rebuild. A store without it (one no rebuilder
+// stands behind) reads quotes whatever the epoch. Call it before the store
+// is used; f must not block.
+func (s *QuoteStore) OnLost(f func()) { s.onLost = f }
+
+// Built implements pricing.HotState: whether the epoch is there.
+func (s *QuoteStore) Built(ctx context.Context) (bool, error) {
+	n, err := s.client.Exists(ctx, s.EpochKey()).Result()
+	if err != nil {
+		return false, fmt.Errorf("redis: read epoch: %w", err)
+	}
+	return n == 1, nil
+}
+
+// MarkBuilt implements pricing.HotState: it writes the epoch.
+func (s *QuoteStore) MarkBuilt(ctx context.Context) error {
+	if err := s.client.Set(ctx, s.EpochKey(), time.Now().UnixNano(), 0).Err(); err != nil {
+		return fmt.Errorf("redis: write epoch: %w", err)
+	}
+	return nil
+}
+
+// restoreStatus: KEYS = market; ARGV = status. The seq is left as it is (or
+// absent), so the feed's next update, or its snapshot, applies over it.
+var restoreStatus = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'status') == 'settled' then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1])
+return 1
+`)
+
+// RestoreStatus implements pricing.HotState.
+func (s *QuoteStore) RestoreStatus(ctx context.Context, market string, status platform.MarketStatus) error {
+	if err := platform.ValidateID("market", market); err != nil {
+		return err
+	}
+	if !status.Valid() {
+		return platform.Errorf(platform.EINVALID, "market status %q is unknown", status)
+	}
+	if err := restoreStatus.Run(ctx, s.client, []string{s.MarketKey(market)}, string(status)).Err(); err != nil {
+		return fmt.Errorf("redis: restore status of %s: %w", market, err)
+	}
+	return nil
+}
 
 // Ping checks that Redis answers.
 func (s *QuoteStore) Ping(ctx context.Context) error {
@@ -63,10 +127,10 @@ redis.call('HSETNX', KEYS[2], 'status', 'open')
 return 1
 `)
 
-// readPrice: KEYS = quote, market; returns both hashes as flat field/value
-// lists.
+// readPrice: KEYS = quote, market, epoch; returns both hashes as flat
+// field/value lists, and whether the epoch is there.
 var readPrice = redis.NewScript(`
-return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
+return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]), redis.call('EXISTS', KEYS[3])}
 `)
 
 // pairs turns element i of a readPrice answer into a map; nil when it is
@@ -166,9 +230,15 @@ func (s *QuoteStore) Price(ctx context.Context, market string) (*platform.Price,
 	}
 	// One script, not MULTI/HGETALL/HGETALL/EXEC: the same atomic read in
 	// one command, which every bet makes.
-	res, err := readPrice.Run(ctx, s.client, []string{s.QuoteKey(market), s.MarketKey(market)}).Slice()
+	res, err := readPrice.Run(ctx, s.client, []string{s.QuoteKey(market), s.MarketKey(market), s.EpochKey()}).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("redis: read quote of %s: %w", market, err)
+	}
+	if s.onLost != nil && (len(res) < 3 || res[2] != int64(1)) {
+		// The hot state was lost, or is being rebuilt: what is there may be
+		// a guess (odds without their status, a market not back yet).
+		s.onLost()
+		return nil, platform.Errorf(platform.EUNAVAILABLE, "the quotes are being rebuilt; try again shortly")
 	}
 	odds, fields := pairs(res, 0), pairs(res, 1)
 	if odds == nil || fields == nil {
