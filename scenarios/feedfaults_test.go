@@ -61,8 +61,8 @@ func newFaultRig(t *testing.T, staleAfter time.Duration) *faultRig {
 	return &faultRig{fs: fs, plat: plat, quotes: redis.NewQuoteStore(client, prefix), sub: sub}
 }
 
-// until polls cond (bounded: 20 s) until it holds.
-func until(t *testing.T, what string, cond func() bool) {
+// untilFeed polls cond (bounded: 20 s) until it holds.
+func untilFeed(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -75,15 +75,15 @@ func until(t *testing.T, what string, cond func() bool) {
 func (r *faultRig) caughtUp(t *testing.T) {
 	t.Helper()
 	want := r.fs.Seq()
-	until(t, fmt.Sprintf("the platform applies seq %d", want), func() bool { return r.plat.FeedStats().LastSeq == want })
+	untilFeed(t, fmt.Sprintf("the platform applies seq %d", want), func() bool { return r.plat.FeedStats().LastSeq == want })
 }
 
-// price is the odds of the nth move, distinct for every n < 100, as the
+// feedPrice is the odds of the nth move, distinct for every n < 100, as the
 // platform writes them (no trailing zero).
-func price(n int) string { return fmt.Sprintf("2.%d1", n) }
+func feedPrice(n int) string { return fmt.Sprintf("2.%d1", n) }
 
 func (r *faultRig) odds(n int) int64 {
-	return r.fs.Publish(replay.Event{Kind: replay.KindOdds, Market: "m1", Prices: map[string]string{"home": price(n)}})
+	return r.fs.Publish(replay.Event{Kind: replay.KindOdds, Market: "m1", Prices: map[string]string{"home": feedPrice(n)}})
 }
 
 func (r *faultRig) status(st string) int64 {
@@ -110,7 +110,7 @@ func (r *faultRig) quoted(t *testing.T, published map[int64]string) []int64 {
 				continue // the same quote again (the feed went live or not)
 			}
 			if want, ok := published[q.Feed.Seq]; ok {
-				if got := home(q); got != want {
+				if got := homeOdds(q); got != want {
 					t.Fatalf("quote of seq %d at %s, want %s", q.Feed.Seq, got, want)
 				}
 			}
@@ -123,8 +123,8 @@ func (r *faultRig) quoted(t *testing.T, published map[int64]string) []int64 {
 	}
 }
 
-// home is the quote's odds on home.
-func home(q *pricing.Quote) string {
+// homeOdds is the quote's odds on home.
+func homeOdds(q *pricing.Quote) string {
 	for _, sel := range q.Selections {
 		if sel.ID == "home" {
 			return sel.Odds.String()
@@ -175,7 +175,7 @@ func TestFeedFaultsDiscarded(t *testing.T) {
 			r := newFaultRig(t, 0)
 			published := map[int64]string{}
 			for i := range 12 {
-				published[r.odds(i)] = price(i)
+				published[r.odds(i)] = feedPrice(i)
 			}
 			r.caughtUp(t)
 			end, err := r.fs.StartFault(context.Background(), tc.fault)
@@ -198,7 +198,7 @@ func TestFeedFaultsDiscarded(t *testing.T) {
 					if i > 15 {
 						n = 60 - i
 					}
-					last = price(n)
+					last = feedPrice(n)
 					published[r.odds(n)] = last
 				}
 				if i%2 == 1 {
@@ -213,7 +213,7 @@ func TestFeedFaultsDiscarded(t *testing.T) {
 				}
 			}
 			final := r.odds(50)
-			published[final] = price(50)
+			published[final] = feedPrice(50)
 			got := end() // a reorder may still hold the last
 			r.caughtUp(t)
 			if got.Altered[tc.label] == 0 {
@@ -226,7 +226,7 @@ func TestFeedFaultsDiscarded(t *testing.T) {
 				// Every copy and old message arrived on the one stream,
 				// after its seq: each was dropped. Wait until the last is
 				// counted, so the check below comes after all of them.
-				until(t, "every resent message counted as a duplicate", func() bool {
+				untilFeed(t, "every resent message counted as a duplicate", func() bool {
 					return r.plat.FeedStats().Duplicates >= got.Altered[tc.label]
 				})
 			case "reorder":
@@ -241,7 +241,7 @@ func TestFeedFaultsDiscarded(t *testing.T) {
 			if seqs[len(seqs)-1] != final {
 				t.Fatalf("last quote of seq %d, want %d", seqs[len(seqs)-1], final)
 			}
-			r.checkPrice(t, "b-"+tc.name, final, price(50))
+			r.checkPrice(t, "b-"+tc.name, final, feedPrice(50))
 		})
 	}
 }
@@ -275,7 +275,7 @@ func TestFeedFaultsRecovered(t *testing.T) {
 			r := newFaultRig(t, 0)
 			published := map[int64]string{}
 			first := r.odds(0)
-			published[first] = price(0)
+			published[first] = feedPrice(0)
 			r.caughtUp(t)
 			end, err := r.fs.StartFault(context.Background(), tc.fault)
 			if err != nil {
@@ -283,7 +283,7 @@ func TestFeedFaultsRecovered(t *testing.T) {
 			}
 			defer end()
 			for i := 1; i <= 20; i++ {
-				published[r.odds(i)] = price(i)
+				published[r.odds(i)] = feedPrice(i)
 				if tc.name != "burst" { // a burst holds everything until the end
 					// Paced, so the client meets each alteration live; a
 					// skipped last seq shows in the next heartbeat.
@@ -307,7 +307,7 @@ func TestFeedFaultsRecovered(t *testing.T) {
 					t.Fatalf("quoted seqs %v: want every seq from %d to %d", seqs, first, r.fs.Seq())
 				}
 			}
-			r.checkPrice(t, "b-"+tc.name, r.fs.Seq(), price(20))
+			r.checkPrice(t, "b-"+tc.name, r.fs.Seq(), feedPrice(20))
 		})
 	}
 }
@@ -320,7 +320,7 @@ var feedFaultLabel = map[string]string{"gap": "skipped", "malformed": "malformed
 func TestFeedFaultDropoutDelaysQuotes(t *testing.T) {
 	r := newFaultRig(t, time.Second)
 	published := map[int64]string{}
-	published[r.odds(0)] = price(0)
+	published[r.odds(0)] = feedPrice(0)
 	r.caughtUp(t)
 	end, err := r.fs.StartFault(context.Background(), chaos.FeedFault{Kind: "dropout"})
 	if err != nil {
@@ -328,10 +328,10 @@ func TestFeedFaultDropoutDelaysQuotes(t *testing.T) {
 	}
 	defer end()
 	during := r.odds(1)
-	published[during] = price(1)
+	published[during] = feedPrice(1)
 	// The client gives up on the silence after its heartbeat timeout, and
 	// the hub publishes every quote again, delayed.
-	until(t, "the quote is delayed", func() bool {
+	untilFeed(t, "the quote is delayed", func() bool {
 		q, ok := r.plat.hub.Quote("m1")
 		return ok && q.Delayed && !r.plat.FeedStats().Live
 	})
@@ -348,8 +348,8 @@ func TestFeedFaultDropoutDelaysQuotes(t *testing.T) {
 	// the dropout: still delayed until a fresh update.
 	r.caughtUp(t)
 	fresh := r.odds(2)
-	published[fresh] = price(2)
-	until(t, "a fresh quote, not delayed", func() bool {
+	published[fresh] = feedPrice(2)
+	untilFeed(t, "a fresh quote, not delayed", func() bool {
 		q, ok := r.plat.hub.Quote("m1")
 		return ok && q.Feed.Seq == fresh && !q.Delayed
 	})
@@ -357,7 +357,7 @@ func TestFeedFaultDropoutDelaysQuotes(t *testing.T) {
 		t.Errorf("feed stats %+v: seqs lost", st)
 	}
 	r.quoted(t, published)
-	r.checkPrice(t, "b-dropout", fresh, price(2))
+	r.checkPrice(t, "b-dropout", fresh, feedPrice(2))
 }
 
 // TestFeedFaultSkew: vendor timestamps shifted do not break staleness. A ts
@@ -385,7 +385,7 @@ func TestFeedFaultSkew(t *testing.T) {
 		if q, _ := r.plat.hub.Quote("m1"); q.Feed.Seq != fresh || q.Delayed {
 			t.Errorf("after the skew: %+v, want not delayed", q)
 		}
-		r.checkPrice(t, "b-behind", fresh, price(2))
+		r.checkPrice(t, "b-behind", fresh, feedPrice(2))
 	})
 	t.Run("ahead", func(t *testing.T) {
 		const staleAfter = 500 * time.Millisecond
@@ -405,7 +405,7 @@ func TestFeedFaultSkew(t *testing.T) {
 		}
 		// No more updates: the quote grows old, and a new subscriber must
 		// see it delayed, not fresh for the hour the vendor's clock is ahead.
-		until(t, "the quote is older than the stale threshold", func() bool {
+		untilFeed(t, "the quote is older than the stale threshold", func() bool {
 			return r.plat.hub.Staleness() > staleAfter
 		})
 		sub, err := r.plat.hub.Subscribe([]string{"m1"})
