@@ -193,9 +193,9 @@ func (s *FeedServer) SlowDisconnects() int64 {
 
 // Close ends a feed fault still on, disconnects every subscriber (WebSocket
 // close 1001, "going away"), refuses new ones and ignores later Publish
-// calls. It returns once no
-// subscriber is served any more; the close handshakes finish in the
-// background, bounded by the WebSocket library's timeouts.
+// calls. It returns once no subscriber is served any more; the close
+// handshakes finish in the background, bounded by the WebSocket library's
+// timeouts.
 func (s *FeedServer) Close() {
 	s.mu.Lock()
 	s.closed = true
