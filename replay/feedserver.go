@@ -27,6 +27,9 @@ const FeedHeartbeatInterval = 500 * time.Millisecond
 // not count: only messages published since it connected do.
 const FeedSubscriberBuffer = 4096
 
+// feedBatch is how many frames a subscriber takes from the log at a time.
+const feedBatch = 256
+
 // feedWriteTimeout bounds one write to a subscriber, so a dead peer whose
 // TCP window is shut cannot hold its goroutine forever.
 const feedWriteTimeout = 10 * time.Second
@@ -45,6 +48,16 @@ type FeedServer struct {
 	subs    map[*feedSub]struct{}  // connected subscribers
 	closed  bool
 	wg      sync.WaitGroup // one per connected subscriber
+
+	// Feed faults (feedfault.go): the one on, every one so far (a
+	// subscriber that is behind still sends their messages as they said),
+	// the dropout's silence (closed when it ends) and the last seq a
+	// dropout or burst held back.
+	fault    *feedFault
+	faults   []*feedFault
+	silence  chan struct{}
+	muted    atomic.Bool // a dropout is on: no frame goes out, checked before each
+	holdUpTo int64
 
 	slow atomic.Int64 // subscribers disconnected for falling behind
 }
@@ -107,8 +120,12 @@ func (s *FeedServer) Publish(ev Event) int64 {
 	}
 	s.log = append(s.log, b)
 	s.apply(ev)
+	if s.fault != nil {
+		s.faultPublished(s.fault, seq)
+	}
 	for sub := range s.subs {
-		if seq-max(sub.sent.Load(), sub.base) > FeedSubscriberBuffer {
+		// What a dropout or burst held back is not the subscriber's lag.
+		if seq-max(sub.sent.Load(), sub.base, s.holdUpTo) > FeedSubscriberBuffer {
 			sub.kicked.Store(true)
 			sub.cancel()
 			delete(s.subs, sub)
@@ -174,13 +191,17 @@ func (s *FeedServer) SlowDisconnects() int64 {
 	return s.slow.Load()
 }
 
-// Close disconnects every subscriber (WebSocket close 1001, "going away"),
-// refuses new ones and ignores later Publish calls. It returns once no
-// subscriber is served any more; the close handshakes finish in the
-// background, bounded by the WebSocket library's timeouts.
+// Close ends a feed fault still on, disconnects every subscriber (WebSocket
+// close 1001, "going away"), refuses new ones and ignores later Publish
+// calls. It returns once no subscriber is served any more; the close
+// handshakes finish in the background, bounded by the WebSocket library's
+// timeouts.
 func (s *FeedServer) Close() {
 	s.mu.Lock()
 	s.closed = true
+	if s.fault != nil {
+		s.endFault(s.fault)
+	}
 	for sub := range s.subs {
 		sub.cancel()
 	}
@@ -284,17 +305,23 @@ func goAway(conn *websocket.Conn, code websocket.StatusCode, reason string) {
 }
 
 // send writes the log from seq next on, then waits for more, with a
-// heartbeat every FeedHeartbeatInterval even while busy. It returns when a
-// write fails or ctx ends.
+// heartbeat every FeedHeartbeatInterval even while busy. A feed fault
+// alters the live part (feedfault.go); a dropout silences it all. It
+// returns when a write fails or ctx ends.
 func (s *FeedServer) send(ctx context.Context, conn *websocket.Conn, sub *feedSub, next int64) error {
 	ticker := time.NewTicker(FeedHeartbeatInterval)
 	defer ticker.Stop()
 	heartbeat := func() error {
-		// A heartbeat carries the last seq sent on this connection, so a
-		// client can tell it has missed nothing.
+		if s.muted.Load() {
+			return nil
+		}
+		// A heartbeat carries the last seq sent on this connection (or
+		// skipped by a gap fault), so a client can tell it has missed
+		// nothing.
 		b, _ := json.Marshal(FeedMessage{Seq: next - 1, Producer: s.producer, TS: time.Now().UTC().Format(FeedTimeFormat), Type: FeedHeartbeat})
 		return write(ctx, conn, b)
 	}
+	var out []feedFrame
 	for {
 		select {
 		case <-ticker.C:
@@ -304,19 +331,34 @@ func (s *FeedServer) send(ctx context.Context, conn *websocket.Conn, sub *feedSu
 		default:
 		}
 		s.mu.Lock()
-		var batch [][]byte
-		if n := int64(len(s.log)); next <= n {
-			batch = s.log[next-1 : min(n, next-1+256)]
+		silence := s.silence
+		if silence == nil {
+			out = s.frames(out[:0], sub, next)
 		}
 		s.mu.Unlock()
-		for _, b := range batch {
-			if err := write(ctx, conn, b); err != nil {
-				return err
+		if silence != nil {
+			select {
+			case <-silence:
+				continue
+			case <-ctx.Done():
+				return ctx.Err()
 			}
-			sub.sent.Store(next)
-			next++
 		}
-		if len(batch) > 0 {
+		for _, f := range out {
+			if s.muted.Load() {
+				break // a dropout began; the rest goes when it ends
+			}
+			if f.data != nil {
+				if err := write(ctx, conn, f.data); err != nil {
+					return err
+				}
+			}
+			if f.done > 0 {
+				sub.sent.Store(f.done)
+				next = f.done + 1
+			}
+		}
+		if len(out) > 0 {
 			continue
 		}
 		select {

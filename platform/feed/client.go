@@ -360,6 +360,13 @@ func (c *Client) handle(ctx context.Context, data []byte) error {
 		}
 		return nil
 	}
+	if m.TS.After(now) {
+		// A vendor clock ahead of ours must not make a price look younger
+		// than its arrival: it would keep an old quote from being marked
+		// delayed for as long as the clock is ahead. One behind is kept:
+		// it shows as lag, and errs towards delayed.
+		m.TS = now
+	}
 	switch m.Type {
 	case TypeHeartbeat:
 		c.count(func(s *Stats) { s.Heartbeats++; s.LastHeartbeat = now })

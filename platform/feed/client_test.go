@@ -319,6 +319,42 @@ func TestClientAppliesInOrder(t *testing.T) {
 	}
 }
 
+// tsRecorder records the feed ts each odds update was applied with.
+type tsRecorder struct {
+	recorder
+	ts chan time.Time
+}
+
+func (r *tsRecorder) Odds(ctx context.Context, market string, odds []platform.Selection, ref platform.FeedRef) error {
+	r.ts <- ref.TS
+	return r.recorder.Odds(ctx, market, odds, ref)
+}
+
+func TestClientTakesNoTimeFromTheFuture(t *testing.T) {
+	srv := newServer(t)
+	rec := &tsRecorder{ts: make(chan time.Time, 3)}
+	start(t, srv, &rec.recorder, func(cfg *feed.Config) { cfg.Quotes = rec })
+	behind := time.Now().Add(-time.Hour).UTC().Truncate(time.Microsecond)
+	for _, ts := range []time.Time{time.Now().Add(time.Hour), behind} {
+		before := time.Now()
+		msg := odds("m1", map[string]string{"home": "2.1"})
+		msg["ts"] = ts.UTC().Format(time.RFC3339Nano)
+		srv.publish("odds", msg, nil)
+		var got time.Time
+		select {
+		case got = <-rec.ts:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the odds were never applied")
+		}
+		switch {
+		case ts == behind && !got.Equal(behind):
+			t.Errorf("a ts an hour behind was applied as %s, want it as sent, %s", got, behind)
+		case ts != behind && (got.Before(before) || got.After(time.Now())):
+			t.Errorf("a ts an hour ahead was applied as %s, want the time it arrived", got)
+		}
+	}
+}
+
 func TestClientFaults(t *testing.T) {
 	tests := []struct {
 		name string
