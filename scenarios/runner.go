@@ -128,6 +128,7 @@ type runner struct {
 	run   *stack.Run
 	// link
 	layer    *chaos.Layer
+	env      chaos.Env // what the faults act through
 	feed     *replay.FeedServer
 	launcher Launcher
 	wiring   Wiring
@@ -251,9 +252,13 @@ func (r *runner) link(ctx context.Context) error {
 	} else if via, err = r.linkHops(upstream); err != nil {
 		return err
 	}
-	// The plan was validated against every hop; check it again against the
-	// links this run really has.
-	if errs := chaos.ValidateFaults(r.sc.Faults, layer.Links()); len(errs) > 0 {
+	// The faults act through the links; the platform's process control,
+	// the stores' control and the feed server's alterations join the Env's
+	// Processes, Stores and Feed when the run has them.
+	r.env = chaos.Env{Layer: layer}
+	// The plan was validated against all a run can have; check it again
+	// against what this run really has.
+	if errs := chaos.ValidateFaults(r.sc.Faults, r.env.Reach()); len(errs) > 0 {
 		var problems []string
 		for _, e := range errs {
 			problems = append(problems, e.Error())
@@ -343,7 +348,7 @@ func (r *runner) replay(ctx context.Context) (*replay.Result, error) {
 	if err := r.subscribeQuotes(runCtx, start); err != nil {
 		return nil, err
 	}
-	schedule := r.layer.Schedule(runCtx, r.sc.Faults, start)
+	schedule := r.env.Schedule(runCtx, r.sc.Faults, start)
 	r.log.Info("replay started", "planned", len(r.plan.Entries), "faults", len(r.sc.Faults))
 	res, err := engine.Run(runCtx, r.plan, start)
 	records := schedule.Wait()
@@ -506,7 +511,7 @@ func faultsForReport(records []chaos.Record) []reports.Fault {
 		out = append(out, reports.Fault{
 			Name: r.Name, Target: r.Target, Kind: r.Kind,
 			InjectedAtS: r.InjectedAt.Seconds(), HealedAtS: r.HealedAt.Seconds(),
-			Injected: r.Injected, Healed: r.Healed, Landed: r.Landed, Evidence: r.Evidence,
+			Injected: r.Injected, Healed: r.Healed, Landed: r.Landed, Evidence: r.Evidence.String(),
 		})
 	}
 	return out
