@@ -318,3 +318,91 @@ func TestScheduleRecordsUnlinkedTarget(t *testing.T) {
 		t.Errorf("record %+v; want not injected for want of a link", rec)
 	}
 }
+
+// TestToxicsBothWays puts every toxic of toxiproxy v2.12.0 on a real link in
+// each direction, with the platform's traffic going through it, and checks
+// that each lands and heals with the direction read back from the API.
+func TestToxicsBothWays(t *testing.T) {
+	upstream := servicetest.RedisAddr(t)
+	toxics := []struct {
+		kind   string
+		params map[string]any
+	}{
+		{"latency", map[string]any{"latency": "150ms"}},
+		{"bandwidth", map[string]any{"rate": 1}},
+		{"slow_close", map[string]any{"delay": "100ms"}},
+		{"timeout", map[string]any{"timeout": "0s"}},
+		{"reset_peer", map[string]any{"timeout": "0ms"}},
+		{"slicer", map[string]any{"average_size": 2, "size_variation": 1, "delay": "10us"}},
+		{"limit_data", map[string]any{"bytes": 3}},
+	}
+	for _, tx := range toxics {
+		for _, stream := range []string{"upstream", "downstream"} {
+			t.Run(tx.kind+"/"+stream, func(t *testing.T) {
+				l := newLayer(t)
+				pingThrough(t, mustLink(t, l, "redis", upstream))
+				params := map[string]any{"stream": stream}
+				for k, v := range tx.params {
+					params[k] = v
+				}
+				faults := []Fault{{Name: "f", Target: "redis", Kind: tx.kind, For: 300 * time.Millisecond, Params: params}}
+				env := Env{Layer: l}
+				if errs := ValidateFaults(faults, env.Reach()); errs != nil {
+					t.Fatalf("ValidateFaults: %v", errs)
+				}
+				rec := env.Schedule(context.Background(), faults, time.Now()).Wait()[0]
+				ev := rec.Evidence.String()
+				if !rec.Injected || !rec.Landed || !rec.Healed {
+					t.Errorf("Injected=%v Landed=%v Healed=%v: %s", rec.Injected, rec.Landed, rec.Healed, ev)
+				}
+				if want := "(" + tx.kind + " " + stream + ","; !strings.Contains(rec.Evidence.ReadBack, want) {
+					t.Errorf("read-back %q lacks %q", rec.Evidence.ReadBack, want)
+				}
+				if p, err := l.Proxy("redis"); err != nil || len(p.ActiveToxics) != 0 {
+					t.Errorf("after heal the API shows %v, %v; want no toxics", p, err)
+				}
+			})
+		}
+	}
+}
+
+// TestToxicBareNumbers: toxiproxy's own bare numbers reach toxiproxy in its
+// own units, as the API reads them back, and a duration with a unit means
+// the same.
+func TestToxicBareNumbers(t *testing.T) {
+	upstream := servicetest.RedisAddr(t)
+	tests := []struct {
+		name   string
+		kind   string
+		params map[string]any
+		want   string // in the API read-back
+	}{
+		// Milliseconds, as toxiproxy's latency takes them.
+		{"latency ms", "latency", map[string]any{"latency": 200, "jitter": 10}, "jitter=10 latency=200"},
+		{"latency with a unit", "latency", map[string]any{"latency": "0.2s", "jitter": "10ms"}, "jitter=10 latency=200"},
+		{"timeout ms", "timeout", map[string]any{"timeout": 50}, "timeout=50"},
+		{"reset_peer ms", "reset_peer", map[string]any{"timeout": 5}, "timeout=5"},
+		{"slow_close ms", "slow_close", map[string]any{"delay": 100}, "delay=100"},
+		// Microseconds, as toxiproxy's slicer takes them.
+		{"slicer µs", "slicer", map[string]any{"average_size": 4, "delay": 25}, "average_size=4 delay=25"},
+		{"slicer with a unit", "slicer", map[string]any{"average_size": 4, "delay": "25us"}, "average_size=4 delay=25"},
+		// KB/s and bytes are toxiproxy's numbers as they were.
+		{"bandwidth KB/s", "bandwidth", map[string]any{"rate": 64}, "rate=64"},
+		{"limit_data bytes", "limit_data", map[string]any{"bytes": 1024}, "bytes=1024"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLayer(t)
+			pingThrough(t, mustLink(t, l, "redis", upstream))
+			faults := []Fault{{Name: "n", Target: "redis", Kind: tt.kind, For: 200 * time.Millisecond, Params: tt.params}}
+			env := Env{Layer: l}
+			if errs := ValidateFaults(faults, env.Reach()); errs != nil {
+				t.Fatalf("ValidateFaults: %v", errs)
+			}
+			rec := env.Schedule(context.Background(), faults, time.Now()).Wait()[0]
+			if !rec.Injected || !rec.Healed || !strings.Contains(rec.Evidence.ReadBack, tt.want) {
+				t.Errorf("Injected=%v Healed=%v, read-back lacks %q: %s", rec.Injected, rec.Healed, tt.want, rec.Evidence)
+			}
+		})
+	}
+}
