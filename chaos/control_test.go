@@ -41,8 +41,12 @@ func (p *testProcess) end(action, exit string) (ProcessEvent, error) {
 	return ProcessEvent{Action: action, PID: p.pid, At: time.Now(), Exit: exit}, nil
 }
 
-func (p *testProcess) Kill(context.Context) (ProcessEvent, error) { return p.end("kill", "signal: killed") }
-func (p *testProcess) Stop(context.Context) (ProcessEvent, error) { return p.end("stop", "exit status 0") }
+func (p *testProcess) Kill(context.Context) (ProcessEvent, error) {
+	return p.end("kill", "signal: killed")
+}
+func (p *testProcess) Stop(context.Context) (ProcessEvent, error) {
+	return p.end("stop", "exit status 0")
+}
 
 func (p *testProcess) Start(context.Context) (ProcessEvent, error) {
 	p.mu.Lock()
@@ -82,7 +86,7 @@ type testStores struct {
 	err  error
 }
 
-func (s *testStores) FlushRedis(context.Context) (int64, error)      { return s.keys, s.err }
+func (s *testStores) FlushRedis(context.Context) (int64, error)        { return s.keys, s.err }
 func (s *testStores) TerminatePostgres(context.Context) ([]int, error) { return s.pids, s.err }
 
 // testFeed records the fault asked for and, when it ends, reports altered.
