@@ -17,7 +17,7 @@
 //   - feed (feed.go): alterations of the feed stream, through Env.Feed.
 //
 // A plan is validated with ValidateFaults against what the run reaches
-// (Env.Reach) and run on the replay
+// (Env.Reach), drawn from a seed with RandomPlan, and run on the replay
 // clock with Env.Schedule. Each fault's Record carries its Evidence.
 //
 // A network fault counts as landed only on two independent proofs: the
