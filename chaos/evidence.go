@@ -165,10 +165,8 @@ func (e Evidence) String() string {
 		b.WriteString("; NOT landed")
 	}
 	switch {
-	case e.HealErr != nil:
+	case e.HealErr != nil || !e.Healed:
 		fmt.Fprintf(&b, "; heal failed: %v", e.HealErr)
-	case !e.Healed:
-		fmt.Fprintf(&b, "; still in place after heal: %s", e.HealRead)
 	case e.Early:
 		fmt.Fprintf(&b, "; healed early at %s, the run ended (%v)", round(e.HealedAt), e.Cause)
 	case e.HealRead != "":
