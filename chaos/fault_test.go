@@ -8,6 +8,9 @@ import (
 
 var allLinks = []string{"redis", "postgres", "api", "feed", "stream"}
 
+// linksOnly reaches the given links and nothing else.
+func linksOnly(links ...string) Reach { return Reach{Links: links} }
+
 func TestValidateFaultsAccepts(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -31,10 +34,28 @@ func TestValidateFaultsAccepts(t *testing.T) {
 		{"slow_close", Fault{Name: "c", Target: "redis", Kind: "slow_close", Params: map[string]any{"delay": "1s"}}},
 		// down takes no params.
 		{"down", Fault{Name: "d", Target: "postgres", Kind: "down", At: time.Second, For: time.Second}},
+		// toxiproxy's own bare numbers, in its own units.
+		{"latency in ms", Fault{Name: "l", Target: "redis", Kind: "latency", Params: map[string]any{"latency": uint64(200), "jitter": 20}}},
+		{"timeout in ms", Fault{Name: "t", Target: "api", Kind: "timeout", Params: map[string]any{"timeout": 50.0}}},
+		{"slicer delay in µs", Fault{Name: "s", Target: "feed", Kind: "slicer", Params: map[string]any{"average_size": 64, "delay": 10}}},
+		// The process, store and feed families, on a run that has them.
+		{"kill", Fault{Name: "k", Target: "platform", Kind: "kill", At: time.Second, For: 5 * time.Second}},
+		{"pause", Fault{Name: "p", Target: "platform", Kind: "pause", For: time.Second}},
+		{"restart", Fault{Name: "r", Target: "platform", Kind: "restart"}},
+		{"data_loss", Fault{Name: "d", Target: "redis", Kind: "data_loss"}},
+		{"terminate", Fault{Name: "t", Target: "postgres", Kind: "terminate"}},
+		{"dropout", Fault{Name: "f", Target: "feed", Kind: "dropout", For: time.Second}},
+		{"duplicate", Fault{Name: "f", Target: "feed", Kind: "duplicate", Params: map[string]any{"every": 3}}},
+		{"reorder", Fault{Name: "f", Target: "feed", Kind: "reorder", Params: map[string]any{"window": "200ms"}}},
+		{"gap", Fault{Name: "f", Target: "feed", Kind: "gap"}},
+		{"stale", Fault{Name: "f", Target: "feed", Kind: "stale", Params: map[string]any{"every": 5}}},
+		{"malformed", Fault{Name: "f", Target: "feed", Kind: "malformed"}},
+		{"burst", Fault{Name: "f", Target: "feed", Kind: "burst"}},
+		{"skew behind", Fault{Name: "f", Target: "feed", Kind: "skew", Params: map[string]any{"skew": "-2s"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if errs := ValidateFaults([]Fault{tt.fault}, allLinks); errs != nil {
+			if errs := ValidateFaults([]Fault{tt.fault}, FullReach()); errs != nil {
 				t.Errorf("ValidateFaults: %v", errs)
 			}
 		})
@@ -45,50 +66,72 @@ func TestValidateFaultsRefuses(t *testing.T) {
 	tests := []struct {
 		name  string
 		fault Fault
-		links []string
+		reach Reach
 		code  string
 		want  string
 	}{
 		// Records and reports need a name.
-		{"no name", Fault{Target: "redis", Kind: "down"}, allLinks, EINVALID, `fault #1: has no name`},
-		{"no target", Fault{Name: "x", Kind: "down"}, allLinks, EINVALID, `fault "x": has no target`},
-		{"unknown target", Fault{Name: "x", Target: "kafka", Kind: "down"}, allLinks, EINVALID, `target "kafka" is unknown; use one of redis, postgres, api, feed, stream`},
-		// Process faults come later; the scenario language already has them.
-		{"platform target", Fault{Name: "x", Target: "platform", Kind: "down"}, allLinks, EUNSUPPORTED, `target platform is not supported yet`},
-		{"kill", Fault{Name: "x", Target: "redis", Kind: "kill"}, allLinks, EUNSUPPORTED, `kind kill is not supported yet`},
-		{"feed dropout", Fault{Name: "x", Target: "feed", Kind: "dropout"}, allLinks, EUNSUPPORTED, `kind dropout is not supported yet`},
+		{"no name", Fault{Target: "redis", Kind: "down"}, FullReach(), EINVALID, `fault #1: has no name`},
+		{"no target", Fault{Name: "x", Kind: "down"}, FullReach(), EINVALID, `fault "x": has no target`},
+		{"unknown target", Fault{Name: "x", Target: "kafka", Kind: "down"}, FullReach(), EINVALID, `target "kafka" is unknown; use one of redis, postgres, api, feed, stream`},
+		// A link kind on a process.
+		{"down on platform", Fault{Name: "x", Target: "platform", Kind: "down"}, FullReach(), EINVALID, `kind down acts on a link, and platform is not one`},
+		// The machine's shared services are never killed, paused or restarted.
+		{"kill redis", Fault{Name: "x", Target: "redis", Kind: "kill"}, FullReach(), EINVALID,
+			`kind kill cannot target redis: the machine's Redis and PostgreSQL serve other runs and tests`},
+		{"pause postgres", Fault{Name: "x", Target: "postgres", Kind: "pause"}, FullReach(), EINVALID, `use terminate (the run's own data only) or down on the postgres link`},
+		// A process kind on a link.
+		{"restart api", Fault{Name: "x", Target: "api", Kind: "restart"}, FullReach(), EINVALID, `kind restart acts on a process, and api is a link; use target platform`},
+		// A run without process control (an operator's platform, today's runner).
+		{"kill without control", Fault{Name: "x", Target: "platform", Kind: "kill"}, Reach{Links: allLinks}, ENOTFOUND, `target platform has no process control in this run`},
+		// Store kinds act on their one store, when the run has control of them.
+		{"data_loss on postgres", Fault{Name: "x", Target: "postgres", Kind: "data_loss"}, FullReach(), EINVALID, `kind data_loss acts on redis only, not postgres`},
+		{"terminate without stores", Fault{Name: "x", Target: "postgres", Kind: "terminate"}, Reach{Links: allLinks}, ENOTFOUND, `needs control of the run's stores`},
+		// Feed kinds act on the feed stream, when the run's feed server can alter it.
+		{"gap on redis", Fault{Name: "x", Target: "redis", Kind: "gap"}, FullReach(), EINVALID, `kind gap alters the feed stream: its target is feed, not redis`},
+		{"dropout without feed control", Fault{Name: "x", Target: "feed", Kind: "dropout"}, Reach{Links: allLinks}, ENOTFOUND, `needs a feed server that can alter its stream`},
+		{"skew without skew", Fault{Name: "x", Target: "feed", Kind: "skew"}, FullReach(), EINVALID, `param skew is missing or 0`},
+		{"reorder zero window", Fault{Name: "x", Target: "feed", Kind: "reorder", Params: map[string]any{"window": "0s"}}, FullReach(), EINVALID, `param window must be more than 0`},
+		{"duplicate every 0", Fault{Name: "x", Target: "feed", Kind: "duplicate", Params: map[string]any{"every": 0}}, FullReach(), EINVALID, `param every must be from 1`},
+		{"kill with params", Fault{Name: "x", Target: "platform", Kind: "kill", Params: map[string]any{"signal": "TERM"}}, FullReach(), EINVALID, `param "signal" is unknown`},
+		// The protocol fault is in the language, not built yet.
+		{"ack_lost", Fault{Name: "x", Target: "api", Kind: "ack_lost"}, FullReach(), EUNSUPPORTED, `kind ack_lost is not supported yet`},
 		// A known target the run put no link on.
-		{"unlinked", Fault{Name: "x", Target: "stream", Kind: "down"}, []string{"redis"}, ENOTFOUND, `target stream has no chaos link in this run (linked: redis)`},
-		{"no kind", Fault{Name: "x", Target: "redis"}, allLinks, EINVALID, `has no kind; use one of`},
-		{"unknown kind", Fault{Name: "x", Target: "redis", Kind: "jitter"}, allLinks, EINVALID, `kind "jitter" is unknown; use one of bandwidth, down, latency`},
-		{"negative at", Fault{Name: "x", Target: "redis", Kind: "down", At: -time.Second}, allLinks, EINVALID, `at must not be negative, not -1s`},
-		{"negative for", Fault{Name: "x", Target: "redis", Kind: "down", For: -time.Second}, allLinks, EINVALID, `for must not be negative, not -1s`},
-		{"missing param", Fault{Name: "x", Target: "redis", Kind: "latency"}, allLinks, EINVALID, `param latency is missing`},
-		// A bare number could be ms or ns: refused.
-		{"bare number duration", Fault{Name: "x", Target: "redis", Kind: "latency", Params: map[string]any{"latency": 200}}, allLinks, EINVALID,
-			`param latency must be a duration with a unit such as "200ms", not the bare number 200`},
-		{"bad duration", Fault{Name: "x", Target: "redis", Kind: "latency", Params: map[string]any{"latency": "fast"}}, allLinks, EINVALID, `not "fast"`},
-		{"negative duration", Fault{Name: "x", Target: "redis", Kind: "latency", Params: map[string]any{"latency": "-5ms"}}, allLinks, EINVALID, `must not be negative`},
+		{"unlinked", Fault{Name: "x", Target: "stream", Kind: "down"}, linksOnly("redis"), ENOTFOUND, `target stream has no chaos link in this run (linked: redis)`},
+		{"no kind", Fault{Name: "x", Target: "redis"}, FullReach(), EINVALID, `has no kind; use one of`},
+		{"unknown kind", Fault{Name: "x", Target: "redis", Kind: "jitter"}, FullReach(), EINVALID, `kind "jitter" is unknown; use one of bandwidth, burst, data_loss, down`},
+		{"negative at", Fault{Name: "x", Target: "redis", Kind: "down", At: -time.Second}, FullReach(), EINVALID, `at must not be negative, not -1s`},
+		{"negative for", Fault{Name: "x", Target: "redis", Kind: "down", For: -time.Second}, FullReach(), EINVALID, `for must not be negative, not -1s`},
+		{"missing param", Fault{Name: "x", Target: "redis", Kind: "latency"}, FullReach(), EINVALID, `param latency is missing`},
+		// A bare number is toxiproxy's unit, and toxiproxy's are whole.
+		{"fractional bare number", Fault{Name: "x", Target: "redis", Kind: "latency", Params: map[string]any{"latency": 2.5}}, FullReach(), EINVALID,
+			`param latency must be a whole number of milliseconds (toxiproxy's unit), not the number 2.5`},
+		{"negative bare number", Fault{Name: "x", Target: "redis", Kind: "timeout", Params: map[string]any{"timeout": -1}}, FullReach(), EINVALID, `param timeout must not be negative`},
+		{"huge bare number", Fault{Name: "x", Target: "redis", Kind: "latency", Params: map[string]any{"latency": int64(1) << 62}}, FullReach(), EINVALID, `is more than 24h0m0s`},
+		// Feed params are durations with a unit: there is no toxiproxy unit to borrow.
+		{"bare window", Fault{Name: "x", Target: "feed", Kind: "reorder", Params: map[string]any{"window": 500}}, FullReach(), EINVALID, `must be a duration with a unit`},
+		{"bad duration", Fault{Name: "x", Target: "redis", Kind: "latency", Params: map[string]any{"latency": "fast"}}, FullReach(), EINVALID, `not "fast"`},
+		{"negative duration", Fault{Name: "x", Target: "redis", Kind: "latency", Params: map[string]any{"latency": "-5ms"}}, FullReach(), EINVALID, `must not be negative`},
 		// Rounding would misstate the fault.
-		{"sub-millisecond", Fault{Name: "x", Target: "redis", Kind: "latency", Params: map[string]any{"latency": "1500us"}}, allLinks, EINVALID, `finer than the 1ms precision`},
-		{"typo param", Fault{Name: "x", Target: "redis", Kind: "latency", Params: map[string]any{"latency": "1s", "jiter": "5ms"}}, allLinks, EINVALID, `param "jiter" is unknown`},
-		{"down with params", Fault{Name: "x", Target: "redis", Kind: "down", Params: map[string]any{"latency": "1s"}}, allLinks, EINVALID, `param "latency" is unknown`},
+		{"sub-millisecond", Fault{Name: "x", Target: "redis", Kind: "latency", Params: map[string]any{"latency": "1500us"}}, FullReach(), EINVALID, `finer than the 1ms precision`},
+		{"typo param", Fault{Name: "x", Target: "redis", Kind: "latency", Params: map[string]any{"latency": "1s", "jiter": "5ms"}}, FullReach(), EINVALID, `param "jiter" is unknown`},
+		{"down with params", Fault{Name: "x", Target: "redis", Kind: "down", Params: map[string]any{"latency": "1s"}}, FullReach(), EINVALID, `param "latency" is unknown`},
 		// toxiproxy reads 0 as no limit and then spins.
-		{"zero rate", Fault{Name: "x", Target: "redis", Kind: "bandwidth", Params: map[string]any{"rate": 0}}, allLinks, EINVALID, `param rate must be from 1 to`},
-		{"fractional rate", Fault{Name: "x", Target: "redis", Kind: "bandwidth", Params: map[string]any{"rate": 1.5}}, allLinks, EINVALID, `must be a whole number, not the number 1.5`},
-		{"string rate", Fault{Name: "x", Target: "redis", Kind: "bandwidth", Params: map[string]any{"rate": "100"}}, allLinks, EINVALID, `not the string "100"`},
-		{"huge bytes", Fault{Name: "x", Target: "redis", Kind: "limit_data", Params: map[string]any{"bytes": uint64(1 << 63)}}, allLinks, EINVALID, `must be a whole number`},
-		{"bad stream", Fault{Name: "x", Target: "redis", Kind: "timeout", Params: map[string]any{"stream": "sideways"}}, allLinks, EINVALID, `param stream must be one of downstream, upstream`},
+		{"zero rate", Fault{Name: "x", Target: "redis", Kind: "bandwidth", Params: map[string]any{"rate": 0}}, FullReach(), EINVALID, `param rate must be from 1 to`},
+		{"fractional rate", Fault{Name: "x", Target: "redis", Kind: "bandwidth", Params: map[string]any{"rate": 1.5}}, FullReach(), EINVALID, `must be a whole number, not the number 1.5`},
+		{"string rate", Fault{Name: "x", Target: "redis", Kind: "bandwidth", Params: map[string]any{"rate": "100"}}, FullReach(), EINVALID, `not the string "100"`},
+		{"huge bytes", Fault{Name: "x", Target: "redis", Kind: "limit_data", Params: map[string]any{"bytes": uint64(1 << 63)}}, FullReach(), EINVALID, `must be a whole number`},
+		{"bad stream", Fault{Name: "x", Target: "redis", Kind: "timeout", Params: map[string]any{"stream": "sideways"}}, FullReach(), EINVALID, `param stream must be one of downstream, upstream`},
 		// A toxic that never applies is no fault.
-		{"zero toxicity", Fault{Name: "x", Target: "redis", Kind: "timeout", Params: map[string]any{"toxicity": 0}}, allLinks, EINVALID, `toxicity must be more than 0 and at most 1`},
-		{"toxicity above 1", Fault{Name: "x", Target: "redis", Kind: "timeout", Params: map[string]any{"toxicity": 1.5}}, allLinks, EINVALID, `not 1.5`},
+		{"zero toxicity", Fault{Name: "x", Target: "redis", Kind: "timeout", Params: map[string]any{"toxicity": 0}}, FullReach(), EINVALID, `toxicity must be more than 0 and at most 1`},
+		{"toxicity above 1", Fault{Name: "x", Target: "redis", Kind: "timeout", Params: map[string]any{"toxicity": 1.5}}, FullReach(), EINVALID, `not 1.5`},
 		// A wide variation panics toxiproxy's slicer.
-		{"slicer variation", Fault{Name: "x", Target: "redis", Kind: "slicer", Params: map[string]any{"average_size": 8, "size_variation": 8}}, allLinks, EINVALID,
+		{"slicer variation", Fault{Name: "x", Target: "redis", Kind: "slicer", Params: map[string]any{"average_size": 8, "size_variation": 8}}, FullReach(), EINVALID,
 			`size_variation (8) must be below average_size (8)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			errs := ValidateFaults([]Fault{tt.fault}, tt.links)
+			errs := ValidateFaults([]Fault{tt.fault}, tt.reach)
 			if len(errs) != 1 {
 				t.Fatalf("got %d errors %v, want 1", len(errs), errs)
 			}
@@ -101,22 +144,22 @@ func TestValidateFaultsRefuses(t *testing.T) {
 
 func TestValidateFaultsReportsEveryProblem(t *testing.T) {
 	faults := []Fault{
-		{Name: "a", Target: "redis", Kind: "latency", At: -time.Second, Params: map[string]any{"jitter": 5, "color": "red"}},
-		{Name: "a", Target: "kafka", Kind: "restart"},
+		{Name: "a", Target: "redis", Kind: "latency", At: -time.Second, Params: map[string]any{"jitter": "5", "color": "red"}},
+		{Name: "a", Target: "kafka", Kind: "ack_lost"},
 		{Name: "b", Target: "postgres", Kind: "down", At: time.Second, For: 5 * time.Second},
 		{Name: "c", Target: "postgres", Kind: "down", At: 3 * time.Second, For: time.Second},
 	}
 	want := []string{
 		`fault "a": at must not be negative, not -1s`,
 		`fault "a": param latency is missing`,
-		`fault "a": param jitter must be a duration with a unit`,
+		`fault "a": param jitter must be a duration such as "200ms", not "5"`,
 		`fault "a": param "color" is unknown for this kind`,
 		`fault "a": is defined twice (faults #1 and #2)`,
 		`fault "a": target "kafka" is unknown`,
-		`fault "a": kind restart is not supported yet`,
+		`fault "a": kind ack_lost is not supported yet`,
 		`fault "c": overlaps fault "b" (down on postgres from 1s to 6s)`,
 	}
-	errs := ValidateFaults(faults, allLinks)
+	errs := ValidateFaults(faults, FullReach())
 	var got []string
 	for _, e := range errs {
 		got = append(got, e.Error())
@@ -141,7 +184,7 @@ func TestRegisterTwicePanics(t *testing.T) {
 		register func()
 	}{
 		// Two kinds under one name would make a scenario mean two things.
-		{"kind", func() { RegisterKind("latency", func() Kind { return &Down{} }) }},
+		{"kind", func() { RegisterKind("latency", func(*Params) Kind { return &Down{} }) }},
 		// Two probes for one target would make the evidence ambiguous.
 		{"prober", func() { RegisterProber("redis", ProberFunc(ConnectProbe)) }},
 	}

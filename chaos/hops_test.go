@@ -72,14 +72,14 @@ func TestToxicKindsLandOnHTTPHops(t *testing.T) {
 				l := newLayer(t)
 				getThrough(t, mustLink(t, l, hop.target, hostPort), hop.path)
 				faults := []Fault{{Name: k.kind, Target: hop.target, Kind: k.kind, For: 300 * time.Millisecond, Params: k.params}}
-				if errs := ValidateFaults(faults, l.Links()); errs != nil {
+				if errs := ValidateFaults(faults, Env{Layer: l}.Reach()); errs != nil {
 					t.Fatalf("ValidateFaults: %v", errs)
 				}
-				rec := l.Schedule(context.Background(), faults, time.Now()).Wait()[0]
+				rec := Env{Layer: l}.Schedule(context.Background(), faults, time.Now()).Wait()[0]
 				if !rec.Injected || !rec.Healed || !rec.Landed {
 					t.Errorf("injected %v healed %v landed %v: %s", rec.Injected, rec.Healed, rec.Landed, rec.Evidence)
 				}
-				if !strings.Contains(rec.Evidence, "http GET "+hop.path) && k.kind != "down" {
+				if !strings.Contains(rec.Evidence.String(), "http GET "+hop.path) && k.kind != "down" {
 					t.Errorf("evidence does not show the hop's HTTP probe: %s", rec.Evidence)
 				}
 			})

@@ -1,93 +1,85 @@
 package chaos
 
 import (
+	"context"
 	"fmt"
 	"maps"
-	"math"
 	"slices"
-	"strings"
 	"sync"
 	"time"
-
-	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 )
 
-// Kind is one kind of fault: a struct whose fields are its parameters. A new
-// value is made for every fault (see RegisterKind), configured from the
-// fault's params, then used to inject the fault on one link and to heal it.
+// Kind is one kind of fault, configured for one fault of the plan: a struct
+// whose fields are its parameters, made from the fault's params by the
+// function registered under its name (RegisterKind).
 //
-// Every method that takes a proxy gets one freshly read from the toxiproxy
-// API, so what it sees is toxiproxy's state, not a cached copy.
+// Its one method puts the fault in place. Everything that follows, while the
+// fault is on and after, is in the Injection it returns: how to prove that it
+// landed and how to heal it. A kind reaches the world only through env: the
+// Layer's links, the run's processes, stores and feed server.
 type Kind interface {
-	// Configure sets the kind's fields from p. It reads every param the kind
-	// knows; p keeps the problems and reports the params nobody read.
-	Configure(p *Params)
-	// Inject puts the fault on proxy. name is unique in the layer; kinds that
-	// add a toxic use it as the toxic's name.
-	Inject(proxy *toxiclient.Proxy, name string) error
-	// Heal takes the fault injected under name off proxy.
-	Heal(proxy *toxiclient.Proxy, name string) error
-	// InPlace reads proxy back through the API and reports whether the fault
-	// injected under name is in place, with what was read, for the evidence.
-	InPlace(proxy *toxiclient.Proxy, name string) (bool, string, error)
-	// Judge compares a probe taken during the fault with the baseline taken
-	// just before it, and says whether the fault's effect shows.
-	Judge(before, during ProbeResult) (Effect, string)
-	// String describes the configured fault for the evidence, e.g.
-	// "latency 200ms±20ms, downstream, toxicity 1".
-	String() string
+	// Inject puts fault f in place through env and returns how to prove and
+	// heal it. ctx bounds the injection only. When it returns an error,
+	// nothing of the fault is left in place; the Injection it returns with
+	// the error may still carry evidence of what was tried.
+	Inject(ctx context.Context, env Env, f Fault) (Injection, error)
 }
 
-// Effect is what a Kind concludes from its probes.
-type Effect int
+// Injection is a fault in place.
+type Injection struct {
+	// At is when the fault went in (after a baseline probe, say); zero
+	// means when Inject returned.
+	At time.Time
+	// Evidence is what the kind did and found, filled in by Inject, Prove
+	// and Heal. The schedule adds the times and the verdict.
+	Evidence *Evidence
+	// Prove confirms, right after the injection and while the fault is in
+	// place, that it is: a read-back through the fault's own control and a
+	// probe of its effect. nil when the proof comes with the heal (a feed
+	// fault's counts, a killed process back).
+	Prove func(ctx context.Context)
+	// Heal takes the fault off, checks that it is off, and records what it
+	// saw. It is called exactly once, also when the run ends early. An error
+	// means the fault may still be in place.
+	Heal func(ctx context.Context) error
+	// Landed judges the evidence once the fault healed: whether it proves
+	// the fault landed, and, when the evidence does not say it already, why
+	// not. A fault that cannot be confirmed did not land.
+	Landed func() (landed bool, why string)
+}
 
-// The effects a Kind can conclude.
-const (
-	// EffectShown: the probe shows the fault's effect.
-	EffectShown Effect = iota
-	// EffectNotShown: the probe could show the effect and does not.
-	EffectNotShown
-	// EffectUnobservable: this probe cannot show this kind of effect (for
-	// example bandwidth on a one-line exchange, or latency on a connect-only
-	// probe). The API read-back must then be joined by the platform's own
-	// traffic through the link during the fault (Record.TrafficBytes > 0).
-	EffectUnobservable
+// The optional abilities of a kind, found by type assertion.
+type (
+	// targeter is a kind that checks its target against what the run
+	// reaches. Every kind of this package is one; a kind that is not may
+	// act on any target the run has.
+	targeter interface {
+		checkTarget(target string, r Reach) *Error
+	}
+	// excluder is a kind that cannot overlap another of the same group on
+	// one target: two "down" faults would bring the link up when the first
+	// healed; a kill during a pause would leave the process stopped.
+	excluder interface {
+		exclusionGroup() string
+	}
+	// sampler is a kind that can draw its own params for a random plan; a
+	// kind that is neither one nor without required params is never drawn.
+	sampler interface {
+		sampleParams(r *rng) map[string]any
+	}
 )
-
-// attemptser is a kind whose effect a single new connection may miss
-// (toxicity below 1 is drawn per connection; wide jitter): it asks for up to
-// that many probe connections during the fault.
-type attemptser interface {
-	attempts() int
-}
-
-// delayer is a kind that delays answers on purpose, so its probes need that
-// much longer before they count as stalled.
-type delayer interface {
-	addedDelay() time.Duration
-}
-
-// exclusive is a kind that cannot overlap itself on one link: two "down"
-// faults would re-enable the link when the first heals.
-type exclusive interface {
-	exclusive()
-}
-
-// linkDisabler is a kind that takes the whole link down: the link's front,
-// where the platform dials, closes with the proxy and opens after it.
-type linkDisabler interface {
-	disablesLink()
-}
 
 var (
 	kindsMu sync.RWMutex
-	kinds   = map[string]func() Kind{}
+	kinds   = map[string]func(p *Params) Kind{}
 )
 
-// RegisterKind makes a fault kind available under name. newKind returns a
-// fresh, unconfigured value. Registering the same name twice panics: two
-// kinds answering to one name would make a scenario mean two things.
-func RegisterKind(name string, newKind func() Kind) {
+// RegisterKind makes a fault kind available under name. newKind reads the
+// kind's params from p and returns it configured; it reads every param the
+// kind knows, and p keeps the problems and reports the params nobody read.
+// Registering the same name twice panics: two kinds answering to one name
+// would make a scenario mean two things.
+func RegisterKind(name string, newKind func(p *Params) Kind) {
 	kindsMu.Lock()
 	defer kindsMu.Unlock()
 	if _, dup := kinds[name]; dup {
@@ -103,134 +95,25 @@ func Kinds() []string {
 	return slices.Sorted(maps.Keys(kinds))
 }
 
-// newKind returns a fresh value of the kind registered under name.
-func newKind(name string) (Kind, bool) {
+// newKind configures the kind registered under name from raw params, and
+// returns it with every problem of its params.
+func newKind(name string, raw map[string]any) (Kind, []string, bool) {
 	kindsMu.RLock()
-	defer kindsMu.RUnlock()
 	f, ok := kinds[name]
+	kindsMu.RUnlock()
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
-	return f(), true
+	p := NewParams(raw)
+	k := f(p)
+	return k, p.Problems(), true
 }
 
-// toxic is what every kind made of one toxiproxy toxic shares: the toxic's
-// type, the direction it acts on and its toxicity, and how it is added,
-// read back and removed. Kinds embed it and add their own attributes.
-type toxic struct {
-	typ      string
-	stream   string
-	toxicity float64
-	attrs    toxiclient.Attributes
-}
-
-// configure reads the params every toxic takes.
-func (t *toxic) configure(p *Params) {
-	t.stream = p.ChoiceOr("stream", "downstream", "downstream", "upstream")
-	// 0 is refused: a toxic that never applies is not a fault, and the
-	// platform's traffic through it would prove nothing.
-	t.toxicity = p.FloatOr("toxicity", 1, 0, 1, true)
-}
-
-// Inject adds the toxic to proxy under name.
-func (t *toxic) Inject(proxy *toxiclient.Proxy, name string) error {
-	_, err := proxy.AddToxic(name, t.typ, t.stream, float32(t.toxicity), t.attrs)
-	return err
-}
-
-// Heal removes the toxic named name from proxy.
-func (t *toxic) Heal(proxy *toxiclient.Proxy, name string) error {
-	return proxy.RemoveToxic(name)
-}
-
-// InPlace lists proxy's toxics through the API and checks that the one named
-// name has the type, stream, toxicity and attributes that were asked for.
-func (t *toxic) InPlace(proxy *toxiclient.Proxy, name string) (bool, string, error) {
-	list, err := proxy.Toxics()
-	if err != nil {
-		return false, "", err
+// describeKind says what a configured kind does, for the evidence: its
+// String when it has one, else its name.
+func describeKind(k Kind, name string) string {
+	if s, ok := k.(fmt.Stringer); ok {
+		return s.String()
 	}
-	for _, got := range list {
-		if got.Name != name {
-			continue
-		}
-		var diffs []string
-		if got.Type != t.typ {
-			diffs = append(diffs, fmt.Sprintf("type %s", got.Type))
-		}
-		if got.Stream != t.stream {
-			diffs = append(diffs, fmt.Sprintf("stream %s", got.Stream))
-		}
-		if math.Abs(float64(got.Toxicity)-t.toxicity) > 1e-6 {
-			diffs = append(diffs, fmt.Sprintf("toxicity %g", got.Toxicity))
-		}
-		for _, k := range slices.Sorted(maps.Keys(t.attrs)) {
-			want, _ := number(t.attrs[k])
-			have, ok := number(got.Attributes[k])
-			if !ok || have != want {
-				diffs = append(diffs, fmt.Sprintf("%s=%v", k, got.Attributes[k]))
-			}
-		}
-		if len(diffs) > 0 {
-			return false, fmt.Sprintf("toxic %s present but differs: %s", name, strings.Join(diffs, ", ")), nil
-		}
-		return true, fmt.Sprintf("toxic %s present (%s %s, toxicity %g, %s)",
-			name, got.Type, got.Stream, got.Toxicity, formatAttrs(got.Attributes)), nil
-	}
-	return false, fmt.Sprintf("toxic %s absent", name), nil
-}
-
-// Judge is the default for toxics whose effect a short request/answer probe
-// cannot show (bandwidth, slicer, limit_data, slow_close): the API read-back
-// and the platform's own traffic through the link decide, and the probe
-// results are only recorded.
-func (t *toxic) Judge(before, during ProbeResult) (Effect, string) {
-	return EffectUnobservable, fmt.Sprintf("a %s toxic does not show on a one-exchange probe; the API read-back and the link's traffic decide", t.typ)
-}
-
-// attempts asks for several probe connections when toxicity is below 1,
-// because toxiproxy draws the toxicity once per connection.
-func (t *toxic) attempts() int {
-	if t.toxicity < 1 {
-		return 5
-	}
-	return 1
-}
-
-// common describes the stream and toxicity for String.
-func (t *toxic) common() string {
-	return fmt.Sprintf("%s, toxicity %g", t.stream, t.toxicity)
-}
-
-// formatAttrs prints attributes in a stable order.
-func formatAttrs(a toxiclient.Attributes) string {
-	keys := slices.Sorted(maps.Keys(a))
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s=%v", k, a[k])
-	}
-	return strings.Join(parts, " ")
-}
-
-// ms converts a duration to the whole milliseconds toxiproxy takes.
-func ms(d time.Duration) int64 {
-	return int64(d / time.Millisecond)
-}
-
-// failedOrStalled is the judgement shared by the kinds that break a
-// connection (timeout, reset_peer, down): the probe during the fault must
-// fail or stall, after a baseline that succeeded. A fault that only breaks
-// data in flight needs a probe that waits for an answer (needsRoundTrip); a
-// connect-only probe cannot see it.
-func failedOrStalled(before, during ProbeResult, needsRoundTrip bool) (Effect, string) {
-	if needsRoundTrip && !during.RoundTrip {
-		return EffectUnobservable, fmt.Sprintf("the %s probe does not wait for an answer; the API read-back and the link's traffic decide", during.Probe)
-	}
-	if !before.OK() {
-		return EffectNotShown, "cannot attribute the failure: the baseline probe failed too"
-	}
-	if during.OK() {
-		return EffectNotShown, "the probe still answered during the fault"
-	}
-	return EffectShown, "answered before, not during"
+	return name
 }

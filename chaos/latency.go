@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -8,29 +9,33 @@ import (
 )
 
 func init() {
-	RegisterKind("latency", func() Kind { return &Latency{toxic: toxic{typ: "latency"}} })
+	RegisterKind("latency", func(p *Params) Kind {
+		k := &Latency{toxic: toxic{typ: "latency"}}
+		k.configure(p)
+		return k
+	})
 }
 
 // Latency delays every chunk of data on the link by Latency, give or take
 // Jitter (toxiproxy's latency toxic).
 type Latency struct {
-	Latency time.Duration // param latency, required, whole milliseconds
+	Latency time.Duration // param latency, required, whole milliseconds ("200ms" or toxiproxy's 200)
 	Jitter  time.Duration // param jitter, optional, whole milliseconds
 	toxic
 }
 
-// Configure reads latency, jitter, stream and toxicity.
-func (k *Latency) Configure(p *Params) {
-	k.Latency = p.Duration("latency", time.Millisecond)
-	k.Jitter = p.DurationOr("jitter", 0, time.Millisecond)
-	k.configure(p)
+// configure reads latency, jitter, stream and toxicity.
+func (k *Latency) configure(p *Params) {
+	k.Latency = p.Toxic("latency", time.Millisecond)
+	k.Jitter = p.ToxicOr("jitter", 0, time.Millisecond)
+	k.toxic.configure(p)
 	k.attrs = toxiclient.Attributes{"latency": ms(k.Latency), "jitter": ms(k.Jitter)}
 }
 
-// Judge: the answer during the fault must come at least half the configured
+// judge: the answer during the fault must come at least half the configured
 // latency later than the baseline's. Half, not all, because jitter draws
 // below the mean and the baseline itself varies.
-func (k *Latency) Judge(before, during ProbeResult) (Effect, string) {
+func (k *Latency) judge(before, during ProbeResult) (Effect, string) {
 	if !during.RoundTrip {
 		return EffectUnobservable, fmt.Sprintf("the %s probe measures no round trip, so latency cannot show; the API read-back and the link's traffic decide", during.Probe)
 	}
@@ -48,6 +53,11 @@ func (k *Latency) Judge(before, during ProbeResult) (Effect, string) {
 		return EffectShown, fmt.Sprintf("+%s ≥ %s (50%% of %s)%s", round(added), round(need), k.Latency, note)
 	}
 	return EffectNotShown, fmt.Sprintf("+%s < %s (50%% of %s)%s", round(added), round(need), k.Latency, note)
+}
+
+// Inject puts the toxic on the target's link (see injectLink).
+func (k *Latency) Inject(ctx context.Context, env Env, f Fault) (Injection, error) {
+	return onLink(ctx, env, f, k)
 }
 
 // attempts: with toxicity below 1, or a jitter wide enough to draw under
@@ -70,4 +80,9 @@ func (k *Latency) String() string {
 		return fmt.Sprintf("latency %s, %s", k.Latency, k.common())
 	}
 	return fmt.Sprintf("latency %s±%s, %s", k.Latency, k.Jitter, k.common())
+}
+
+// sampleParams draws a latency of 50 to 500ms for a random plan.
+func (k *Latency) sampleParams(r *rng) map[string]any {
+	return map[string]any{"latency": fmt.Sprintf("%dms", 10*r.between(5, 50)), "stream": r.pick("downstream", "upstream")}
 }

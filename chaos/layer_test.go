@@ -102,12 +102,12 @@ func TestLatencyFaultRaisesRedisRTT(t *testing.T) {
 	// however slow the machine, the fault is still on while it looks.
 	faults := []Fault{{Name: "redis-slow", Target: "redis", Kind: "latency", At: 0, For: time.Hour,
 		Params: map[string]any{"latency": "300ms", "jitter": "10ms"}}}
-	if errs := ValidateFaults(faults, l.Links()); errs != nil {
+	if errs := ValidateFaults(faults, Env{Layer: l}.Reach()); errs != nil {
 		t.Fatalf("ValidateFaults: %v", errs)
 	}
 	ctx, endRun := context.WithCancel(context.Background())
 	defer endRun()
-	s := l.Schedule(ctx, faults, time.Now())
+	s := Env{Layer: l}.Schedule(ctx, faults, time.Now())
 
 	eventually(t, "the latency toxic in the API", func() bool {
 		p, err := l.Proxy("redis")
@@ -136,7 +136,7 @@ func TestLatencyFaultRaisesRedisRTT(t *testing.T) {
 		t.Errorf("injected at %s, healed at %s; want a heal after the injection, when the run ended", rec.InjectedAt, rec.HealedAt)
 	}
 	for _, want := range []string{"link redis", "latency 300ms±10ms", "redis PING", "before", "during", "after", "50% of 300ms", "landed", "healed early"} {
-		if !strings.Contains(rec.Evidence, want) {
+		if !strings.Contains(rec.Evidence.String(), want) {
 			t.Errorf("evidence lacks %q: %s", want, rec.Evidence)
 		}
 	}
@@ -157,12 +157,12 @@ func TestDownFaultRefusesConnections(t *testing.T) {
 
 	// Long, and ended by the run's context once the test has looked.
 	faults := []Fault{{Name: "pg-down", Target: "postgres", Kind: "down", For: time.Hour}}
-	if errs := ValidateFaults(faults, l.Links()); errs != nil {
+	if errs := ValidateFaults(faults, Env{Layer: l}.Reach()); errs != nil {
 		t.Fatalf("ValidateFaults: %v", errs)
 	}
 	ctx, endRun := context.WithCancel(context.Background())
 	defer endRun()
-	s := l.Schedule(ctx, faults, time.Now())
+	s := Env{Layer: l}.Schedule(ctx, faults, time.Now())
 	eventually(t, "the proxy disabled", func() bool {
 		p, err := l.Proxy("postgres")
 		return err == nil && !p.Enabled
@@ -179,7 +179,7 @@ func TestDownFaultRefusesConnections(t *testing.T) {
 		t.Errorf("Landed=%v Healed=%v, want both: %s", rec.Landed, rec.Healed, rec.Evidence)
 	}
 	for _, want := range []string{"link postgres down", "enabled=false", "postgres SSLRequest", "failed after"} {
-		if !strings.Contains(rec.Evidence, want) {
+		if !strings.Contains(rec.Evidence.String(), want) {
 			t.Errorf("evidence lacks %q: %s", want, rec.Evidence)
 		}
 	}
@@ -222,12 +222,12 @@ func TestToxicKindsLand(t *testing.T) {
 			l := newLayer(t)
 			pingThrough(t, mustLink(t, l, "redis", upstream))
 			faults := []Fault{{Name: tt.name, Target: "redis", Kind: tt.kind, For: 300 * time.Millisecond, Params: tt.params}}
-			if errs := ValidateFaults(faults, l.Links()); errs != nil {
+			if errs := ValidateFaults(faults, Env{Layer: l}.Reach()); errs != nil {
 				t.Fatalf("ValidateFaults: %v", errs)
 			}
-			rec := l.Schedule(context.Background(), faults, time.Now()).Wait()[0]
+			rec := Env{Layer: l}.Schedule(context.Background(), faults, time.Now()).Wait()[0]
 			t.Logf("evidence: %s", rec.Evidence)
-			if !rec.Injected || !rec.Healed || !strings.Contains(rec.Evidence, tt.want) {
+			if !rec.Injected || !rec.Healed || !strings.Contains(rec.Evidence.String(), tt.want) {
 				t.Errorf("Injected=%v Healed=%v, evidence without %q: %s", rec.Injected, rec.Healed, tt.want, rec.Evidence)
 			}
 			// The pinger kept sending through the fault, whatever it did to
@@ -237,7 +237,7 @@ func TestToxicKindsLand(t *testing.T) {
 			}
 			// Half toxicity can miss all five probe connections (1 in 32):
 			// then the record must say so rather than claim it landed.
-			if !rec.Landed && !(tt.params["toxicity"] != nil && strings.Contains(rec.Evidence, "NOT landed")) {
+			if !rec.Landed && !(tt.params["toxicity"] != nil && strings.Contains(rec.Evidence.String(), "NOT landed")) {
 				t.Errorf("not landed: %s", rec.Evidence)
 			}
 			p, err := l.Proxy("redis")
@@ -258,7 +258,7 @@ func TestScheduleOrderOnRealClock(t *testing.T) {
 	}
 	// The replay's zero may lie ahead of the call.
 	start := time.Now().Add(100 * time.Millisecond)
-	recs := l.Schedule(context.Background(), faults, start).Wait()
+	recs := Env{Layer: l}.Schedule(context.Background(), faults, start).Wait()
 	if len(recs) != 2 || recs[0].Name != "second" || recs[1].Name != "first" {
 		t.Fatalf("records %+v, want one per fault in the plan's order", recs)
 	}
@@ -290,7 +290,7 @@ func TestCancelHealsEarly(t *testing.T) {
 		{Name: "later", Target: "redis", Kind: "down", At: time.Hour, For: time.Second},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := l.Schedule(ctx, faults, time.Now())
+	s := Env{Layer: l}.Schedule(ctx, faults, time.Now())
 	eventually(t, "the latency toxic in the API", func() bool {
 		p, err := l.Proxy("redis")
 		return err == nil && len(p.ActiveToxics) == 1
@@ -298,10 +298,10 @@ func TestCancelHealsEarly(t *testing.T) {
 	cancel()
 	recs := s.Wait()
 	long, later := recs[0], recs[1]
-	if !long.Healed || long.HealedAt >= time.Hour || !strings.Contains(long.Evidence, "healed early") {
+	if !long.Healed || long.HealedAt >= time.Hour || !strings.Contains(long.Evidence.String(), "healed early") {
 		t.Errorf("long: Healed=%v at %s: %s", long.Healed, long.HealedAt, long.Evidence)
 	}
-	if later.Healed || later.Landed || later.InjectedAt != 0 || !strings.Contains(later.Evidence, "not injected") {
+	if later.Healed || later.Landed || later.InjectedAt != 0 || !strings.Contains(later.Evidence.String(), "not injected") {
 		t.Errorf("later: %+v", later)
 	}
 	p, err := l.Proxy("redis")
@@ -313,8 +313,96 @@ func TestCancelHealsEarly(t *testing.T) {
 func TestScheduleRecordsUnlinkedTarget(t *testing.T) {
 	l := newLayer(t)
 	faults := []Fault{{Name: "x", Target: "stream", Kind: "down", For: time.Second}}
-	rec := l.Schedule(context.Background(), faults, time.Now()).Wait()[0]
-	if rec.Landed || rec.Healed || !strings.Contains(rec.Evidence, "not injected") || !strings.Contains(rec.Evidence, "no chaos link") {
+	rec := Env{Layer: l}.Schedule(context.Background(), faults, time.Now()).Wait()[0]
+	if rec.Landed || rec.Healed || !strings.Contains(rec.Evidence.String(), "not injected") || !strings.Contains(rec.Evidence.String(), "no chaos link") {
 		t.Errorf("record %+v; want not injected for want of a link", rec)
+	}
+}
+
+// TestToxicsBothWays puts every toxic of toxiproxy v2.12.0 on a real link in
+// each direction, with the platform's traffic going through it, and checks
+// that each lands and heals with the direction read back from the API.
+func TestToxicsBothWays(t *testing.T) {
+	upstream := servicetest.RedisAddr(t)
+	toxics := []struct {
+		kind   string
+		params map[string]any
+	}{
+		{"latency", map[string]any{"latency": "150ms"}},
+		{"bandwidth", map[string]any{"rate": 1}},
+		{"slow_close", map[string]any{"delay": "100ms"}},
+		{"timeout", map[string]any{"timeout": "0s"}},
+		{"reset_peer", map[string]any{"timeout": "0ms"}},
+		{"slicer", map[string]any{"average_size": 2, "size_variation": 1, "delay": "10us"}},
+		{"limit_data", map[string]any{"bytes": 3}},
+	}
+	for _, tx := range toxics {
+		for _, stream := range []string{"upstream", "downstream"} {
+			t.Run(tx.kind+"/"+stream, func(t *testing.T) {
+				l := newLayer(t)
+				pingThrough(t, mustLink(t, l, "redis", upstream))
+				params := map[string]any{"stream": stream}
+				for k, v := range tx.params {
+					params[k] = v
+				}
+				faults := []Fault{{Name: "f", Target: "redis", Kind: tx.kind, For: 300 * time.Millisecond, Params: params}}
+				env := Env{Layer: l}
+				if errs := ValidateFaults(faults, env.Reach()); errs != nil {
+					t.Fatalf("ValidateFaults: %v", errs)
+				}
+				rec := env.Schedule(context.Background(), faults, time.Now()).Wait()[0]
+				ev := rec.Evidence.String()
+				if !rec.Injected || !rec.Landed || !rec.Healed {
+					t.Errorf("Injected=%v Landed=%v Healed=%v: %s", rec.Injected, rec.Landed, rec.Healed, ev)
+				}
+				if want := "(" + tx.kind + " " + stream + ","; !strings.Contains(rec.Evidence.ReadBack, want) {
+					t.Errorf("read-back %q lacks %q", rec.Evidence.ReadBack, want)
+				}
+				if p, err := l.Proxy("redis"); err != nil || len(p.ActiveToxics) != 0 {
+					t.Errorf("after heal the API shows %v, %v; want no toxics", p, err)
+				}
+			})
+		}
+	}
+}
+
+// TestToxicBareNumbers: toxiproxy's own bare numbers reach toxiproxy in its
+// own units, as the API reads them back, and a duration with a unit means
+// the same.
+func TestToxicBareNumbers(t *testing.T) {
+	upstream := servicetest.RedisAddr(t)
+	tests := []struct {
+		name   string
+		kind   string
+		params map[string]any
+		want   string // in the API read-back
+	}{
+		// Milliseconds, as toxiproxy's latency takes them.
+		{"latency ms", "latency", map[string]any{"latency": 200, "jitter": 10}, "jitter=10 latency=200"},
+		{"latency with a unit", "latency", map[string]any{"latency": "0.2s", "jitter": "10ms"}, "jitter=10 latency=200"},
+		{"timeout ms", "timeout", map[string]any{"timeout": 50}, "timeout=50"},
+		{"reset_peer ms", "reset_peer", map[string]any{"timeout": 5}, "timeout=5"},
+		{"slow_close ms", "slow_close", map[string]any{"delay": 100}, "delay=100"},
+		// Microseconds, as toxiproxy's slicer takes them.
+		{"slicer µs", "slicer", map[string]any{"average_size": 4, "delay": 25}, "average_size=4 delay=25"},
+		{"slicer with a unit", "slicer", map[string]any{"average_size": 4, "delay": "25us"}, "average_size=4 delay=25"},
+		// KB/s and bytes are toxiproxy's numbers as they were.
+		{"bandwidth KB/s", "bandwidth", map[string]any{"rate": 64}, "rate=64"},
+		{"limit_data bytes", "limit_data", map[string]any{"bytes": 1024}, "bytes=1024"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLayer(t)
+			pingThrough(t, mustLink(t, l, "redis", upstream))
+			faults := []Fault{{Name: "n", Target: "redis", Kind: tt.kind, For: 200 * time.Millisecond, Params: tt.params}}
+			env := Env{Layer: l}
+			if errs := ValidateFaults(faults, env.Reach()); errs != nil {
+				t.Fatalf("ValidateFaults: %v", errs)
+			}
+			rec := env.Schedule(context.Background(), faults, time.Now()).Wait()[0]
+			if !rec.Injected || !rec.Healed || !strings.Contains(rec.Evidence.ReadBack, tt.want) {
+				t.Errorf("Injected=%v Healed=%v, read-back lacks %q: %s", rec.Injected, rec.Healed, tt.want, rec.Evidence)
+			}
+		})
 	}
 }

@@ -77,6 +77,81 @@ func (p *Params) DurationOr(key string, def, unit time.Duration) time.Duration {
 	return p.duration(key, v, unit)
 }
 
+// Toxic reads the required param key for a toxiproxy toxic: a duration such
+// as "200ms", or toxiproxy's own bare number counted in unit (milliseconds
+// for latency, jitter, timeout and slow_close's delay; microseconds for
+// slicer's delay), because that is what toxiproxy's users write.
+func (p *Params) Toxic(key string, unit time.Duration) time.Duration {
+	v, ok := p.get(key)
+	if !ok {
+		p.problem("param %s is missing (a duration such as \"200ms\", or a number of %s)", key, unitName(unit))
+		return 0
+	}
+	return p.toxicDuration(key, v, unit)
+}
+
+// ToxicOr reads the optional param key like Toxic, with def when absent.
+func (p *Params) ToxicOr(key string, def, unit time.Duration) time.Duration {
+	v, ok := p.get(key)
+	if !ok {
+		return def
+	}
+	return p.toxicDuration(key, v, unit)
+}
+
+// toxicDuration takes a bare whole number as a count of unit, anything else
+// as a duration.
+func (p *Params) toxicDuration(key string, v any, unit time.Duration) time.Duration {
+	if _, isNumber := number(v); !isNumber {
+		return p.duration(key, v, unit)
+	}
+	n, ok := wholeNumber(v)
+	if !ok {
+		p.problem("param %s must be a whole number of %s (toxiproxy's unit), not %s", key, unitName(unit), describe(v))
+		return 0
+	}
+	if n < 0 {
+		p.problem("param %s must not be negative, not %d", key, n)
+		return 0
+	}
+	if n > int64(maxToxicDuration/unit) {
+		p.problem("param %s %d %s is more than %s", key, n, unitName(unit), maxToxicDuration)
+		return 0
+	}
+	return time.Duration(n) * unit
+}
+
+// maxToxicDuration bounds a toxic's durations: nothing a run does lasts a
+// day, and the bound keeps a bare number from overflowing.
+const maxToxicDuration = 24 * time.Hour
+
+// unitName names toxiproxy's units in messages.
+func unitName(unit time.Duration) string {
+	switch unit {
+	case time.Millisecond:
+		return "milliseconds"
+	case time.Microsecond:
+		return "microseconds"
+	}
+	return unit.String() + "s"
+}
+
+// SignedDurationOr reads the optional param key as a duration that may be
+// negative (a shift of timestamps), with def when absent; a bare number is
+// refused.
+func (p *Params) SignedDurationOr(key string, def time.Duration) time.Duration {
+	v, ok := p.get(key)
+	if !ok {
+		return def
+	}
+	d, err := ParseDuration(v)
+	if err != nil {
+		p.problem("param %s %s", key, err)
+		return def
+	}
+	return d
+}
+
 func (p *Params) duration(key string, v any, unit time.Duration) time.Duration {
 	d, err := ParseDuration(v)
 	if err != nil {
@@ -89,6 +164,10 @@ func (p *Params) duration(key string, v any, unit time.Duration) time.Duration {
 	}
 	if d%unit != 0 {
 		p.problem("param %s %s is finer than the %s precision toxiproxy takes", key, d, unit)
+		return 0
+	}
+	if d > maxToxicDuration {
+		p.problem("param %s %s is more than %s", key, d, maxToxicDuration)
 		return 0
 	}
 	return d

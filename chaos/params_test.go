@@ -57,6 +57,10 @@ func FuzzParams(f *testing.F) {
 		`{average_size: 64, size_variation: 8, delay: 10us}`,
 		`{bytes: 1024}`,
 		`{latency: 200}`,
+		`{latency: 200, jitter: 20.0}`,
+		`{delay: 10}`,
+		`{skew: -2s, every: 3}`,
+		`{window: 0s}`,
 		`{rate: -1, toxicity: 2}`,
 		`{bytes: 1e30}`,
 		`{latency: [1, 2]}`,
@@ -71,13 +75,11 @@ func FuzzParams(f *testing.F) {
 			return
 		}
 		for _, name := range Kinds() {
-			k, _ := newKind(name)
-			p := NewParams(raw)
-			k.Configure(p)
-			if len(p.Problems()) > 0 {
+			k, problems, _ := newKind(name, raw)
+			if len(problems) > 0 {
 				continue
 			}
-			_ = k.String()
+			_ = describeKind(k, name)
 			tx, ok := toxicOf(k)
 			if !ok {
 				continue

@@ -83,18 +83,33 @@ func (c *clockLink) traffic() (upstream, downstream int64) {
 
 func (c *clockLink) what() string { return "clock link" }
 
+// onClock injects network kinds through the family's own steps
+// (injectLink) on the link opsFor gives.
+func onClock(opsFor func(f Fault, k Kind) (faultOps, error)) injectFunc {
+	return func(ctx context.Context, f Fault, k Kind) (Injection, error) {
+		ops, err := opsFor(f, k)
+		if err != nil {
+			return Injection{}, err
+		}
+		return injectLink(ctx, ops, f, k.(netKind))
+	}
+}
+
+// clockReach is what the clock tests' runs reach: every link.
+var clockReach = Reach{Links: allLinks}
+
 // scheduleOnClock runs faults with clockLinks and returns the records and
 // each fault's log.
 func scheduleOnClock(ctx context.Context, faults []Fault, start time.Time) ([]Record, map[string][]string) {
 	var mu sync.Mutex
 	links := map[string]*clockLink{}
-	s := schedule(ctx, faults, start, func(f Fault, k Kind) (faultOps, error) {
+	s := schedule(ctx, faults, start, clockReach, onClock(func(f Fault, k Kind) (faultOps, error) {
 		c := &clockLink{start: start, kind: k, up: 1 << 10, down: 10 << 10}
 		mu.Lock()
 		links[f.Name] = c
 		mu.Unlock()
 		return c, nil
-	})
+	}))
 	recs := s.Wait()
 	logs := map[string][]string{}
 	for name, c := range links {
@@ -150,13 +165,13 @@ func TestScheduleOnReplayClock(t *testing.T) {
 			}
 		})
 	}
-	if !strings.Contains(recs[0].Evidence, "1ms before, 201ms during, 1ms after; +200ms ≥ 100ms (50% of 200ms); "+
+	if !strings.Contains(recs[0].Evidence.String(), "1ms before, 201ms during, 1ms after; +200ms ≥ 100ms (50% of 200ms); "+
 		"link carried 5.0 KiB upstream / 50.0 KiB downstream of the platform's own traffic during the fault; landed") {
 		t.Errorf("slow evidence: %s", recs[0].Evidence)
 	}
 	// A fault healed the instant it landed saw no traffic; its probe still
 	// proves it.
-	if !strings.Contains(recs[2].Evidence, "link carried none of the platform's own traffic during the fault; landed") {
+	if !strings.Contains(recs[2].Evidence.String(), "link carried none of the platform's own traffic during the fault; landed") {
 		t.Errorf("now evidence: %s", recs[2].Evidence)
 	}
 }
@@ -176,17 +191,17 @@ func TestScheduleCancelOnReplayClock(t *testing.T) {
 		}
 		recs, logs := scheduleOnClock(ctx, faults, start)
 		cut, never, done := recs[0], recs[1], recs[2]
-		if !cut.Injected || cut.InjectedAt != 5*time.Second || cut.HealedAt != 30*time.Second || !cut.Healed || !strings.Contains(cut.Evidence, "healed early at 30s") {
+		if !cut.Injected || cut.InjectedAt != 5*time.Second || cut.HealedAt != 30*time.Second || !cut.Healed || !strings.Contains(cut.Evidence.String(), "healed early at 30s") {
 			t.Errorf("cut: %+v", cut)
 		}
 		// The run ended first: never injected, so nothing flowed through it.
-		if never.Injected || never.InjectedAt != 0 || never.HealedAt != 0 || never.Healed || never.Landed || never.TrafficBytes != 0 || !strings.Contains(never.Evidence, "not injected") {
+		if never.Injected || never.InjectedAt != 0 || never.HealedAt != 0 || never.Healed || never.Landed || never.TrafficBytes != 0 || !strings.Contains(never.Evidence.String(), "not injected") {
 			t.Errorf("never: %+v", never)
 		}
 		if len(logs["never"]) != 0 {
 			t.Errorf("never: actions %v, want none", logs["never"])
 		}
-		if done.HealedAt != 20*time.Second || !done.Healed || strings.Contains(done.Evidence, "early") {
+		if done.HealedAt != 20*time.Second || !done.Healed || strings.Contains(done.Evidence.String(), "early") {
 			t.Errorf("done: %+v", done)
 		}
 		// The clock link answers at once, so Wait returns at the cancel.
@@ -202,11 +217,11 @@ func TestScheduleNotLanded(t *testing.T) {
 		// but nothing shows, so the record must not claim it landed.
 		start := time.Now()
 		faults := []Fault{{Name: "ghost", Target: "redis", Kind: "latency", For: time.Second, Params: map[string]any{"latency": "200ms"}}}
-		s := schedule(context.Background(), faults, start, func(f Fault, k Kind) (faultOps, error) {
+		s := schedule(context.Background(), faults, start, clockReach, onClock(func(f Fault, k Kind) (faultOps, error) {
 			return &clockLink{start: start, kind: &Bandwidth{}}, nil
-		})
+		}))
 		r := s.Wait()[0]
-		if r.Landed || !r.Healed || !strings.Contains(r.Evidence, "+0s < 100ms (50% of 200ms); link carried none of the platform's own traffic during the fault; NOT landed") {
+		if r.Landed || !r.Healed || !strings.Contains(r.Evidence.String(), "+0s < 100ms (50% of 200ms); link carried none of the platform's own traffic during the fault; NOT landed") {
 			t.Errorf("record %+v", r)
 		}
 	})
@@ -216,16 +231,16 @@ func TestScheduleRefusesInvalidFaults(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		faults := []Fault{
 			{Name: "bad kind", Target: "redis", Kind: "kill"},
-			{Name: "bad params", Target: "redis", Kind: "latency", Params: map[string]any{"latency": 5}},
+			{Name: "bad params", Target: "redis", Kind: "latency", Params: map[string]any{"latency": "5"}},
 			{Name: "negative", Target: "redis", Kind: "down", At: -time.Second},
 		}
 		called := false
-		s := schedule(context.Background(), faults, time.Now(), func(f Fault, k Kind) (faultOps, error) {
+		s := schedule(context.Background(), faults, time.Now(), clockReach, onClock(func(f Fault, k Kind) (faultOps, error) {
 			called = true
 			return nil, errors.New("unreachable")
-		})
+		}))
 		for _, r := range s.Wait() {
-			if r.Landed || r.Healed || !strings.HasPrefix(r.Evidence, "not injected: ") {
+			if r.Landed || r.Healed || !strings.HasPrefix(r.Evidence.String(), "not injected: ") {
 				t.Errorf("%s: %+v", r.Name, r)
 			}
 		}
@@ -263,15 +278,15 @@ func TestScheduleUnobservableNeedsTraffic(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				start := time.Now()
 				faults := []Fault{{Name: tt.name, Target: "redis", Kind: tt.kind, At: time.Second, For: 5 * time.Second, Params: tt.params}}
-				s := schedule(context.Background(), faults, start, func(f Fault, k Kind) (faultOps, error) {
+				s := schedule(context.Background(), faults, start, clockReach, onClock(func(f Fault, k Kind) (faultOps, error) {
 					return &clockLink{start: start, kind: k, up: tt.up, down: tt.down}, nil
-				})
+				}))
 				r := s.Wait()[0]
 				if r.Landed != tt.landed || !r.Injected || !r.Healed || r.TrafficBytes != 5*(tt.up+tt.down) {
 					t.Errorf("Landed=%v Injected=%v Healed=%v TrafficBytes=%d; want Landed=%v, injected, healed, %d bytes: %s",
 						r.Landed, r.Injected, r.Healed, r.TrafficBytes, tt.landed, 5*(tt.up+tt.down), r.Evidence)
 				}
-				if !strings.Contains(r.Evidence, tt.want) {
+				if !strings.Contains(r.Evidence.String(), tt.want) {
 					t.Errorf("evidence lacks %q: %s", tt.want, r.Evidence)
 				}
 			})
@@ -284,17 +299,17 @@ func TestScheduleInjectionFails(t *testing.T) {
 		start := time.Now()
 		faults := []Fault{{Name: "refused", Target: "redis", Kind: "latency", At: 2 * time.Second, For: 5 * time.Second, Params: map[string]any{"latency": "200ms"}}}
 		var link *clockLink
-		s := schedule(context.Background(), faults, start, func(f Fault, k Kind) (faultOps, error) {
+		s := schedule(context.Background(), faults, start, clockReach, onClock(func(f Fault, k Kind) (faultOps, error) {
 			link = &clockLink{start: start, kind: k, up: 100, down: 100, injectErr: errors.New("proxy not found")}
 			return link, nil
-		})
+		}))
 		r := s.Wait()[0]
 		// The injection was tried and failed: the record says it never
 		// happened, and counts no traffic through a fault that was not there.
 		if r.Injected || r.InjectedAt != 0 || r.Landed || r.Healed || r.TrafficBytes != 0 {
 			t.Errorf("record %+v; want not injected, not landed, no traffic", r)
 		}
-		if !strings.Contains(r.Evidence, "injection at 2s failed: proxy not found; NOT landed") {
+		if !strings.Contains(r.Evidence.String(), "injection at 2s failed: proxy not found; NOT landed") {
 			t.Errorf("evidence: %s", r.Evidence)
 		}
 		// Baseline, the failed injection, and the heal that makes sure no

@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -8,7 +9,11 @@ import (
 )
 
 func init() {
-	RegisterKind("slicer", func() Kind { return &Slicer{toxic: toxic{typ: "slicer"}} })
+	RegisterKind("slicer", func(p *Params) Kind {
+		k := &Slicer{toxic: toxic{typ: "slicer"}}
+		k.configure(p)
+		return k
+	})
 }
 
 // Slicer cuts data into pieces of about AverageSize bytes, give or take
@@ -16,16 +21,17 @@ func init() {
 type Slicer struct {
 	AverageSize   int64         // param average_size, required, bytes, at least 1
 	SizeVariation int64         // param size_variation, optional, bytes, below average_size
-	Delay         time.Duration // param delay, optional, whole microseconds
+	Delay         time.Duration // param delay, optional, whole microseconds ("10us" or toxiproxy's 10)
 	toxic
 }
 
-// Configure reads average_size, size_variation, delay, stream and toxicity.
-func (k *Slicer) Configure(p *Params) {
+// configure reads average_size, size_variation, delay, stream and toxicity.
+func (k *Slicer) configure(p *Params) {
+	// toxiproxy holds the sizes and the delay in a Go int.
 	k.AverageSize = p.Int("average_size", 1, 1<<30)
 	k.SizeVariation = p.IntOr("size_variation", 0, 0, 1<<30)
-	k.Delay = p.DurationOr("delay", 0, time.Microsecond)
-	k.configure(p)
+	k.Delay = p.ToxicOr("delay", 0, time.Microsecond)
+	k.toxic.configure(p)
 	// toxiproxy splits around the midpoint by up to size_variation; at or
 	// above average_size a split can fall outside the chunk and panic the
 	// proxy's goroutine.
@@ -37,6 +43,17 @@ func (k *Slicer) Configure(p *Params) {
 		"size_variation": k.SizeVariation,
 		"delay":          int64(k.Delay / time.Microsecond), // slicer takes microseconds
 	}
+}
+
+// Inject puts the toxic on the target's link (see injectLink).
+func (k *Slicer) Inject(ctx context.Context, env Env, f Fault) (Injection, error) {
+	return onLink(ctx, env, f, k)
+}
+
+// sampleParams draws pieces of 2 to 256 bytes for a random plan.
+func (k *Slicer) sampleParams(r *rng) map[string]any {
+	avg := int64(2) << r.between(0, 7)
+	return map[string]any{"average_size": avg, "size_variation": avg / 2, "delay": r.between(0, 100), "stream": r.pick("downstream", "upstream")}
 }
 
 // String describes the fault, e.g. "slicer 64±8 bytes every 10µs, downstream, toxicity 1".

@@ -42,7 +42,7 @@ func TestPooledClientTrafficCountedDuringLatency(t *testing.T) {
 
 	faults := []Fault{{Name: "redis-slow", Target: "redis", Kind: "latency", For: time.Second,
 		Params: map[string]any{"latency": "100ms"}}}
-	rec := l.Schedule(context.Background(), faults, time.Now()).Wait()[0]
+	rec := Env{Layer: l}.Schedule(context.Background(), faults, time.Now()).Wait()[0]
 	stopClient()
 	n := <-pinged
 	t.Logf("evidence: %s", rec.Evidence)
@@ -51,7 +51,7 @@ func TestPooledClientTrafficCountedDuringLatency(t *testing.T) {
 		t.Errorf("Injected=%v Landed=%v Healed=%v, want all: %s", rec.Injected, rec.Landed, rec.Healed, rec.Evidence)
 	}
 	// Each PING is 14 bytes up and 7 down; at least a few crossed the fault.
-	if rec.TrafficBytes < 21 || !strings.Contains(rec.Evidence, "B downstream of the platform's own traffic during the fault") {
+	if rec.TrafficBytes < 21 || !strings.Contains(rec.Evidence.String(), "B downstream of the platform's own traffic during the fault") {
 		t.Errorf("TrafficBytes %d after %d PINGs; want the client's bytes in the record: %s", rec.TrafficBytes, n, rec.Evidence)
 	}
 	if s := client.PoolStats(); s.Misses != 1 {
@@ -86,13 +86,13 @@ func TestTrafficThroughLink(t *testing.T) {
 				pingThrough(t, listen)
 			}
 			faults := []Fault{{Name: "f", Target: "redis", Kind: tt.kind, For: 300 * time.Millisecond, Params: tt.params}}
-			rec := l.Schedule(context.Background(), faults, time.Now()).Wait()[0]
+			rec := Env{Layer: l}.Schedule(context.Background(), faults, time.Now()).Wait()[0]
 			t.Logf("evidence: %s", rec.Evidence)
 			if rec.Landed != tt.landed || !rec.Injected || !rec.Healed || (rec.TrafficBytes > 0) != tt.traffic {
 				t.Errorf("Landed=%v Injected=%v Healed=%v TrafficBytes=%d; want Landed=%v, traffic %v",
 					rec.Landed, rec.Injected, rec.Healed, rec.TrafficBytes, tt.landed, tt.traffic)
 			}
-			if !strings.Contains(rec.Evidence, tt.want) {
+			if !strings.Contains(rec.Evidence.String(), tt.want) {
 				t.Errorf("evidence lacks %q: %s", tt.want, rec.Evidence)
 			}
 		})
@@ -121,12 +121,12 @@ func TestInjectionFailureIsNotInjected(t *testing.T) {
 	})
 
 	faults := []Fault{{Name: "orphan", Target: "redis", Kind: "latency", For: time.Second, Params: map[string]any{"latency": "100ms"}}}
-	rec := l.Schedule(context.Background(), faults, time.Now()).Wait()[0]
+	rec := Env{Layer: l}.Schedule(context.Background(), faults, time.Now()).Wait()[0]
 	t.Logf("evidence: %s", rec.Evidence)
 	if rec.Injected || rec.InjectedAt != 0 || rec.Landed || rec.Healed || rec.TrafficBytes != 0 {
 		t.Errorf("record %+v; want not injected, not landed, not healed, no traffic", rec)
 	}
-	if !strings.Contains(rec.Evidence, "failed") || !strings.Contains(rec.Evidence, "NOT landed") {
+	if !strings.Contains(rec.Evidence.String(), "failed") || !strings.Contains(rec.Evidence.String(), "NOT landed") {
 		t.Errorf("evidence does not say the injection failed: %s", rec.Evidence)
 	}
 }

@@ -31,7 +31,10 @@ type Scenario struct {
 	InPlayDelay time.Duration
 	MaxStake    int64
 
+	// Faults is the plan as written; Random, when set, is drawn for each
+	// run by Plan.
 	Faults     []chaos.Fault
+	Random     *chaos.Random
 	Objectives []reports.Objective
 	Reconcile  bool
 	Drain      time.Duration
@@ -46,7 +49,7 @@ type Generate struct {
 }
 
 // Links are the hops the runner puts a toxiproxy link on (every one of
-// chaos.Hops); a fault's target must be one of them.
+// chaos.Hops).
 var Links = chaos.LinkTargets
 
 // Defaults applied when the scenario leaves a value out.
@@ -161,8 +164,12 @@ func (s *Spec) resolve() (*Scenario, []error) {
 	}
 
 	// faults
-	for i, f := range s.Faults {
-		path := fmt.Sprintf("faults[%d]", i)
+	prefix := "faults"
+	if s.Faults.mapping {
+		prefix = "faults.plan"
+	}
+	for i, f := range s.Faults.Plan {
+		path := fmt.Sprintf("%s[%d]", prefix, i)
 		cf := chaos.Fault{Name: f.Name, Target: f.Target, Kind: f.Kind, Params: f.Params}
 		if d, err := parseDuration(f.At); err != nil {
 			errs = append(errs, errAt(path+".at", "%v", err))
@@ -176,8 +183,21 @@ func (s *Spec) resolve() (*Scenario, []error) {
 		}
 		sc.Faults = append(sc.Faults, cf)
 	}
-	for _, err := range chaos.ValidateFaults(sc.Faults, Links) {
-		errs = append(errs, errAt("faults", "%v", err))
+	if rs := s.Faults.Random; rs != nil {
+		var rerrs []error
+		sc.Random, rerrs = rs.resolve(sc)
+		errs = append(errs, rerrs...)
+	}
+	// Checked against all a run can have; the runner checks the plan again
+	// against what its run really has (chaos.Env.Reach).
+	if sc.Random == nil || len(errs) > 0 {
+		for _, err := range chaos.ValidateFaults(sc.Faults, chaos.FullReach()) {
+			errs = append(errs, errAt(prefix, "%v", err))
+		}
+	} else if _, perrs := sc.Plan(chaos.FullReach()); perrs != nil {
+		for _, err := range perrs {
+			errs = append(errs, errAt("faults", "%v", err))
+		}
 	}
 
 	// slos
@@ -213,6 +233,70 @@ func (s *Spec) resolve() (*Scenario, []error) {
 		}
 	}
 	return sc, errs
+}
+
+// Plan returns the fault plan for a run that reaches reach: the
+// scenario's faults, then its random plan drawn for that run, checked
+// together.
+func (sc *Scenario) Plan(reach chaos.Reach) ([]chaos.Fault, []error) {
+	plan := append([]chaos.Fault{}, sc.Faults...)
+	if sc.Random != nil {
+		drawn, errs := chaos.RandomPlan(*sc.Random, reach)
+		if errs != nil {
+			return nil, errs
+		}
+		plan = append(plan, drawn...)
+	}
+	if errs := chaos.ValidateFaults(plan, reach); errs != nil {
+		return nil, errs
+	}
+	return plan, nil
+}
+
+// Defaults of a random plan.
+const (
+	DefaultRandomMinFor = time.Second
+	DefaultRandomMaxFor = 10 * time.Second
+)
+
+// resolve parses a random plan's durations and applies its defaults; until
+// defaults to the generated load's wall duration.
+func (r *RandomSpec) resolve(sc *Scenario) (*chaos.Random, []error) {
+	var errs []error
+	out := &chaos.Random{Seed: sc.Seed, Count: r.Count, Kinds: r.Kinds, Targets: r.Targets,
+		MinFor: DefaultRandomMinFor, MaxFor: DefaultRandomMaxFor}
+	if r.Seed != nil {
+		out.Seed = *r.Seed
+	}
+	for _, d := range []struct {
+		key string
+		in  string
+		out *time.Duration
+	}{
+		{"min_for", r.MinFor, &out.MinFor}, {"max_for", r.MaxFor, &out.MaxFor},
+		{"from", r.From, &out.From}, {"until", r.Until, &out.Until},
+	} {
+		if d.in == "" {
+			continue
+		}
+		v, err := parseDuration(d.in)
+		if err != nil {
+			errs = append(errs, errAt("faults.random."+d.key, "%v", err))
+			continue
+		}
+		*d.out = v
+	}
+	if r.Until == "" {
+		if sc.Generate == nil || sc.Generate.Duration == 0 {
+			errs = append(errs, errAt("faults.random", "needs until (the latest a fault may heal) when the load is not generated"))
+		} else {
+			out.Until = time.Duration(float64(sc.Generate.Duration) / sc.Speed).Truncate(time.Millisecond)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return out, nil
 }
 
 // objective turns {metric, phase, pNN: limit} into a reports.Objective.

@@ -128,6 +128,8 @@ type runner struct {
 	run   *stack.Run
 	// link
 	layer    *chaos.Layer
+	env      chaos.Env     // what the faults act through
+	faults   []chaos.Fault // the plan for this run, random faults drawn
 	feed     *replay.FeedServer
 	launcher Launcher
 	wiring   Wiring
@@ -244,21 +246,32 @@ func (r *runner) link(ctx context.Context) error {
 	}
 	var via map[string]string
 	if r.opts.Unlinked {
-		if len(r.sc.Faults) > 0 {
+		if len(r.sc.Faults) > 0 || r.sc.Random != nil {
 			return &InputError{Source: "faults", Problems: []string{"a run without links (Options.Unlinked) cannot inject faults"}}
 		}
 		via = maps.Clone(upstream)
 	} else if via, err = r.linkHops(upstream); err != nil {
 		return err
 	}
-	// The plan was validated against every hop; check it again against the
-	// links this run really has.
-	if errs := chaos.ValidateFaults(r.sc.Faults, layer.Links()); len(errs) > 0 {
+	// The faults act through the links; the platform's process control,
+	// the stores' control and the feed server's alterations join the Env's
+	// Processes, Stores and Feed when the run has them.
+	r.env = chaos.Env{Layer: layer}
+	// The plan was validated against all a run can have; check it again,
+	// and draw its random faults, against what this run really has.
+	faults, errs := r.sc.Plan(r.env.Reach())
+	if len(errs) > 0 {
 		var problems []string
 		for _, e := range errs {
 			problems = append(problems, e.Error())
 		}
 		return &InputError{Source: "faults", Problems: problems}
+	}
+	r.faults = faults
+	if r.sc.Random != nil {
+		for _, f := range faults {
+			r.log.Info("fault planned", "name", f.Name, "target", f.Target, "kind", f.Kind, "at", f.At, "for", f.For, "params", f.Params)
+		}
 	}
 	proxiedPG := *pgURL
 	proxiedPG.Host = via["postgres"]
@@ -343,8 +356,8 @@ func (r *runner) replay(ctx context.Context) (*replay.Result, error) {
 	if err := r.subscribeQuotes(runCtx, start); err != nil {
 		return nil, err
 	}
-	schedule := r.layer.Schedule(runCtx, r.sc.Faults, start)
-	r.log.Info("replay started", "planned", len(r.plan.Entries), "faults", len(r.sc.Faults))
+	schedule := r.env.Schedule(runCtx, r.faults, start)
+	r.log.Info("replay started", "planned", len(r.plan.Entries), "faults", len(r.faults))
 	res, err := engine.Run(runCtx, r.plan, start)
 	records := schedule.Wait()
 	cancel()
@@ -506,7 +519,7 @@ func faultsForReport(records []chaos.Record) []reports.Fault {
 		out = append(out, reports.Fault{
 			Name: r.Name, Target: r.Target, Kind: r.Kind,
 			InjectedAtS: r.InjectedAt.Seconds(), HealedAtS: r.HealedAt.Seconds(),
-			Injected: r.Injected, Healed: r.Healed, Landed: r.Landed, Evidence: r.Evidence,
+			Injected: r.Injected, Healed: r.Healed, Landed: r.Landed, Evidence: r.Evidence.String(),
 		})
 	}
 	return out

@@ -29,7 +29,7 @@ type Spec struct {
 	Seed        int64        `yaml:"seed"`
 	Load        LoadSpec     `yaml:"load"`
 	Platform    PlatformSpec `yaml:"platform"`
-	Faults      []FaultSpec  `yaml:"faults"`
+	Faults      FaultsSpec   `yaml:"faults"`
 	SLOs        []SLOSpec    `yaml:"slos"`
 	Reconcile   string       `yaml:"reconcile"`
 	// Drain bounds the wait, after the load stops, for every resulted market
@@ -77,6 +77,62 @@ type FaultSpec struct {
 	Target string         `yaml:"target"`
 	Kind   string         `yaml:"kind"`
 	Params map[string]any `yaml:"params"`
+}
+
+// FaultsSpec is the fault plan. It is written either as a list of faults,
+// or as a mapping with a list (plan) and a seeded random plan (random),
+// either or both:
+//
+//	faults:
+//	  plan:
+//	    - {name: redis-slow, at: 20s, for: 10s, target: redis, kind: latency, params: {latency: 200ms}}
+//	  random: {seed: 7, count: 5, kinds: [latency, down, kill], min_for: 2s, max_for: 8s}
+type FaultsSpec struct {
+	Plan   []FaultSpec
+	Random *RandomSpec
+	// mapping is true when the plan was written as a mapping, so that its
+	// faults are at faults.plan[i], not faults[i].
+	mapping bool
+}
+
+// faultsMapping is FaultsSpec written as a mapping.
+type faultsMapping struct {
+	Plan   []FaultSpec `yaml:"plan"`
+	Random *RandomSpec `yaml:"random"`
+}
+
+// UnmarshalYAML takes a list or a mapping.
+func (f *FaultsSpec) UnmarshalYAML(unmarshal func(any) error) error {
+	var raw any
+	if err := unmarshal(&raw); err != nil {
+		return err
+	}
+	switch raw.(type) {
+	case nil:
+		return nil
+	case []any:
+		return unmarshal(&f.Plan)
+	case map[string]any:
+		var m faultsMapping
+		if err := unmarshal(&m); err != nil {
+			return err
+		}
+		f.Plan, f.Random, f.mapping = m.Plan, m.Random, true
+		return nil
+	}
+	return errors.New("faults must be a list of faults, or a mapping with plan (a list of faults) and random")
+}
+
+// RandomSpec asks for a plan drawn from a seed (chaos.RandomPlan).
+type RandomSpec struct {
+	Seed    *int64   `yaml:"seed"`    // default: the scenario's seed
+	Count   int      `yaml:"count"`   // required, 1 to chaos.MaxRandomFaults
+	Kinds   []string `yaml:"kinds"`   // default: every kind the run can take
+	Targets []string `yaml:"targets"` // default: every target the run has
+	MinFor  string   `yaml:"min_for"` // default 1s
+	MaxFor  string   `yaml:"max_for"` // default 10s
+	From    string   `yaml:"from"`    // earliest start, default 0s
+	Until   string   `yaml:"until"`   // latest heal; default the generated load's wall duration
 }
 
 // SLOSpec is one objective: a metric, an optional phase and exactly one
@@ -242,6 +298,14 @@ func checkKeys(node ast.Node, t reflect.Type, path string, lines map[string]int,
 	node = unwrap(node)
 	if node == nil {
 		return
+	}
+	if t == reflect.TypeOf(FaultsSpec{}) {
+		// A list of faults, or a mapping with plan and random.
+		if _, isList := node.(*ast.SequenceNode); isList {
+			t = reflect.TypeOf([]FaultSpec{})
+		} else {
+			t = reflect.TypeOf(faultsMapping{})
+		}
 	}
 	switch t.Kind() {
 	case reflect.Struct:

@@ -2,9 +2,12 @@ package scenarios
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/inplaylabs/inplay/chaos"
 )
 
 const validScenario = `
@@ -177,4 +180,90 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseFaultPlans(t *testing.T) {
+	const head = "name: x\nseed: 11\nload:\n  generate: {profile: football, matches: 1, bettors: 10, duration: 120s}\n  speed: 2\n"
+	tests := []struct {
+		name   string
+		faults string
+		fixed  int // faults as written
+		random bool
+	}{
+		// The list, as DESIGN.md writes it.
+		{"list", "faults:\n  - {name: a, at: 1s, for: 1s, target: redis, kind: latency, params: {latency: 200}}\n", 1, false},
+		// A mapping with a list only.
+		{"plan", "faults:\n  plan:\n    - {name: a, at: 1s, for: 1s, target: platform, kind: kill}\n", 1, false},
+		// A random plan alone; its seed defaults to the scenario's.
+		{"random", "faults:\n  random: {count: 4, kinds: [latency, down, gap, data_loss], min_for: 2s, max_for: 5s}\n", 0, true},
+		// Both together.
+		{"plan and random", "faults:\n  plan:\n    - {name: a, at: 1s, for: 1s, target: feed, kind: dropout}\n  random: {seed: 3, count: 3, targets: [redis, postgres]}\n", 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc, err := Parse("t.yaml", []byte(head+tt.faults))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(sc.Faults) != tt.fixed || (sc.Random != nil) != tt.random {
+				t.Fatalf("faults %+v random %+v", sc.Faults, sc.Random)
+			}
+			plan, errs := sc.Plan(chaos.FullReach())
+			if errs != nil {
+				t.Fatalf("Plan: %v", errs)
+			}
+			again, _ := sc.Plan(chaos.FullReach())
+			if !reflect.DeepEqual(plan, again) {
+				t.Errorf("two plans from one scenario:\n%v\n%v", plan, again)
+			}
+			if tt.random {
+				// until defaults to the generated load's wall time: 120s at 2x.
+				if sc.Random.Until != time.Minute || (tt.name == "random" && sc.Random.Seed != 11) {
+					t.Errorf("random %+v; want until 1m and the scenario's seed", sc.Random)
+				}
+				for _, f := range plan[tt.fixed:] {
+					if f.At+f.For > time.Minute {
+						t.Errorf("%s ends after the replay: %+v", f.Name, f)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestParseFaultPlanProblems(t *testing.T) {
+	const head = "name: x\nload:\n  capture: a.jsonl\n"
+	tests := []struct {
+		name   string
+		faults string
+		want   []string
+	}{
+		{"unknown key in random", "faults:\n  random: {count: 2, until: 60s, colour: red}\n", []string{`line 5: unknown key "colour" in faults.random`}},
+		{"unknown key in the mapping", "faults:\n  plans: []\n", []string{`unknown key "plans" in faults (known keys: plan, random)`}},
+		{"neither list nor mapping", "faults: 5\n", []string{"faults must be a list of faults, or a mapping"}},
+		// A capture's length is not known before it is read.
+		{"capture without until", "faults:\n  random: {count: 2}\n", []string{"faults.random: needs until"}},
+		{"bad random", "faults:\n  random: {count: 0, until: 60s, min_for: 2, kinds: [meteor]}\n",
+			[]string{"faults.random.min_for", "has no unit"}},
+		{"random refused by chaos", "faults:\n  random: {count: 0, until: 60s, kinds: [meteor]}\n",
+			[]string{"count must be from 1 to 100", `kind "meteor" is unknown`}},
+		// A fault in the mapping's list is named by its path there.
+		{"bad fault in plan", "faults:\n  plan:\n    - {name: a, at: soon, for: 1s, target: redis, kind: down}\n", []string{"line 6: faults.plan[0].at"}},
+		// The machine's shared Redis is never killed.
+		{"kill redis", "faults:\n  - {name: a, at: 1s, for: 1s, target: redis, kind: kill}\n", []string{"kind kill cannot target redis"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("t.yaml", []byte(head+tt.faults))
+			var ie *InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("err = %v, want *InputError", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+		})
+	}
 }
