@@ -307,3 +307,48 @@ func TestOverlapRules(t *testing.T) {
 		})
 	}
 }
+
+// testAnswers plays the harness's end of the api link: it loses the answers
+// it is told to have lost.
+type testAnswers struct {
+	lost    []string
+	started int
+	err     error
+}
+
+func (a *testAnswers) StartAckLoss(_ context.Context, every int) (func() AnswersLost, error) {
+	if a.err != nil {
+		return nil, a.err
+	}
+	a.started = every
+	return func() AnswersLost { return AnswersLost{Requests: 40, Lost: a.lost} }, nil
+}
+
+func TestAckLostKind(t *testing.T) {
+	tests := []struct {
+		name    string
+		params  map[string]any
+		answers *testAnswers
+		every   int
+		landed  bool
+		want    string
+	}{
+		{"lost", map[string]any{"every": 4}, &testAnswers{lost: []string{"b3", "b7"}}, 4, true, "answers lost on the api link (ack_lost: 1 answer in 4 lost after it arrived); 2 answers lost [b3 b7]; landed"},
+		{"default every", nil, &testAnswers{lost: []string{"b1"}}, 10, true, "1 answers lost [b1]; landed"},
+		// Nothing went through the api while it was on: nothing to prove.
+		{"none lost", map[string]any{"every": 1}, &testAnswers{}, 1, false, "no answer was lost (40 requests while it was on); NOT landed"},
+		{"refused", nil, &testAnswers{err: errors.New("a fault is already losing answers")}, 0, false, "injection at 1s failed: a fault is already losing answers; NOT landed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := Fault{Name: tt.name, Target: "api", Kind: "ack_lost", At: time.Second, For: time.Second, Params: tt.params}
+			rec := runOne(t, Env{Answers: tt.answers}, f)
+			if rec.Landed != tt.landed || !strings.Contains(rec.Evidence.String(), tt.want) {
+				t.Errorf("Landed=%v, want %v; evidence %q lacks %q", rec.Landed, tt.landed, rec.Evidence.String(), tt.want)
+			}
+			if tt.answers.started != tt.every {
+				t.Errorf("started with every=%d, want %d", tt.answers.started, tt.every)
+			}
+		})
+	}
+}

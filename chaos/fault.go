@@ -21,7 +21,7 @@ type Fault struct {
 // plannedKinds are part of the scenario language but not implemented yet:
 // they are named so that a scenario using them gets "not supported yet"
 // rather than "unknown".
-var plannedKinds = []string{"ack_lost"}
+var plannedKinds []string
 
 // ProcessTarget is the target of the process faults: the system under test.
 const ProcessTarget = "platform"
@@ -38,11 +38,12 @@ type Reach struct {
 	Processes []string // the processes under control, e.g. "platform"
 	Stores    bool     // the run can take its own data away from its stores
 	Feed      bool     // the run's feed server can alter its stream
+	Answers   bool     // the run can lose the platform's answers (ack_lost)
 }
 
 // Reach says what env lets faults act on: a nil field, nothing.
 func (e Env) Reach() Reach {
-	r := Reach{Stores: e.Stores != nil, Feed: e.Feed != nil}
+	r := Reach{Stores: e.Stores != nil, Feed: e.Feed != nil, Answers: e.Answers != nil}
 	if e.Layer != nil {
 		r.Links = e.Layer.Links()
 	}
@@ -55,7 +56,7 @@ func (e Env) Reach() Reach {
 // scenario is checked against it when it is loaded, and against the run's
 // own Env.Reach once the run has set up.
 func FullReach() Reach {
-	return Reach{Links: slices.Clone(LinkTargets), Processes: []string{ProcessTarget}, Stores: true, Feed: true}
+	return Reach{Links: slices.Clone(LinkTargets), Processes: []string{ProcessTarget}, Stores: true, Feed: true, Answers: true}
 }
 
 // ValidateFaults checks a fault plan against what a run reaches, and

@@ -94,12 +94,14 @@ func TestValidateFaultsRefuses(t *testing.T) {
 		{"reorder zero window", Fault{Name: "x", Target: "feed", Kind: "reorder", Params: map[string]any{"window": "0s"}}, FullReach(), EINVALID, `param window must be more than 0`},
 		{"duplicate every 0", Fault{Name: "x", Target: "feed", Kind: "duplicate", Params: map[string]any{"every": 0}}, FullReach(), EINVALID, `param every must be from 1`},
 		{"kill with params", Fault{Name: "x", Target: "platform", Kind: "kill", Params: map[string]any{"signal": "TERM"}}, FullReach(), EINVALID, `param "signal" is unknown`},
-		// The protocol fault is in the language, not built yet.
-		{"ack_lost", Fault{Name: "x", Target: "api", Kind: "ack_lost"}, FullReach(), EUNSUPPORTED, `kind ack_lost is not supported yet`},
+		// The protocol fault loses the api's answers, at the harness's end.
+		{"ack_lost on redis", Fault{Name: "x", Target: "redis", Kind: "ack_lost"}, FullReach(), EINVALID, `kind ack_lost acts on the api link only, not redis`},
+		{"ack_lost without answers", Fault{Name: "x", Target: "api", Kind: "ack_lost"}, Reach{Links: allLinks}, ENOTFOUND, `needs the harness's end of the api link`},
+		{"ack_lost every 0", Fault{Name: "x", Target: "api", Kind: "ack_lost", Params: map[string]any{"every": 0}}, FullReach(), EINVALID, `param every must be from 1`},
 		// A known target the run put no link on.
 		{"unlinked", Fault{Name: "x", Target: "stream", Kind: "down"}, linksOnly("redis"), ENOTFOUND, `target stream has no chaos link in this run (linked: redis)`},
 		{"no kind", Fault{Name: "x", Target: "redis"}, FullReach(), EINVALID, `has no kind; use one of`},
-		{"unknown kind", Fault{Name: "x", Target: "redis", Kind: "jitter"}, FullReach(), EINVALID, `kind "jitter" is unknown; use one of bandwidth, burst, data_loss, down`},
+		{"unknown kind", Fault{Name: "x", Target: "redis", Kind: "jitter"}, FullReach(), EINVALID, `kind "jitter" is unknown; use one of ack_lost, bandwidth, burst, data_loss, down`},
 		{"negative at", Fault{Name: "x", Target: "redis", Kind: "down", At: -time.Second}, FullReach(), EINVALID, `at must not be negative, not -1s`},
 		{"negative for", Fault{Name: "x", Target: "redis", Kind: "down", For: -time.Second}, FullReach(), EINVALID, `for must not be negative, not -1s`},
 		{"missing param", Fault{Name: "x", Target: "redis", Kind: "latency"}, FullReach(), EINVALID, `param latency is missing`},
@@ -156,7 +158,6 @@ func TestValidateFaultsReportsEveryProblem(t *testing.T) {
 		`fault "a": param "color" is unknown for this kind`,
 		`fault "a": is defined twice (faults #1 and #2)`,
 		`fault "a": target "kafka" is unknown`,
-		`fault "a": kind ack_lost is not supported yet`,
 		`fault "c": overlaps fault "b" (down on postgres from 1s to 6s)`,
 	}
 	errs := ValidateFaults(faults, FullReach())

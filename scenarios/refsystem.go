@@ -320,7 +320,9 @@ func (p *refProcess) waitReady(ctx context.Context, c *refChild, url string) err
 	}
 }
 
-func (p *refProcess) Target() replay.Target        { return replay.NewHTTPTarget(p.api) }
+func (p *refProcess) Target() replay.Target {
+	return replay.NewHTTPTarget(p.api, p.wiring.TargetOptions...)
+}
 func (p *refProcess) QuoteStreamURL() string       { return p.stream }
 func (p *refProcess) Ledger() reports.LedgerSource { return reports.NewPostgresLedger(p.pool) }
 func (p *refProcess) Exited() <-chan struct{}      { return p.crashed }

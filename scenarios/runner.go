@@ -253,10 +253,15 @@ func (r *runner) link(ctx context.Context) error {
 	} else if via, err = r.linkHops(upstream); err != nil {
 		return err
 	}
-	// The faults act through the links; the platform's process control,
-	// the stores' control and the feed server's alterations join the Env's
-	// Processes, Stores and Feed when the run has them.
-	r.env = chaos.Env{Layer: layer}
+	// The faults act through the links, the feed server's alterations, the
+	// harness's end of the api link (ack_lost) and, when the launcher's
+	// platform is under the run's control, its process and stores.
+	ack := replay.NewAckLoss()
+	r.env = chaos.Env{Layer: layer, Feed: r.feed, Answers: ack}
+	if _, ok := r.launcher.(controlledLauncher); ok {
+		r.env.Processes = map[string]chaos.Process{chaos.ProcessTarget: lateProcess{r, chaos.ProcessTarget}}
+		r.env.Stores = lateStores{r}
+	}
 	// The plan was validated against all a run can have; check it again,
 	// and draw its random faults, against what this run really has.
 	faults, errs := r.sc.Plan(r.env.Reach())
@@ -281,6 +286,10 @@ func (r *runner) link(ctx context.Context) error {
 		FeedURL:     "http://" + via["feed"],
 		APIURL:      "http://" + via["api"],
 		LedgerURL:   r.run.DatabaseURL,
+		// The store faults reach the run's keys directly, never through
+		// a fault on the redis link.
+		StoreRedisAddr: r.run.RedisAddr,
+		TargetOptions:  []replay.HTTPTargetOption{replay.LoseAnswers(ack)},
 	}
 	if via["stream"] != "" {
 		r.wiring.StreamURL = "http://" + via["stream"]

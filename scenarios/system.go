@@ -76,6 +76,18 @@ type Wiring struct {
 	StreamURL      string // the quote stream, through the harness → stream link
 	// LedgerURL is the run's database reached directly, for the checker.
 	LedgerURL string
+	// TargetOptions configure the HTTP target a System makes for the
+	// replay: the run's end of the api link (replay.LoseAnswers, for the
+	// ack_lost fault).
+	TargetOptions []replay.HTTPTargetOption
+}
+
+// controlledLauncher is a Launcher whose Systems are Controllers, known
+// before they start, so that a run can accept process and store faults
+// when it checks its plan.
+type controlledLauncher interface {
+	Launcher
+	controlled()
 }
 
 // Launcher prepares and starts a System. Prepare runs before the links are
