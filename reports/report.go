@@ -15,6 +15,9 @@ const (
 	VerdictPass    = "pass"
 	VerdictFail    = "fail"
 	VerdictInvalid = "invalid"
+	// VerdictInterrupted: the run was stopped by a signal before it ended;
+	// the report holds what it measured until then.
+	VerdictInterrupted = "interrupted"
 )
 
 // Exit codes a Report can carry (DESIGN.md, "Exit codes"). Codes 3 and 4
@@ -24,6 +27,9 @@ const (
 	ExitSLOBreached = 1
 	ExitReconcile   = 2
 	ExitInvalid     = 5
+	// ExitInterrupted is 128 + SIGINT, the shell's code for a command a
+	// Ctrl-C ended: the run was interrupted (SIGINT or SIGTERM).
+	ExitInterrupted = 130
 )
 
 // DefaultMaxScheduleLag is the schedule lag p99 beyond which a run's
@@ -44,6 +50,10 @@ type Report struct {
 	Invariants []Invariant `json:"invariants"`
 	Faults     []Fault     `json:"faults"`
 	Problems   []string    `json:"problems"` // why the run is invalid, and other things a reader must know
+	// Interrupted is set when a signal stopped the run before its end: the
+	// verdict is "interrupted", the exit code 130, and everything else is
+	// what was measured until then.
+	Interrupted bool `json:"interrupted"`
 }
 
 // ScenarioRef names the scenario a run executed.
@@ -131,6 +141,11 @@ type Input struct {
 	Reconcile      bool
 	MaxScheduleLag time.Duration // 0 = DefaultMaxScheduleLag
 	DrainTimedOut  bool
+	// Interrupted says a signal stopped the run at Wall, before its end
+	// (the journal holds what was sent until then); Planned is how many
+	// requests and feed messages the whole plan had.
+	Interrupted bool
+	Planned     int
 }
 
 // Evaluate reaches the verdict of one run: load statistics, every SLO per
@@ -150,6 +165,11 @@ type Input struct {
 //	   SLO breach can be claimed.
 //	1  an SLO was breached.
 //	0  pass.
+//
+// An interrupted run (in.Interrupted) exits 130 with the verdict
+// "interrupted" whatever else it found: it did not run what it planned,
+// so it can neither pass nor fail. Its invariants and SLOs are still
+// evaluated on what it sent, for the reader.
 //
 // The verdict is "fail" for 1 and 2, "invalid" for 5 and "pass" for 0.
 // Problems says why a run is invalid, and notes anything else a reader of
@@ -178,6 +198,8 @@ func Evaluate(in Input) *Report {
 		maxLag = DefaultMaxScheduleLag
 	}
 	r.Load = loadStats(in.Journal, in.Wall)
+	// An interrupted run's journal ends where it stopped; the plan was more.
+	r.Load.Planned = max(r.Load.Planned, in.Planned)
 	if q := in.Quotes; q != nil {
 		r.Load.Quotes = QuoteCount{Subscribers: len(q.Subscribers), Received: q.Received(), Disconnects: q.Disconnects()}
 		if n := q.DecodeErrors(); n > 0 {
@@ -235,6 +257,13 @@ func Evaluate(in Input) *Report {
 	}
 
 	r.ExitCode, r.Verdict = verdict(r.Invariants, invalid, r.SLOs)
+	if in.Interrupted {
+		r.Interrupted = true
+		r.ExitCode, r.Verdict = ExitInterrupted, VerdictInterrupted
+		r.Problems = append([]string{fmt.Sprintf(
+			"the run was interrupted by a signal after %s: %d of %d planned requests and feed messages were sent; this report holds what was measured until then, and no verdict",
+			in.Wall.Round(time.Millisecond), r.Load.Sent, r.Load.Planned)}, r.Problems...)
+	}
 	return r
 }
 

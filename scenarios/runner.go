@@ -107,8 +107,19 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r.interrupted {
+		// What was measured until the signal is still reported, bounded:
+		// the user asked to stop, not to wait.
+		vctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), interruptedVerdictBound)
+		defer cancel()
+		return r.verdict(vctx, res)
+	}
 	return r.verdict(ctx, res)
 }
+
+// interruptedVerdictBound bounds the reading of the ledger and the writing
+// of the reports of an interrupted run.
+const interruptedVerdictBound = 30 * time.Second
 
 // runner is one run's state, built up step by step; each step reads on its
 // own and registers what must be undone in cleanup.
@@ -137,8 +148,9 @@ type runner struct {
 	// start
 	sys System
 	// replay
-	records []chaos.Record
-	quotes  *replay.QuoteSubscribers
+	records     []chaos.Record
+	quotes      *replay.QuoteSubscribers
+	interrupted bool // ctx ended during the replay: the verdict is "interrupted"
 }
 
 func (r *runner) defer_(f func(context.Context)) { r.undo = append(r.undo, f) }
@@ -373,6 +385,14 @@ func (r *runner) replay(ctx context.Context) (*replay.Result, error) {
 	if crashed.Load() {
 		return nil, envErr("%s", r.sys.ExitReason())
 	}
+	if err != nil && ctx.Err() != nil && res != nil {
+		// A signal (the run's ctx), not a failure: every fault has been
+		// healed (the schedule heals on ctx's end), and what was sent is
+		// in res. The verdict reports it as interrupted.
+		r.interrupted = true
+		r.log.Warn("run interrupted: healing, stopping the platform and reporting what was measured", "sent", res.Sent)
+		err = nil
+	}
 	if err != nil {
 		return nil, envErr("replay: %w", err)
 	}
@@ -416,11 +436,15 @@ func (r *runner) subscribeQuotes(ctx context.Context, start time.Time) error {
 // (steps 8 to 10).
 func (r *runner) verdict(ctx context.Context, res *replay.Result) (*Result, error) {
 	// The checker reads the stores directly, never through a fault.
-	ledger, drained, err := drain(ctx, r.sys.Ledger(), res.Journal, r.sc.Drain)
+	bound := r.sc.Drain
+	if r.interrupted {
+		bound = 0 // read once: an interrupted run does not wait for settlement
+	}
+	ledger, drained, err := drain(ctx, r.sys.Ledger(), res.Journal, bound)
 	if err != nil {
 		return nil, envErr("read ledger: %w", err)
 	}
-	if !drained {
+	if !drained && !r.interrupted {
 		r.log.Warn("drain timed out", "bound", r.sc.Drain)
 	}
 	var quotes *replay.QuoteObservations
@@ -444,6 +468,8 @@ func (r *runner) verdict(ctx context.Context, res *replay.Result) (*Result, erro
 		Reconcile:      sc.Reconcile,
 		MaxScheduleLag: sc.MaxScheduleLag,
 		DrainTimedOut:  !drained,
+		Interrupted:    r.interrupted,
+		Planned:        len(r.plan.Entries),
 		// Settlement lag reads the ledger whether or not it is reconciled.
 		Ledger: ledger,
 		Quotes: quotes,

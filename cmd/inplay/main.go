@@ -29,6 +29,9 @@ const (
 	exitInput   = 3
 	exitEnv     = 4
 	exitInvalid = 5
+	// exitInterrupted: a signal (SIGINT, SIGTERM) stopped the command; a
+	// run still healed, cleaned up and reported what it had measured.
+	exitInterrupted = reports.ExitInterrupted
 )
 
 func main() {
@@ -46,6 +49,13 @@ func (e *exitError) Error() string { return e.err.Error() }
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal asks the command to stop cleanly (a run heals its
+	// faults, stops the platform and reports what it measured); a second
+	// one ends the process at once, the default way.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -77,7 +87,9 @@ the ledger reconcile end to end.
 
 Exit codes: 0 pass, 1 an SLO was breached, 2 reconciliation failed (wins over
 1 and 5), 3 bad input, 4 the environment is unusable, 5 invalid measurement
-(the load generator fell behind its schedule).`,
+(the load generator fell behind its schedule or a fault did not land), 130
+interrupted by SIGINT or SIGTERM (faults healed, the platform stopped, and what
+was measured until then reported).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -120,6 +132,9 @@ exits with the verdict's code.`,
 				OutDir: out, Stack: so, Keep: keep, Logger: so.Logger,
 			})
 			if err != nil {
+				if cmd.Context().Err() != nil {
+					return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted before the replay started, so nothing was measured: %w", err)}
+				}
 				return &exitError{code: exitCodeOf(err), err: err}
 			}
 			if summary, ok := reports.LookupRenderer("summary"); ok {
