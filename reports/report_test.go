@@ -204,3 +204,26 @@ func TestEvaluateQuotes(t *testing.T) {
 		t.Errorf("problems %v lack the decode errors", r.Problems)
 	}
 }
+
+// An interrupted run exits 130 whatever else it found, says so first, and
+// still shows what it measured and checked.
+func TestEvaluateInterrupted(t *testing.T) {
+	in := goodInput()
+	in.Interrupted, in.Planned = true, 5000
+	in.Ledger.Accounts[0].Balance++ // a broken ledger is still shown, not decided on
+	r := Evaluate(in)
+	if r.ExitCode != ExitInterrupted || r.Verdict != VerdictInterrupted || !r.Interrupted {
+		t.Fatalf("exit %d verdict %s interrupted %v; want 130, interrupted", r.ExitCode, r.Verdict, r.Interrupted)
+	}
+	if len(r.Problems) == 0 || !strings.Contains(r.Problems[0], "interrupted by a signal after 20s") ||
+		!strings.Contains(r.Problems[0], "of 5000 planned") {
+		t.Fatalf("first problem %q", r.Problems)
+	}
+	if r.Load.Planned != 5000 {
+		t.Errorf("load.planned %d, want the whole plan's 5000", r.Load.Planned)
+	}
+	failed := slices.ContainsFunc(r.Invariants, func(i Invariant) bool { return !i.Pass })
+	if !failed || len(r.SLOs) == 0 {
+		t.Errorf("the measured part is not shown: invariants %v, slos %v", r.Invariants, r.SLOs)
+	}
+}
