@@ -331,3 +331,13 @@ func scalarEnd(l string, from int) int {
 	}
 	return len(strings.TrimRight(l[:end], " "))
 }
+
+// FaultLine is f as one line of the scenario language, as minimal.yaml
+// holds it: {name: ..., at: ..., for: ..., target: ..., kind: ..., params: {...}}.
+func FaultLine(f chaos.Fault) string {
+	b, err := yaml.MarshalWithOptions(faultYAML(f), yaml.Flow(true))
+	if err != nil {
+		return fmt.Sprintf("%s: %s on %s at %s for %s %v", f.Name, f.Kind, f.Target, f.At, f.For, f.Params)
+	}
+	return strings.TrimSpace(string(b))
+}

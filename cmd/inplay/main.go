@@ -81,7 +81,7 @@ Exit codes: 0 pass, 1 an SLO was breached, 2 reconciliation failed (wins over
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(stdout, stderr), newValidateCmd(stdout), newPlatformCmd(stderr))
+	root.AddCommand(newRunCmd(stdout, stderr), newValidateCmd(stdout), newPlatformCmd(stderr), newShrinkCmd(stdout, stderr))
 	return root
 }
 
@@ -91,6 +91,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 		keep    bool
 		verbose bool
 		so      = stack.OptionsFromEnv()
+		sf      shrinkFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "run SCENARIO.yaml",
@@ -131,8 +132,9 @@ exits with the verdict's code.`,
 			if keep {
 				fmt.Fprintf(stdout, "kept: database %s, redis prefix %s\n", res.Run.DatabaseName, res.Run.KeyPrefix)
 			}
-			if res.Report.ExitCode != exitPass {
-				return &exitError{code: res.Report.ExitCode}
+			code := shrinkAfterRun(cmd.Context(), stdout, stderr, out, res.Report.ExitCode, sf, scenarios.Options{Stack: so, Logger: so.Logger})
+			if code != exitPass {
+				return &exitError{code: code}
 			}
 			return nil
 		},
@@ -144,6 +146,7 @@ exits with the verdict's code.`,
 	f.StringVar(&so.PostgresURL, "postgres-url", so.PostgresURL, "PostgreSQL admin URL; each run creates its own database (env INPLAY_POSTGRES_URL)")
 	f.BoolVar(&so.NoContainers, "no-containers", so.NoContainers, "never start testcontainers, even when a Docker engine answers")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log progress to stderr")
+	sf.register(f, true)
 	return cmd
 }
 
