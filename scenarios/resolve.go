@@ -38,6 +38,11 @@ type Scenario struct {
 	Objectives []reports.Objective
 	Reconcile  bool
 	Drain      time.Duration
+
+	// Source is the scenario file as written, when it came from Parse; a
+	// run copies it to its out dir (scenario.yaml) so that it can be run
+	// again from there (inplay shrink).
+	Source []byte
 }
 
 // Generate describes a synthetic capture.

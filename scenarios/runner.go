@@ -145,6 +145,8 @@ type runner struct {
 	launcher Launcher
 	wiring   Wiring
 	platLog  *os.File
+	// rerunFiles are scenario.yaml and plan.yaml (writeRerun)
+	rerunFiles []string
 	// start
 	sys System
 	// replay
@@ -285,6 +287,9 @@ func (r *runner) link(ctx context.Context) error {
 		return &InputError{Source: "faults", Problems: problems}
 	}
 	r.faults = faults
+	if r.rerunFiles, err = writeRerun(r.opts.OutDir, r.sc, faults); err != nil {
+		return &InputError{Source: "--out", Problems: []string{err.Error()}}
+	}
 	if r.sc.Random != nil {
 		for _, f := range faults {
 			r.log.Info("fault planned", "name", f.Name, "target", f.Target, "kind", f.Kind, "at", f.At, "for", f.For, "params", f.Params)
@@ -483,6 +488,7 @@ func (r *runner) verdict(ctx context.Context, res *replay.Result) (*Result, erro
 		return nil, envErr("export ledger: %w", err)
 	}
 	files = append(files, filepath.Join(r.opts.OutDir, "journal.jsonl"), ledgerPath, r.platLog.Name())
+	files = append(files, r.rerunFiles...)
 	out := &Result{Report: report, Files: files, Run: *r.run}
 	if rr, ok := r.sys.(rssReader); ok {
 		if rss, err := rr.PeakRSS(); err == nil {

@@ -214,6 +214,7 @@ func Parse(source string, data []byte) (*Scenario, error) {
 		sortByLine(problems)
 		return nil, &InputError{Source: source, Problems: problems}
 	}
+	sc.Source = append([]byte(nil), data...)
 	return sc, nil
 }
 

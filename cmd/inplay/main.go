@@ -93,7 +93,7 @@ was measured until then reported).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(stdout, stderr), newValidateCmd(stdout), newPlatformCmd(stderr))
+	root.AddCommand(newRunCmd(stdout, stderr), newValidateCmd(stdout), newPlatformCmd(stderr), newShrinkCmd(stdout, stderr))
 	return root
 }
 
@@ -103,6 +103,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 		keep    bool
 		verbose bool
 		so      = stack.OptionsFromEnv()
+		sf      shrinkFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "run SCENARIO.yaml",
@@ -146,8 +147,9 @@ exits with the verdict's code.`,
 			if keep {
 				fmt.Fprintf(stdout, "kept: database %s, redis prefix %s\n", res.Run.DatabaseName, res.Run.KeyPrefix)
 			}
-			if res.Report.ExitCode != exitPass {
-				return &exitError{code: res.Report.ExitCode}
+			code := shrinkAfterRun(cmd.Context(), stdout, stderr, out, res.Report.ExitCode, sf, scenarios.Options{Stack: so, Logger: so.Logger})
+			if code != exitPass {
+				return &exitError{code: code}
 			}
 			return nil
 		},
@@ -159,6 +161,7 @@ exits with the verdict's code.`,
 	f.StringVar(&so.PostgresURL, "postgres-url", so.PostgresURL, "PostgreSQL admin URL; each run creates its own database (env INPLAY_POSTGRES_URL)")
 	f.BoolVar(&so.NoContainers, "no-containers", so.NoContainers, "never start testcontainers, even when a Docker engine answers")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log progress to stderr")
+	sf.register(f, true)
 	return cmd
 }
 
