@@ -5,7 +5,7 @@ SCENARIO  ?= scenarios/catalog/smoke.yaml
 OUT       ?= out/smoke
 GOIMPORTS := golang.org/x/tools/cmd/goimports@v0.39.0
 
-.PHONY: help demo test bench lint build
+.PHONY: help demo test chaos bench lint build
 
 ## help: list the targets
 help:
@@ -19,9 +19,15 @@ build:
 demo: build
 	./$(BIN) run $(SCENARIO) --out $(OUT)
 
-## test: run every test with the race detector (needs the local services, see README)
+## test: run every test with the race detector (needs the local services, see README); the catalog runs end to end, random-chaos with its own seed
 test:
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# random-chaos.yaml with five seeds (about 3 minutes on 2 cores): `make test`
+# runs its first seed only, to stay under ~8 minutes; CI runs both.
+## chaos: run the catalog's random-chaos scenario end to end with five seeds (CI runs it after make test)
+chaos:
+	INPLAY_CHAOS=1 $(GO) test -race -count=1 -timeout 20m -run '^TestCatalogRandomChaos$$' -v ./scenarios/
 
 # The benchmarks run bounded, fixed-length loads (see replay/bench_test.go),
 # so the open-loop comparison runs exactly once; the capture reader is a
