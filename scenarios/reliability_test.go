@@ -34,7 +34,16 @@ const (
 // a second arrive (the bench's dense capture, through every link as in any
 // run with faults), starts it again after reliabilityDown, and checks the
 // three claims from the report and the journal.
+//
+// It runs in `make chaos` (INPLAY_CHAOS=1), alone, not in `make test`: at
+// 1,000 bets/s under -race, beside the other packages' tests on two cores,
+// the harness's own process (which relays every hop's link) starved the
+// links, and the restarted platform's first PostgreSQL connection through
+// its link was reset, so the run ended with exit 4 and measured nothing.
 func TestReliabilityKillAtRate(t *testing.T) {
+	if os.Getenv("INPLAY_CHAOS") == "" {
+		t.Skip("1,000 bets/s with a kill: run by make chaos (INPLAY_CHAOS=1), alone on the machine")
+	}
 	so := resolveStack(t)
 	dir := t.TempDir()
 	capPath := filepath.Join(dir, "capture.jsonl")
