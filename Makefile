@@ -5,7 +5,7 @@ SCENARIO  ?= scenarios/catalog/smoke.yaml
 OUT       ?= out/smoke
 GOIMPORTS := golang.org/x/tools/cmd/goimports@v0.39.0
 
-.PHONY: help demo test bench lint build
+.PHONY: help demo test chaos bench lint build
 
 ## help: list the targets
 help:
@@ -19,9 +19,18 @@ build:
 demo: build
 	./$(BIN) run $(SCENARIO) --out $(OUT)
 
-## test: run every test with the race detector (needs the local services, see README)
+## test: run every test with the race detector (needs the local services, see README); the catalog runs end to end, random-chaos with its own seed
 test:
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# The long and heavy part, alone on the machine (about 4 minutes on 2 cores):
+# random-chaos.yaml with five seeds (`make test` runs its first seed only, to
+# stay under ~8 minutes) and the reliability test, a SIGKILL at 1,000
+# bets/s, which beside the other packages' tests starves the harness's own
+# links. CI runs it after make test.
+## chaos: run random-chaos with five seeds and the 1,000 bets/s kill (scenarios/reliability_test.go); CI runs it after make test
+chaos:
+	INPLAY_CHAOS=1 $(GO) test -race -count=1 -timeout 20m -run '^(TestCatalogRandomChaos|TestReliabilityKillAtRate)$$' -v ./scenarios/
 
 # The benchmarks run bounded, fixed-length loads (see replay/bench_test.go),
 # so the open-loop comparison runs exactly once; the capture reader is a
