@@ -16,11 +16,6 @@ import (
 	"github.com/inplaylabs/inplay/scenarios"
 )
 
-// shrinkInterrupted is the exit code of a shrink stopped by SIGINT or
-// SIGTERM (DESIGN.md's 130); minimal.yaml then holds the smallest failing
-// plan found so far.
-const shrinkInterrupted = 130
-
 const shrinkHelp = `shrink re-runs the failed run whose --out folder is REPORT_DIR (its report.json,
 scenario.yaml and plan.yaml) with subsets of its fault plan, and writes the
 smallest plan that still fails as a scenario you can run again.
@@ -131,7 +126,7 @@ func shrink(ctx context.Context, stdout, stderr io.Writer, dir string, sf shrink
 	}
 	switch {
 	case ctx.Err() != nil:
-		return shrinkInterrupted, errors.New("shrink interrupted: minimal.yaml holds the smallest failing plan found so far")
+		return exitInterrupted, errors.New("shrink interrupted: minimal.yaml holds the smallest failing plan found so far")
 	case err != nil:
 		return exitEnv, err
 	case noVerdictAtAll(res.Shrunk):
@@ -186,7 +181,7 @@ func shrinkAfterRun(ctx context.Context, stdout, stderr io.Writer, out string, c
 	if err != nil {
 		fmt.Fprintln(stderr, "inplay: shrink:", err)
 	}
-	if scode == shrinkInterrupted {
+	if scode == exitInterrupted {
 		return scode
 	}
 	return code
