@@ -36,6 +36,26 @@ const refPlatformStartTimeout = 15 * time.Second
 // cores keep the API from queueing behind them.
 const refPlatformPoolSize = 32
 
+// UntilUp calls try until it succeeds or ctx ends, backing off from 50 ms to
+// 1 s, and returns the last error. A store's first answer at start may be a
+// dropped connection (a platform started again while a fault resets its
+// links), which is no reason to give up while the start's bound lasts.
+func UntilUp(ctx context.Context, try func(context.Context) error) error {
+	backoff := 50 * time.Millisecond
+	for {
+		err := try(ctx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
+	}
+}
+
 // refRedisPipelines is how many Redis pipelines the platform runs at once
 // (platform/redis.AutoPipeline): Redis runs commands one at a time, so more
 // than a couple in flight only queue there instead of here, in batches.
@@ -164,7 +184,7 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 	if p.pool, err = pgxpool.NewWithConfig(startCtx, poolCfg); err != nil {
 		return nil, fmt.Errorf("reference platform: postgres: %w", err)
 	}
-	if err := p.pool.Ping(startCtx); err != nil {
+	if err := UntilUp(startCtx, func(ctx context.Context) error { return p.pool.Ping(ctx) }); err != nil {
 		return nil, fmt.Errorf("reference platform: postgres does not answer: %w", err)
 	}
 	// RESP2: the platform uses no push notifications, and RESP3 has the
@@ -175,7 +195,7 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 	// Last, so the metrics see each command once, its queueing included.
 	p.pipe = redis.NewAutoPipeline(redisOpts, refRedisPipelines)
 	p.redis.AddHook(p.pipe.Hook())
-	if err := p.redis.Ping(startCtx).Err(); err != nil {
+	if err := UntilUp(startCtx, func(ctx context.Context) error { return p.redis.Ping(ctx).Err() }); err != nil {
 		return nil, fmt.Errorf("reference platform: redis at %s does not answer: %w", cfg.RedisAddr, err)
 	}
 
@@ -186,7 +206,7 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 	// statuses from the ledger, the prices from the feed.
 	p.rebuild = &pricing.Rebuilder{State: quotes, Markets: ledger, Logger: log.With("component", "rebuild")}
 	quotes.OnLost(p.rebuild.Notify)
-	if err := p.rebuild.Init(startCtx); err != nil {
+	if err := UntilUp(startCtx, p.rebuild.Init); err != nil {
 		return nil, fmt.Errorf("reference platform: hot state: %w", err)
 	}
 	bets := &betting.Service{Ledger: ledger, Quotes: quotes, Limits: risk.Limits{MaxStake: cfg.MaxStake}, Delay: cfg.InPlayDelay}

@@ -264,10 +264,12 @@ func migrateLedger(ctx context.Context, url string) error {
 		return err
 	}
 	defer pool.Close()
-	if err := pool.Ping(ctx); err != nil {
+	// Retried within ctx: a platform started again under faults (a kill,
+	// then a reset on its link) must not give up on one dropped connection.
+	if err := scenarios.UntilUp(ctx, func(ctx context.Context) error { return pool.Ping(ctx) }); err != nil {
 		return fmt.Errorf("does not answer: %w", err)
 	}
-	if err := postgres.Migrate(ctx, pool); err != nil {
+	if err := scenarios.UntilUp(ctx, func(ctx context.Context) error { return postgres.Migrate(ctx, pool) }); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
