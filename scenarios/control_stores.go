@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/inplaylabs/inplay/chaos"
 	"github.com/inplaylabs/inplay/platform/postgres"
+	"github.com/inplaylabs/inplay/platform/redis"
 )
 
 // flushBatch is how many keys one SCAN step asks for and one UNLINK
@@ -56,7 +56,7 @@ func (s refStores) FlushRedis(ctx context.Context) (int64, error) {
 // deleteByPrefix deletes every key that starts with prefix and returns how
 // many it deleted.
 func deleteByPrefix(ctx context.Context, client goredis.UniversalClient, prefix string) (int64, error) {
-	match := globEscape(prefix) + "*"
+	match := redis.EscapeGlob(prefix) + "*"
 	var (
 		cursor  uint64
 		deleted int64
@@ -78,20 +78,6 @@ func deleteByPrefix(ctx context.Context, client goredis.UniversalClient, prefix 
 		}
 		cursor = next
 	}
-}
-
-// globEscape escapes the characters Redis's MATCH patterns treat specially,
-// so a prefix matches only itself.
-func globEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch r {
-		case '\\', '*', '?', '[', ']':
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // terminateSQL ends the platform's backends on the run's database: by

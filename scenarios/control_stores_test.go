@@ -16,6 +16,7 @@ import (
 
 	"github.com/inplaylabs/inplay/platform/postgres"
 	"github.com/inplaylabs/inplay/platform/postgres/pgtest"
+	"github.com/inplaylabs/inplay/platform/redis"
 	"github.com/inplaylabs/inplay/replay"
 )
 
@@ -135,8 +136,8 @@ func TestGlobEscape(t *testing.T) {
 		{`a*b?c[d]e\f`, `a\*b\?c\[d\]e\\f`},                                  // every glob character
 		{"inplay:x_20260101t000000_ab12:", "inplay:x_20260101t000000_ab12:"}, // a run's prefix
 	} {
-		if got := globEscape(tt.in); got != tt.want {
-			t.Errorf("globEscape(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := redis.EscapeGlob(tt.in); got != tt.want {
+			t.Errorf("EscapeGlob(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

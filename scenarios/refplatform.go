@@ -211,6 +211,13 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 	}
 	bets := &betting.Service{Ledger: ledger, Quotes: quotes, Limits: risk.Limits{MaxStake: cfg.MaxStake}, Delay: cfg.InPlayDelay}
 	p.hub = pricing.NewHub(pricing.HubConfig{StaleAfter: cfg.QuoteStaleAfter, Encode: phttp.EncodeQuote})
+	// A platform started again (after a kill, a restart) finds its quotes in
+	// Redis; the hub starts from them, so its first pushes are whole.
+	var seed []*platform.Price
+	if err := UntilUp(startCtx, func(ctx context.Context) (err error) { seed, err = quotes.Prices(ctx); return err }); err != nil {
+		return nil, fmt.Errorf("reference platform: read the quotes to start from: %w", err)
+	}
+	p.hub.Seed(seed)
 	settle := &settlement.Service{Ledger: ledger, Quotes: quotes, Publisher: p.hub, Logger: log.With("component", "settlement")}
 	if p.feed, err = feed.New(feed.Config{
 		URL:     cfg.FeedURL,

@@ -198,6 +198,32 @@ func (h *Hub) encode(q *Quote) {
 	}
 }
 
+// Seed sets the quotes a hub starts from, before anyone subscribes: the
+// hot state a platform started again finds in its store. Without it, a
+// restarted platform's first update of a market would push a quote with
+// only that update's selections. A market the hub already has keeps its own
+// quote. Seeded quotes are pushed to no one; a subscriber gets them first.
+func (h *Hub) Seed(prices []*platform.Price) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := h.cfg.Now()
+	for _, p := range prices {
+		if _, ok := h.markets[p.Market]; ok {
+			continue
+		}
+		m := &hubMarket{updatedAt: p.UpdatedAt}
+		if m.updatedAt.IsZero() {
+			m.updatedAt = now
+		}
+		q := &Quote{Market: p.Market, Status: p.Status, Selections: slices.Clone(p.Selections),
+			Feed: platform.FeedRef{Seq: p.Seq, TS: p.UpdatedAt}, PublishedAt: now}
+		q.Delayed = h.delayed(m, now)
+		h.encode(q)
+		m.quote = q
+		h.markets[p.Market] = m
+	}
+}
+
 // PublishOdds implements Publisher: it merges odds into the market's quote
 // and pushes the whole quote.
 func (h *Hub) PublishOdds(market string, odds []platform.Selection, ref platform.FeedRef) {

@@ -187,3 +187,33 @@ func TestHubDropsSlowSubscriber(t *testing.T) {
 		t.Fatalf("stats = %+v", st)
 	}
 }
+
+// A hub seeded from the store (a platform started again) gives a new
+// subscriber the seeded quote, and its first update after the seed merges
+// into it: the pushed quote is whole, not just the update's selections.
+func TestHubSeed(t *testing.T) {
+	clk := &clock{now: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)}
+	h := pricing.NewHub(pricing.HubConfig{StaleAfter: 10 * time.Second, Now: clk.Now})
+	h.SetLive(true)
+	h.Seed([]*platform.Price{{Market: "m1", Status: platform.MarketSuspended, Seq: 40, UpdatedAt: clk.now,
+		Selections: []platform.Selection{{ID: "away", Odds: 34000}, {ID: "home", Odds: 21000}}}})
+	sub, err := h.Subscribe([]string{"m1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := recv(t, sub)
+	if q.Status != platform.MarketSuspended || q.Feed.Seq != 40 || len(q.Selections) != 2 {
+		t.Fatalf("seeded quote %+v", q)
+	}
+	h.PublishOdds("m1", []platform.Selection{{ID: "home", Odds: 20000}}, platform.FeedRef{Seq: 41, TS: clk.now})
+	q = recv(t, sub)
+	if len(q.Selections) != 2 || q.Selections[1].Odds != 20000 || q.Selections[0].Odds != 34000 || q.Status != platform.MarketSuspended {
+		t.Fatalf("update after the seed pushed %+v, want away 3.4 kept, home 2.0, still suspended", q)
+	}
+	// A second seed does not overwrite what the hub has.
+	h.Seed([]*platform.Price{{Market: "m1", Status: platform.MarketOpen, Seq: 1}})
+	sub2, _ := h.Subscribe([]string{"m1"})
+	if q := recv(t, sub2); q.Feed.Seq != 41 {
+		t.Fatalf("a later seed overwrote the hub's quote: %+v", q)
+	}
+}

@@ -224,6 +224,44 @@ func (s *QuoteStore) SetStatus(ctx context.Context, market string, status platfo
 
 // Price implements pricing.Reader. Both hashes are read in one MULTI, so
 // the odds and the status are from the same moment.
+// Prices returns the price of every market in the hot state, read by
+// scanning the prefix's market keys: what a platform started again seeds
+// its quote hub from.
+func (s *QuoteStore) Prices(ctx context.Context) ([]*platform.Price, error) {
+	pattern := EscapeGlob(s.prefix) + "market:*"
+	var out []*platform.Price
+	iter := s.client.Scan(ctx, 0, pattern, 500).Iterator()
+	for iter.Next(ctx) {
+		market := strings.TrimPrefix(iter.Val(), s.prefix+"market:")
+		p, err := s.Price(ctx, market)
+		if platform.ErrorCode(err) == platform.ENOTFOUND {
+			continue // gone since the scan
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	if err := iter.Err(); err != nil {
+		return nil, fmt.Errorf("redis: scan markets: %w", err)
+	}
+	return out, nil
+}
+
+// EscapeGlob escapes the characters SCAN's MATCH treats as a pattern, so
+// that a prefix matches only itself.
+func EscapeGlob(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 func (s *QuoteStore) Price(ctx context.Context, market string) (*platform.Price, error) {
 	if err := platform.ValidateID("market", market); err != nil {
 		return nil, err

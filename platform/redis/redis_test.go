@@ -181,3 +181,40 @@ func TestQuoteStoreStaysInsideItsPrefix(t *testing.T) {
 		t.Fatalf("the neighbour's key changed to %q", v)
 	}
 }
+
+// Prices reads every market of the hot state, and only the store's own.
+func TestQuoteStorePrices(t *testing.T) {
+	s := mustStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+	if _, err := s.SetOdds(ctx, "m1", []platform.Selection{sel("home", 21000), sel("away", 34000)}, 3, at); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetOdds(ctx, "m2", []platform.Selection{sel("yes", 15000)}, 4, at); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetStatus(ctx, "m2", platform.MarketSuspended, 5, at); err != nil {
+		t.Fatal(err)
+	}
+	other := mustStore(t)
+	if _, err := other.SetOdds(ctx, "m9", []platform.Selection{sel("x", 20000)}, 1, at); err != nil {
+		t.Fatal(err)
+	}
+	prices, err := s.Prices(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*platform.Price{}
+	for _, p := range prices {
+		got[p.Market] = p
+	}
+	if len(got) != 2 || len(got["m1"].Selections) != 2 || got["m2"].Status != platform.MarketSuspended || got["m2"].Seq != 5 {
+		t.Fatalf("Prices = %+v", got)
+	}
+}
+
+func TestEscapeGlob(t *testing.T) {
+	if got := redis.EscapeGlob(`a*b?c[d]e\f`); got != `a\*b\?c\[d\]e\\f` {
+		t.Fatalf("EscapeGlob = %q", got)
+	}
+}

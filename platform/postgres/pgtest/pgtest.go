@@ -22,6 +22,7 @@ import (
 
 	"github.com/inplaylabs/inplay/internal/servicetest"
 	"github.com/inplaylabs/inplay/platform/postgres"
+	platredis "github.com/inplaylabs/inplay/platform/redis"
 )
 
 // Default service addresses, used when the environment names none.
@@ -147,7 +148,7 @@ func NewRedis(tb testing.TB) (client *redis.Client, prefix string) {
 // DeletePrefix deletes every key that starts with prefix, scanning in
 // batches so a large keyspace never blocks the server.
 func DeletePrefix(ctx context.Context, client redis.UniversalClient, prefix string) error {
-	iter := client.Scan(ctx, 0, escapeGlob(prefix)+"*", 500).Iterator()
+	iter := client.Scan(ctx, 0, platredis.EscapeGlob(prefix)+"*", 500).Iterator()
 	var batch []string
 	for iter.Next(ctx) {
 		batch = append(batch, iter.Val())
@@ -165,20 +166,6 @@ func DeletePrefix(ctx context.Context, client redis.UniversalClient, prefix stri
 		return client.Del(ctx, batch...).Err()
 	}
 	return nil
-}
-
-// escapeGlob quotes the characters SCAN MATCH treats as a pattern, so a
-// prefix only ever matches itself.
-func escapeGlob(s string) string {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '*', '?', '[', ']', '\\':
-			out = append(out, '\\')
-		}
-		out = append(out, s[i])
-	}
-	return string(out)
 }
 
 // redact hides a password in a URL before it goes into a test log.
