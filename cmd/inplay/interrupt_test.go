@@ -153,7 +153,7 @@ func TestRunSIGINT(t *testing.T) {
 	if len(rep.Problems) == 0 || !strings.Contains(rep.Problems[0], "interrupted by a signal") {
 		t.Errorf("the report does not say it was interrupted first: %q", rep.Problems)
 	}
-	if rep.Load.Sent == 0 || rep.Load.Sent >= rep.Load.Planned+1_000_000 {
+	if rep.Load.Sent == 0 || rep.Load.Sent >= rep.Load.Planned { // stopped partway: some of the plan, not all
 		t.Errorf("load: sent %d of planned %d", rep.Load.Sent, rep.Load.Planned)
 	}
 	for _, f := range rep.Faults {
