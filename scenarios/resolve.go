@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/inplaylabs/inplay/chaos"
+	"github.com/inplaylabs/inplay/replay/synth"
 	"github.com/inplaylabs/inplay/reports"
 )
 
@@ -113,8 +114,10 @@ func (s *Spec) resolve() (*Scenario, []error) {
 		}
 		if d, err := parseDuration(g.Duration); err != nil {
 			errs = append(errs, errAt("load.generate.duration", "%v", err))
-		} else if d < 10*time.Second {
-			errs = append(errs, errAt("load.generate.duration", "must be at least 10s, not %s", d))
+		} else if d < synth.MinFootballDuration {
+			// The generator's own bound, so that what validate accepts, run
+			// can generate.
+			errs = append(errs, errAt("load.generate.duration", "must be at least %s, not %s", synth.MinFootballDuration, d))
 		} else {
 			sc.Generate.Duration = d
 		}

@@ -88,7 +88,10 @@ func TestParseProblems(t *testing.T) {
 		{"headroom below one", "name: x\nload:\n  capture: a.jsonl\n  headroom: 0.5\n", []string{"load.headroom: must be between 1 and 10"}},
 		// Profiles and counts are checked.
 		{"bad generator", "name: x\nload:\n  generate: {profile: tennis, matches: 0, bettors: 0, duration: 1s}\n",
-			[]string{`"tennis" is not a known profile`, "matches: must be between", "bettors: must be between", "must be at least 10s"}},
+			[]string{`"tennis" is not a known profile`, "matches: must be between", "bettors: must be between", "must be at least 30s"}},
+		// Validation holds the generator's own minimum: what validate takes, run can generate.
+		{"generator too short", "name: x\nload:\n  generate: {profile: football, matches: 1, bettors: 1, duration: 20s}\n",
+			[]string{"load.generate.duration: must be at least 30s, not 20s"}},
 		// Each objective has exactly one limit, with a unit.
 		{"bad objectives", "name: x\nload:\n  capture: a.jsonl\nslos:\n  - {metric: bet_acceptance}\n  - {metric: bet_acceptance, p99: 1s, p50: 1ms}\n  - {metric: error_rate, max: 0.5}\n  - {metric: error_rate, p99: 1%}\n  - {metric: bet_acceptance, p99: 250}\n",
 			[]string{"slos[0]: metric bet_acceptance needs one limit", "slos[1]: metric bet_acceptance has 2 limits", "slos[2]: error_rate limit \"0.5\" must be a percentage",
