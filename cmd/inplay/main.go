@@ -175,7 +175,12 @@ func newValidateCmd(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return &exitError{code: exitInput, err: err}
 			}
-			fmt.Fprintf(stdout, "%s: ok (%d faults, %d objectives)\n", sc.Name, len(sc.Faults), len(sc.Objectives))
+			faults := fmt.Sprintf("%d faults", len(sc.Faults))
+			if sc.Random != nil {
+				// Drawn when a run knows what it can reach.
+				faults += fmt.Sprintf(" and %d random, seed %d", sc.Random.Count, sc.Random.Seed)
+			}
+			fmt.Fprintf(stdout, "%s: ok (%s, %d objectives)\n", sc.Name, faults, len(sc.Objectives))
 			return nil
 		},
 	}
