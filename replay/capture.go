@@ -23,6 +23,39 @@
 //	bet       account, id, market, selection, odds, stake     bettor
 //	cashout   account, id, bet, amount                        bettor
 //
+// Optional fields (all additive within v1; a capture without them means what
+// it meant before they existed):
+//
+//	in_play       status   the market is in play (true) or pre-match (false)
+//	bet_delay_ms  status   the market's in-play bet delay, ms (0 = none)
+//	removed       status   selections withdrawn from the market (non-runners)
+//	adjust        status   {selection: adjustment factor, percent as a decimal string}
+//	producer      feed     the vendor producer that sent it ("betfair", "live", "prematch")
+//	vendor_ms     feed     the vendor's own timestamp, Unix epoch milliseconds
+//	policy        bet      the price policy: exact (default), better or any
+//
+// and in the header, start_ms: the wall time of t_us 0, Unix epoch
+// milliseconds, when the capture was recorded rather than generated.
+//
+// A status event is the market's definition as of its t_us: when in_play or
+// bet_delay_ms is absent, the market's earlier value holds. A bet's odds are
+// the price its bettor last saw; its policy says which prices the bettor
+// takes instead (better: that price or a higher one; any: whatever the
+// market offers when the bet is decided).
+//
+// # Versioning
+//
+// A reader of v1 decodes strictly: a field it does not know is an error that
+// names the line and the field, never silently dropped, so a capture that
+// uses a newer field is refused by an older reader instead of being
+// misread. Within v1, fields are only ever added, each optional, each with a
+// meaning that leaves a capture without it unchanged; writers omit an
+// optional field that holds its default, so a capture that does not use a
+// newer field reads with every older v1 reader. The version changes (to
+// inplay/v2, and readers refuse a version they do not know) when a field's
+// meaning or unit changes, a field becomes required, or a kind or field is
+// removed.
+//
 // Money (stake, amount) is int64 minor units. Odds are exact decimal strings
 // with at most four fractional digits, between 1.01 and 1000 ("2.5", "1.91").
 // An id is the client-chosen idempotency key of the request: sending the same
@@ -67,6 +100,7 @@ type Header struct {
 	Seed       int64  `json:"seed,omitempty"`        // generator seed, when generated
 	Currency   string `json:"currency,omitempty"`    // ISO 4217; amounts are its minor units
 	DurationUS int64  `json:"duration_us,omitempty"` // capture length in microseconds
+	StartMS    int64  `json:"start_ms,omitempty"`    // wall time of t_us 0, Unix epoch ms, when recorded
 }
 
 // Event is one line of a capture after the header.
@@ -84,7 +118,27 @@ type Event struct {
 	Odds      string            `json:"odds,omitempty"`
 	Stake     int64             `json:"stake,omitempty"`
 	Amount    int64             `json:"amount,omitempty"`
+
+	// Optional fields (see the package doc).
+	InPlay     *bool             `json:"in_play,omitempty"`      // status
+	BetDelayMS *int64            `json:"bet_delay_ms,omitempty"` // status
+	Removed    []string          `json:"removed,omitempty"`      // status
+	Adjust     map[string]string `json:"adjust,omitempty"`       // status
+	Producer   string            `json:"producer,omitempty"`     // feed kinds
+	VendorMS   int64             `json:"vendor_ms,omitempty"`    // feed kinds
+	Policy     string            `json:"policy,omitempty"`       // bet
 }
+
+// Bet price policies (Event.Policy); "" reads as PolicyExact.
+const (
+	PolicyExact  = "exact"
+	PolicyBetter = "better"
+	PolicyAny    = "any"
+)
+
+// MaxBetDelayMS bounds a status event's bet_delay_ms: a minute, far above
+// any real in-play delay (Betfair's are 0-12 s).
+const MaxBetDelayMS = 60_000
 
 // Capture is a header and its events, in order.
 type Capture struct {

@@ -123,7 +123,81 @@ func (e Event) problems() []string {
 	if uses.amount && e.Amount < 0 {
 		add("amount %d is not positive", e.Amount)
 	}
+	out = append(out, e.optionalProblems()...)
 	return out
+}
+
+// optionalProblems checks the optional fields: each only on the kinds that
+// use it, and each with a valid value.
+func (e Event) optionalProblems() []string {
+	var out []string
+	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	status, feed, bet := e.Kind == KindStatus, e.Kind.IsFeed(), e.Kind == KindBet
+	for _, f := range []struct {
+		name          string
+		uses, present bool
+	}{
+		{"in_play", status, e.InPlay != nil},
+		{"bet_delay_ms", status, e.BetDelayMS != nil},
+		{"removed", status, e.Removed != nil},
+		{"adjust", status, e.Adjust != nil},
+		{"producer", feed, e.Producer != ""},
+		{"vendor_ms", feed, e.VendorMS != 0},
+		{"policy", bet, e.Policy != ""},
+	} {
+		if f.present && !f.uses {
+			add("field %s is not used by kind %s", f.name, e.Kind)
+		}
+	}
+	if status && e.BetDelayMS != nil && (*e.BetDelayMS < 0 || *e.BetDelayMS > MaxBetDelayMS) {
+		add("bet_delay_ms %d is outside 0..%d", *e.BetDelayMS, MaxBetDelayMS)
+	}
+	if status {
+		for i, sel := range e.Removed {
+			if sel == "" {
+				add("removed[%d] is empty", i)
+			} else if slices.Contains(e.Removed[:i], sel) {
+				add("removed lists %q twice", sel)
+			}
+		}
+		for _, sel := range sortedKeys(e.Adjust) {
+			if sel == "" {
+				add("adjust has an empty selection id")
+			}
+			if !validPercent(e.Adjust[sel]) {
+				add("adjust[%q] is %q; want a decimal percentage between 0 and 100, like \"12.5\"", sel, e.Adjust[sel])
+			}
+		}
+	}
+	if feed && e.VendorMS < 0 {
+		add("vendor_ms %d is negative", e.VendorMS)
+	}
+	if bet && e.Policy != "" && e.Policy != PolicyExact && e.Policy != PolicyBetter && e.Policy != PolicyAny {
+		add("unknown policy %q (want exact, better or any)", e.Policy)
+	}
+	return out
+}
+
+// validPercent reports whether s is a plain decimal between 0 and 100, with
+// at most four fractional digits ("0", "12.5", "100").
+func validPercent(s string) bool {
+	whole, frac, dot := strings.Cut(s, ".")
+	if whole == "" || len(whole) > 3 || (dot && (frac == "" || len(frac) > 4)) {
+		return false
+	}
+	for _, r := range whole + frac {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	if len(whole) > 1 && whole[0] == '0' {
+		return false
+	}
+	n := 0
+	for _, r := range whole {
+		n = n*10 + int(r-'0')
+	}
+	return n < 100 || (n == 100 && strings.Trim(frac, "0") == "")
 }
 
 // problems returns every way h is not a valid capture header.
@@ -134,6 +208,9 @@ func (h Header) problems() []string {
 	}
 	if h.DurationUS < 0 {
 		out = append(out, fmt.Sprintf("header: duration_us %d is negative", h.DurationUS))
+	}
+	if h.StartMS < 0 {
+		out = append(out, fmt.Sprintf("header: start_ms %d is negative", h.StartMS))
 	}
 	return out
 }

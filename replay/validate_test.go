@@ -18,6 +18,11 @@ func TestEventValidate(t *testing.T) {
 		{"withdraw", Event{Kind: KindWithdraw, Account: "a1", ID: "w-1", Amount: 1}},
 		{"bet", Event{Kind: KindBet, Account: "a1", ID: "b-1", Market: "m1", Selection: "home", Odds: "2.10", Stake: 500}},
 		{"cashout", Event{Kind: KindCashout, Account: "a1", ID: "c-1", Bet: "b-1", Amount: 700}},
+		{"status with a market definition", Event{Kind: KindStatus, Market: "m1", Status: StatusOpen, InPlay: new(true), BetDelayMS: new(int64(5000)),
+			Removed: []string{"x"}, Adjust: map[string]string{"home": "45.5", "x": "0", "draw": "100"}, Producer: "betfair", VendorMS: 1700000000000}},
+		{"in-play delay of zero", Event{Kind: KindStatus, Market: "m1", Status: StatusOpen, BetDelayMS: new(int64(0))}},
+		{"odds with a producer", Event{Kind: KindOdds, Market: "m1", Prices: map[string]string{"home": "2"}, Producer: "live", VendorMS: 1}},
+		{"bet with a policy", Event{Kind: KindBet, Account: "a1", ID: "b-1", Market: "m1", Selection: "home", Odds: "2.10", Stake: 500, Policy: PolicyBetter}},
 	}
 	for _, tc := range happy {
 		t.Run(tc.name, func(t *testing.T) {
@@ -49,6 +54,14 @@ func TestEventValidate(t *testing.T) {
 		{"negative deposit", Event{Kind: KindDeposit, Account: "a1", ID: "d-1", Amount: -1}, []string{"amount -1 is not positive"}},
 		{"cashout without bet", Event{Kind: KindCashout, Account: "a1", ID: "c-1", Amount: 5}, []string{"lacks bet"}},
 		{"stray field on a feed event", Event{Kind: KindStatus, Market: "m1", Status: StatusOpen, Stake: 5}, []string{"field stake is not used by kind status"}},
+		{"policy on a deposit", Event{Kind: KindDeposit, Account: "a1", ID: "d-1", Amount: 5, Policy: PolicyAny}, []string{"field policy is not used by kind deposit"}},
+		{"unknown policy", Event{Kind: KindBet, Account: "a1", ID: "b-1", Market: "m1", Selection: "home", Odds: "2", Stake: 5, Policy: "best"}, []string{`unknown policy "best"`}},
+		{"in_play on odds", Event{Kind: KindOdds, Market: "m1", Prices: map[string]string{"home": "2"}, InPlay: new(true)}, []string{"field in_play is not used by kind odds"}},
+		{"producer on a bet", Event{Kind: KindBet, Account: "a1", ID: "b-1", Market: "m1", Selection: "home", Odds: "2", Stake: 5, Producer: "x"}, []string{"field producer is not used by kind bet"}},
+		{"bet delay out of range", Event{Kind: KindStatus, Market: "m1", Status: StatusOpen, BetDelayMS: new(int64(-1))}, []string{"bet_delay_ms -1 is outside"}},
+		{"bad adjustment factor", Event{Kind: KindStatus, Market: "m1", Status: StatusOpen, Adjust: map[string]string{"home": "100.5", "away": "-1", "draw": "01"}}, []string{`adjust["home"]`, `adjust["away"]`, `adjust["draw"]`}},
+		{"removed twice", Event{Kind: KindStatus, Market: "m1", Status: StatusOpen, Removed: []string{"x", "x"}}, []string{`removed lists "x" twice`}},
+		{"negative vendor time", Event{Kind: KindResult, Market: "m1", VendorMS: -3}, []string{"vendor_ms -3 is negative"}},
 		{"stray field on a bettor event", Event{Kind: KindDeposit, Account: "a1", ID: "d-1", Amount: 5, Market: "m1"}, []string{"field market is not used by kind deposit"}},
 	}
 	for _, tc := range sad {
