@@ -94,8 +94,28 @@ was measured until then reported).`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newRunCmd(stdout, stderr), newValidateCmd(stdout), newPlatformCmd(stderr), newShrinkCmd(stdout, stderr))
+	capture := &cobra.Command{
+		Use:   "capture",
+		Short: "Make, import, record and inspect capture files (format inplay/v1)",
+	}
+	for _, sub := range captureCommands {
+		capture.AddCommand(sub(stdout, stderr))
+	}
+	root.AddCommand(capture)
+	for _, c := range extraCommands {
+		root.AddCommand(c(stdout, stderr))
+	}
 	return root
 }
+
+// commandFunc builds one subcommand with the CLI's output streams.
+type commandFunc func(stdout, stderr io.Writer) *cobra.Command
+
+// captureCommands are the subcommands of `inplay capture`, and
+// extraCommands further top-level ones; each file that defines one adds it
+// here from an init function, so commands are added without editing this
+// file.
+var captureCommands, extraCommands []commandFunc
 
 func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	var (
