@@ -18,6 +18,7 @@
 //	odds      market, prices {selection: decimal odds}        feed
 //	status    market, status (open|suspended|closed)          feed
 //	result    market, winners [selection...] (empty = void)   feed
+//	incident  market, incident (what happened: "goal", "wicket", "four", ...)   feed
 //	deposit   account, id, amount                             bettor
 //	withdraw  account, id, amount                             bettor
 //	bet       account, id, market, selection, odds, stake     bettor
@@ -77,12 +78,16 @@ const (
 	KindCashout  Kind = "cashout"
 	KindDeposit  Kind = "deposit"
 	KindWithdraw Kind = "withdraw"
+	// KindIncident is something that happened in the match (a goal, a
+	// wicket), from a score feed: it moves no money and no price, but
+	// bettors react to it. Added within v1 (see Versioning).
+	KindIncident Kind = "incident"
 )
 
 // IsFeed reports whether events of kind k travel over the feed protocol
 // (to the platform) rather than as bettor requests (to the Target).
 func (k Kind) IsFeed() bool {
-	return k == KindOdds || k == KindStatus || k == KindResult
+	return k == KindOdds || k == KindStatus || k == KindResult || k == KindIncident
 }
 
 // Market statuses carried by status events.
@@ -127,6 +132,7 @@ type Event struct {
 	Producer   string            `json:"producer,omitempty"`     // feed kinds
 	VendorMS   int64             `json:"vendor_ms,omitempty"`    // feed kinds
 	Policy     string            `json:"policy,omitempty"`       // bet
+	Incident   string            `json:"incident,omitempty"`     // incident: what happened
 }
 
 // Bet price policies (Event.Policy); "" reads as PolicyExact.

@@ -22,7 +22,7 @@ func (e Event) Validate() error {
 // fieldSet names the optional fields of Event that one kind uses; t_us and
 // kind are used by every kind.
 type fieldSet struct {
-	market, prices, status, winners, account, id, bet, selection, odds, stake, amount bool
+	market, prices, status, winners, account, id, bet, selection, odds, stake, amount, incident bool
 }
 
 // kindFields is the field table of capture format v1 (see the package doc).
@@ -34,6 +34,7 @@ var kindFields = map[Kind]fieldSet{
 	KindWithdraw: {account: true, id: true, amount: true},
 	KindBet:      {account: true, id: true, market: true, selection: true, odds: true, stake: true},
 	KindCashout:  {account: true, id: true, bet: true, amount: true},
+	KindIncident: {market: true, incident: true},
 }
 
 // problems returns every way e breaks the field table, as sentences.
@@ -48,7 +49,7 @@ func (e Event) problems() []string {
 		if e.Kind == "" {
 			add("kind is missing")
 		} else {
-			add("unknown kind %q (want odds, status, result, bet, cashout, deposit or withdraw)", e.Kind)
+			add("unknown kind %q (want odds, status, result, incident, bet, cashout, deposit or withdraw)", e.Kind)
 		}
 		return out
 	}
@@ -58,7 +59,7 @@ func (e Event) problems() []string {
 		market: e.Market != "", prices: e.Prices != nil, status: e.Status != "",
 		winners: len(e.Winners) > 0, account: e.Account != "", id: e.ID != "",
 		bet: e.Bet != "", selection: e.Selection != "", odds: e.Odds != "",
-		stake: e.Stake != 0, amount: e.Amount != 0,
+		stake: e.Stake != 0, amount: e.Amount != 0, incident: e.Incident != "",
 	}
 	for _, f := range []struct {
 		name          string
@@ -75,6 +76,7 @@ func (e Event) problems() []string {
 		{"odds", uses.odds, present.odds},
 		{"stake", uses.stake, present.stake},
 		{"amount", uses.amount, present.amount},
+		{"incident", uses.incident, present.incident},
 	} {
 		switch {
 		case !f.uses && f.present:
