@@ -12,6 +12,7 @@ const (
 	FeedOdds             = "odds"
 	FeedStatus           = "status"
 	FeedResult           = "result"
+	FeedIncident         = "incident"
 	FeedHeartbeat        = "heartbeat"
 	FeedSnapshotComplete = "snapshot_complete"
 )
@@ -30,16 +31,31 @@ type FeedMessage struct {
 	Prices   map[string]string `json:"prices,omitempty"`
 	Status   string            `json:"status,omitempty"`
 	Winners  *[]string         `json:"winners,omitempty"` // set on results: [] voids the market
+
+	// Added within protocol v1; a client that does not know them ignores
+	// them (docs/feed-protocol.md).
+	ProducerSeq int64             `json:"producer_seq,omitempty"` // rises by one per producer, from 1
+	VendorMS    int64             `json:"vendor_ms,omitempty"`    // the vendor's own timestamp, Unix ms
+	InPlay      *bool             `json:"in_play,omitempty"`      // status
+	BetDelayMS  *int64            `json:"bet_delay_ms,omitempty"` // status
+	Removed     []string          `json:"removed,omitempty"`      // status
+	Adjust      map[string]string `json:"adjust,omitempty"`       // status
+	Incident    string            `json:"incident,omitempty"`     // incident
 }
 
-// feedMessageFor is the stream message for a feed event.
-func feedMessageFor(ev Event, seq int64, producer string, ts time.Time) FeedMessage {
-	m := FeedMessage{Seq: seq, Producer: producer, TS: ts.UTC().Format(FeedTimeFormat), Type: string(ev.Kind), Market: ev.Market}
+// feedMessageFor is the stream message for a feed event: seq is the
+// stream's, pseq the event's producer's.
+func feedMessageFor(ev Event, seq int64, producer string, pseq int64, ts time.Time) FeedMessage {
+	m := FeedMessage{Seq: seq, Producer: producer, TS: ts.UTC().Format(FeedTimeFormat), Type: string(ev.Kind), Market: ev.Market,
+		ProducerSeq: pseq, VendorMS: ev.VendorMS}
 	switch ev.Kind {
 	case KindOdds:
 		m.Prices = ev.Prices
 	case KindStatus:
 		m.Status = ev.Status
+		m.InPlay, m.BetDelayMS, m.Removed, m.Adjust = ev.InPlay, ev.BetDelayMS, ev.Removed, ev.Adjust
+	case KindIncident:
+		m.Incident = ev.Incident
 	case KindResult:
 		w := append([]string{}, ev.Winners...) // never nil, so a void result says []
 		m.Winners = &w

@@ -54,8 +54,11 @@ func TestFeedMessageRoundTrip(t *testing.T) {
 		{Kind: KindStatus, Market: "m1", Status: StatusSuspended},
 		{Kind: KindResult, Market: "m1", Winners: []string{"draw"}},
 		{Kind: KindResult, Market: "m1"},
+		{Kind: KindStatus, Market: "m1", Status: StatusOpen, InPlay: new(true), BetDelayMS: new(int64(5000)),
+			Removed: []string{"x"}, Adjust: map[string]string{"home": "40.5"}, Producer: "betfair", VendorMS: 1657018212979},
+		{Kind: KindIncident, Market: "m1", Incident: "wicket", VendorMS: 1},
 	} {
-		m := feedMessageFor(ev, 7, "p", time.Date(2026, 11, 29, 9, 0, 0, 123456789, time.UTC))
+		m := feedMessageFor(ev, 7, "p", 3, time.Date(2026, 11, 29, 9, 0, 0, 123456789, time.UTC))
 		b, err := json.Marshal(m)
 		if err != nil {
 			t.Fatal(err)
@@ -68,6 +71,58 @@ func TestFeedMessageRoundTrip(t *testing.T) {
 		if string(b) != string(b2) {
 			t.Errorf("round trip: %s became %s", b, b2)
 		}
+	}
+}
+
+func TestFeedServerProducers(t *testing.T) {
+	// seq is the stream's, one per message; producer_seq counts each
+	// producer's own messages, and the snapshot carries the definition.
+	s := NewFeedServer("replay")
+	defer s.Close()
+	for _, ev := range []Event{
+		{Kind: KindStatus, Market: "m1", Status: StatusOpen, InPlay: new(false), BetDelayMS: new(int64(0))},
+		{Kind: KindOdds, Market: "m1", Prices: map[string]string{"home": "2"}, Producer: "live"},
+		{Kind: KindIncident, Market: "m1", Incident: "goal", Producer: "score"},
+		{Kind: KindStatus, Market: "m1", Status: StatusSuspended, InPlay: new(true), Producer: "live"},
+		{Kind: KindOdds, Market: "m1", Prices: map[string]string{"home": "1.5"}},
+	} {
+		s.Publish(ev)
+	}
+	type got struct {
+		producer string
+		pseq     int64
+	}
+	var msgs []got
+	s.mu.Lock()
+	for _, b := range s.log {
+		m, err := ParseFeedMessage(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, got{m.Producer, m.ProducerSeq})
+	}
+	s.mu.Unlock()
+	want := []got{{"replay", 1}, {"live", 1}, {"score", 1}, {"live", 2}, {"replay", 2}}
+	if len(msgs) != len(want) {
+		t.Fatalf("log has %d messages, want %d", len(msgs), len(want))
+	}
+	for i := range want {
+		if msgs[i] != want[i] {
+			t.Errorf("message %d: %+v, want %+v", i+1, msgs[i], want[i])
+		}
+	}
+	snap := s.Snapshot()
+	if snap.Producers["live"] != 2 || snap.Producers["score"] != 1 || snap.Producers["replay"] != 2 {
+		t.Errorf("snapshot producers = %v", snap.Producers)
+	}
+	if len(snap.Markets) != 1 {
+		t.Fatalf("snapshot markets = %+v (an incident is no market state)", snap.Markets)
+	}
+	m := snap.Markets[0]
+	// in_play comes from the later status, bet_delay_ms from the earlier:
+	// a status that omits a field leaves it as it was.
+	if m.InPlay == nil || !*m.InPlay || m.BetDelayMS == nil || *m.BetDelayMS != 0 || m.Status != StatusSuspended || m.Prices["home"] != "1.5" {
+		t.Errorf("snapshot market = %+v", m)
 	}
 }
 

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -43,6 +44,7 @@ type FeedServer struct {
 	producer string
 
 	mu      sync.Mutex
+	pseq    map[string]int64       // the last producer_seq of each producer
 	log     [][]byte               // log[i] is the encoded message of seq i+1; never changed once appended
 	markets map[string]*FeedMarket // current state, for the snapshot
 	subs    map[*feedSub]struct{}  // connected subscribers
@@ -77,6 +79,8 @@ type FeedSnapshot struct {
 	Seq      int64        `json:"seq"`
 	Producer string       `json:"producer"`
 	Markets  []FeedMarket `json:"markets"` // sorted by Market
+	// Producers is the last producer_seq of every producer that has sent.
+	Producers map[string]int64 `json:"producers,omitempty"`
 }
 
 // FeedMarket is one market in a FeedSnapshot.
@@ -85,6 +89,11 @@ type FeedMarket struct {
 	Status  string            `json:"status"`  // "" until a status arrives
 	Prices  map[string]string `json:"prices"`  // the latest price of every selection
 	Winners []string          `json:"winners"` // null until resulted; [] = void
+	// The market's definition, as the last status that carried each said.
+	InPlay     *bool             `json:"in_play,omitempty"`
+	BetDelayMS *int64            `json:"bet_delay_ms,omitempty"`
+	Removed    []string          `json:"removed,omitempty"`
+	Adjust     map[string]string `json:"adjust,omitempty"`
 }
 
 // A FeedServer is what an Engine publishes into.
@@ -94,6 +103,7 @@ var _ Publisher = (*FeedServer)(nil)
 func NewFeedServer(producer string) *FeedServer {
 	return &FeedServer{
 		producer: producer,
+		pseq:     map[string]int64{},
 		markets:  map[string]*FeedMarket{},
 		subs:     map[*feedSub]struct{}{},
 	}
@@ -114,7 +124,9 @@ func (s *FeedServer) Publish(ev Event) int64 {
 		return 0
 	}
 	seq := int64(len(s.log)) + 1
-	b, err := json.Marshal(feedMessageFor(ev, seq, s.producer, time.Now()))
+	producer := cmp.Or(ev.Producer, s.producer)
+	s.pseq[producer]++
+	b, err := json.Marshal(feedMessageFor(ev, seq, producer, s.pseq[producer], time.Now()))
 	if err != nil {
 		panic(fmt.Sprintf("replay: encoding a feed message: %v", err)) // strings and maps always encode
 	}
@@ -142,6 +154,9 @@ func (s *FeedServer) Publish(ev Event) int64 {
 
 // apply folds ev into the snapshot state. The caller holds s.mu.
 func (s *FeedServer) apply(ev Event) {
+	if ev.Kind == KindIncident {
+		return // it changes no market's state
+	}
 	m := s.markets[ev.Market]
 	if m == nil {
 		m = &FeedMarket{Market: ev.Market, Prices: map[string]string{}}
@@ -152,6 +167,18 @@ func (s *FeedServer) apply(ev Event) {
 		maps.Copy(m.Prices, ev.Prices)
 	case KindStatus:
 		m.Status = ev.Status
+		if ev.InPlay != nil {
+			m.InPlay = new(*ev.InPlay)
+		}
+		if ev.BetDelayMS != nil {
+			m.BetDelayMS = new(*ev.BetDelayMS)
+		}
+		if ev.Removed != nil {
+			m.Removed = slices.Clone(ev.Removed)
+		}
+		if ev.Adjust != nil {
+			m.Adjust = maps.Clone(ev.Adjust)
+		}
 	case KindResult:
 		m.Winners = append([]string{}, ev.Winners...)
 	}
@@ -169,10 +196,15 @@ func (s *FeedServer) Snapshot() FeedSnapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	snap := FeedSnapshot{Seq: int64(len(s.log)), Producer: s.producer, Markets: make([]FeedMarket, 0, len(s.markets))}
+	if len(s.pseq) > 0 {
+		snap.Producers = maps.Clone(s.pseq)
+	}
 	for _, id := range slices.Sorted(maps.Keys(s.markets)) {
 		m := *s.markets[id]
 		m.Prices = maps.Clone(m.Prices)
 		m.Winners = slices.Clone(m.Winners)
+		m.Removed = slices.Clone(m.Removed)
+		m.Adjust = maps.Clone(m.Adjust)
 		snap.Markets = append(snap.Markets, m)
 	}
 	return snap

@@ -185,7 +185,7 @@ func TestFeedServerSnapshot(t *testing.T) {
 	b, _ := json.Marshal(raw)
 	// Markets sorted; a void result is [], an unresulted market null;
 	// prices merge per selection.
-	want := `{"markets":[{"market":"m1","prices":{},"status":"closed","winners":[]},{"market":"m2","prices":{"away":"3.00","home":"2.20"},"status":"open","winners":null}],"producer":"replay","seq":5}`
+	want := `{"markets":[{"market":"m1","prices":{},"status":"closed","winners":[]},{"market":"m2","prices":{"away":"3.00","home":"2.20"},"status":"open","winners":null}],"producer":"replay","producers":{"replay":5},"seq":5}`
 	if string(b) != want {
 		t.Errorf("snapshot\n got %s\nwant %s", b, want)
 	}

@@ -101,6 +101,7 @@ type Stats struct {
 	Lost          int64 // seqs neither redelivered nor covered by a snapshot
 	Malformed     int64 // messages that broke the protocol
 	Ignored       int64 // snapshot_complete and unknown types
+	Incidents     int64 // incident messages: in sequence, but nothing to apply
 	Heartbeats    int64
 	Timeouts      int64 // streams dropped for silence
 	ApplyErrors   int64 // failed attempts to apply an update
@@ -374,7 +375,7 @@ func (c *Client) handle(ctx context.Context, data []byte) error {
 			return c.gap(ctx, nil, m.Seq)
 		}
 		return nil
-	case TypeOdds, TypeStatus, TypeResult:
+	case TypeOdds, TypeStatus, TypeResult, TypeIncident:
 		switch {
 		case m.Seq <= c.last:
 			c.count(func(s *Stats) { s.Duplicates++ })
@@ -451,6 +452,8 @@ func (c *Client) apply(ctx context.Context, m Message) error {
 		return c.cfg.Quotes.Status(ctx, m.Market, m.Status, ref)
 	case TypeResult:
 		return c.cfg.Results.Result(ctx, m.Market, m.Winners, ref)
+	case TypeIncident:
+		c.count(func(s *Stats) { s.Incidents++ })
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ const (
 	TypeOdds             = "odds"
 	TypeStatus           = "status"
 	TypeResult           = "result"
+	TypeIncident         = "incident"
 	TypeHeartbeat        = "heartbeat"
 	TypeSnapshotComplete = "snapshot_complete"
 )
@@ -29,7 +31,19 @@ type Message struct {
 	Prices   []platform.Selection  // odds; sorted by selection id
 	Status   platform.MarketStatus // status
 	Winners  []string              // result; empty (not nil) voids the market
+
+	// Added within protocol v1 (docs/feed-protocol.md); zero when absent.
+	ProducerSeq int64             // rises by one per producer
+	Vendor      time.Time         // the vendor's own timestamp
+	InPlay      *bool             // status: in play (true) or pre-match
+	BetDelay    *time.Duration    // status: the market's in-play bet delay
+	Removed     []string          // status: withdrawn selections
+	Adjust      map[string]string // status: selection → adjustment factor, percent
+	Incident    string            // incident: what happened ("goal", "wicket")
 }
+
+// MaxBetDelay bounds a status message's bet_delay_ms.
+const MaxBetDelay = time.Minute
 
 // wireMessage is the JSON form. Pointers tell a missing field from a zero one.
 type wireMessage struct {
@@ -41,6 +55,14 @@ type wireMessage struct {
 	Prices   map[string]string `json:"prices"`
 	Status   string            `json:"status"`
 	Winners  []string          `json:"winners"`
+
+	ProducerSeq int64             `json:"producer_seq"`
+	VendorMS    int64             `json:"vendor_ms"`
+	InPlay      *bool             `json:"in_play"`
+	BetDelayMS  *int64            `json:"bet_delay_ms"`
+	Removed     []string          `json:"removed"`
+	Adjust      map[string]string `json:"adjust"`
+	Incident    string            `json:"incident"`
 }
 
 // DecodeMessage decodes one feed message and checks it against the
@@ -59,7 +81,10 @@ func DecodeMessage(data []byte) (Message, error) {
 	if dec.More() {
 		return Message{}, platform.Errorf(platform.EINVALID, "feed message holds more than one JSON value")
 	}
-	m := Message{Producer: w.Producer, Market: w.Market}
+	m := Message{Producer: w.Producer, Market: w.Market, ProducerSeq: w.ProducerSeq, Incident: w.Incident}
+	if w.VendorMS > 0 {
+		m.Vendor = time.UnixMilli(w.VendorMS).UTC()
+	}
 	if w.Seq != nil {
 		m.Seq = *w.Seq
 	}
@@ -84,8 +109,11 @@ func DecodeMessage(data []byte) (Message, error) {
 		}
 		m.TS = ts
 	}
+	if w.ProducerSeq < 0 {
+		problems = append(problems, "producer_seq is negative")
+	}
 	switch m.Type {
-	case TypeOdds, TypeStatus, TypeResult:
+	case TypeOdds, TypeStatus, TypeResult, TypeIncident:
 		if m.Seq < 1 && w.Seq != nil && *w.Seq >= 0 {
 			problems = append(problems, "seq must be at least 1")
 		}
@@ -118,6 +146,11 @@ func DecodeMessage(data []byte) (Message, error) {
 		default:
 			problems = append(problems, "status "+quote(w.Status)+" is not open, suspended or closed")
 		}
+		problems = append(problems, m.definition(w)...)
+	case TypeIncident:
+		if w.Incident == "" {
+			problems = append(problems, "incident is missing")
+		}
 	case TypeResult:
 		if w.Winners == nil {
 			problems = append(problems, "winners are missing (an empty list voids the market)")
@@ -138,6 +171,42 @@ func DecodeMessage(data []byte) (Message, error) {
 	return m, nil
 }
 
+// definition takes a status message's market definition fields, and
+// returns what is wrong with them.
+func (m *Message) definition(w wireMessage) []string {
+	var problems []string
+	m.InPlay = w.InPlay
+	if w.BetDelayMS != nil {
+		d := time.Duration(*w.BetDelayMS) * time.Millisecond
+		if d < 0 || d > MaxBetDelay {
+			problems = append(problems, "bet_delay_ms is outside 0 to 60000")
+		}
+		m.BetDelay = &d
+	}
+	for _, id := range w.Removed {
+		if err := platform.CheckID(id); err != nil {
+			problems = append(problems, "removed selection "+err.Error())
+			continue
+		}
+		m.Removed = append(m.Removed, id)
+	}
+	for id, v := range w.Adjust {
+		if err := platform.CheckID(id); err != nil {
+			problems = append(problems, "adjust selection "+err.Error())
+			continue
+		}
+		if f, err := strconv.ParseFloat(v, 64); err != nil || f < 0 || f > 100 {
+			problems = append(problems, "adjust of "+id+" is not a percentage")
+			continue
+		}
+		if m.Adjust == nil {
+			m.Adjust = map[string]string{}
+		}
+		m.Adjust[id] = v
+	}
+	return problems
+}
+
 func quote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
@@ -152,10 +221,12 @@ type Snapshot struct {
 
 // SnapshotMarket is one market in a Snapshot.
 type SnapshotMarket struct {
-	Market  string
-	Status  platform.MarketStatus // "" when the snapshot gives none
-	Prices  []platform.Selection
-	Winners []string // nil until resulted; empty voids the market
+	Market   string
+	Status   platform.MarketStatus // "" when the snapshot gives none
+	Prices   []platform.Selection
+	Winners  []string       // nil until resulted; empty voids the market
+	InPlay   *bool          // nil when the snapshot gives none
+	BetDelay *time.Duration // nil when the snapshot gives none
 }
 
 type wireSnapshot struct {
@@ -166,6 +237,8 @@ type wireSnapshot struct {
 		Status  string            `json:"status"`
 		Prices  map[string]string `json:"prices"`
 		Winners []string          `json:"winners"`
+		InPlay  *bool             `json:"in_play"`
+		BetMS   *int64            `json:"bet_delay_ms"`
 	} `json:"markets"`
 }
 
@@ -187,7 +260,14 @@ func DecodeSnapshot(data []byte) (*Snapshot, error) {
 		if err := platform.CheckID(wm.Market); err != nil {
 			return nil, platform.Errorf(platform.EINVALID, "snapshot market %d: market %v", i, err)
 		}
-		m := SnapshotMarket{Market: wm.Market, Status: platform.MarketStatus(wm.Status)}
+		m := SnapshotMarket{Market: wm.Market, Status: platform.MarketStatus(wm.Status), InPlay: wm.InPlay}
+		if wm.BetMS != nil {
+			d := time.Duration(*wm.BetMS) * time.Millisecond
+			if d < 0 || d > MaxBetDelay {
+				return nil, platform.Errorf(platform.EINVALID, "snapshot market %q: bet_delay_ms is outside 0 to 60000", wm.Market)
+			}
+			m.BetDelay = &d
+		}
 		if wm.Status != "" && !m.Status.Valid() {
 			return nil, platform.Errorf(platform.EINVALID, "snapshot market %q: status %s is unknown", wm.Market, quote(wm.Status))
 		}

@@ -2,6 +2,7 @@ package feed_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/inplaylabs/inplay/platform"
 	"github.com/inplaylabs/inplay/platform/feed"
@@ -35,6 +36,16 @@ func TestDecodeMessage(t *testing.T) {
 			func(m feed.Message) bool { return m.Status == platform.MarketOpen }},
 		// Unknown types are returned for the caller to ignore.
 		{"unknown type", `{"seq":5,"type":"scoreboard","market":"m1"}`, func(m feed.Message) bool { return m.Type == "scoreboard" }},
+		// A status with the market's definition, a producer seq and the vendor's time.
+		{"definition", `{"seq":6,"producer":"betfair","producer_seq":4,"vendor_ms":1657018212979,"type":"status","market":"m1","status":"open",` +
+			`"in_play":true,"bet_delay_ms":5000,"removed":["x"],"adjust":{"home":"40.5"}}`,
+			func(m feed.Message) bool {
+				return m.ProducerSeq == 4 && m.Vendor.UnixMilli() == 1657018212979 && m.InPlay != nil && *m.InPlay &&
+					m.BetDelay != nil && *m.BetDelay == 5*time.Second && len(m.Removed) == 1 && m.Adjust["home"] == "40.5"
+			}},
+		// An incident: in sequence, nothing to apply.
+		{"incident", `{"seq":7,"type":"incident","market":"m1","incident":"wicket"}`,
+			func(m feed.Message) bool { return m.Type == feed.TypeIncident && m.Incident == "wicket" }},
 	}
 	for _, tt := range happy {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,6 +86,12 @@ func TestDecodeMessage(t *testing.T) {
 		{"no winners", `{"seq":8,"type":"result","market":"m1"}`, 8},
 		// Timestamps are RFC 3339.
 		{"bad ts", `{"seq":9,"type":"heartbeat","ts":"yesterday"}`, 9},
+		// A bet delay past a minute is not a bet delay.
+		{"bad bet delay", `{"seq":10,"type":"status","market":"m1","status":"open","bet_delay_ms":3600000}`, 10},
+		// An adjustment factor is a percentage.
+		{"bad adjust", `{"seq":11,"type":"status","market":"m1","status":"open","adjust":{"home":"x"}}`, 11},
+		// An incident says what happened.
+		{"empty incident", `{"seq":12,"type":"incident","market":"m1"}`, 12},
 		// Seqs are never negative.
 		{"negative seq", `{"seq":-1,"type":"heartbeat"}`, 0},
 	}
