@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +29,7 @@ type AckLoss struct {
 
 	mu    sync.Mutex
 	on    bool
+	gen   int64 // counts faults started, so an answer is charged to its own
 	every int64
 	seen  int64 // requests answered since the fault started
 	lost  []string
@@ -62,7 +64,8 @@ func withEventID(ctx context.Context, id string) context.Context {
 // RoundTrip sends req on the transport behind; while a fault is on, it loses
 // the answers it is told to.
 func (a *AckLoss) RoundTrip(req *http.Request) (*http.Response, error) {
-	if !a.lose() {
+	gen, lose := a.lose()
+	if !lose {
 		return a.next.RoundTrip(req)
 	}
 	// Its connection goes with the answer: a lost answer leaves the client
@@ -75,13 +78,23 @@ func (a *AckLoss) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	// The whole answer arrives first: the platform has sent it, and only
 	// then is it lost. Reading it to the end is what makes that so.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	body, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	id, _ := req.Context().Value(eventIDKey{}).(string)
 	if id == "" {
 		id = req.Method + " " + req.URL.Path
 	}
 	a.mu.Lock()
+	if !a.on || a.gen != gen {
+		// The fault healed while this answer was on its way: it arrives,
+		// since a loss after the heal would be in no fault's evidence.
+		a.mu.Unlock()
+		if rerr != nil {
+			return nil, rerr
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		return resp, nil
+	}
 	if !a.ids[id] {
 		a.ids[id] = true
 		a.lost = append(a.lost, id)
@@ -90,15 +103,16 @@ func (a *AckLoss) RoundTrip(req *http.Request) (*http.Response, error) {
 	return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, ErrAnswerLost)
 }
 
-// lose says whether the answer to the request now being sent is to be lost.
-func (a *AckLoss) lose() bool {
+// lose says whether the answer to the request now being sent is to be lost,
+// and by which fault.
+func (a *AckLoss) lose() (int64, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if !a.on {
-		return false
+		return 0, false
 	}
 	a.seen++
-	return a.every <= 1 || a.seen%a.every == 1
+	return a.gen, a.every <= 1 || a.seen%a.every == 1
 }
 
 // StartAckLoss implements chaos.Answers: it loses one answer in every (1 or
@@ -112,6 +126,7 @@ func (a *AckLoss) StartAckLoss(_ context.Context, every int) (func() chaos.Answe
 	if a.on {
 		return nil, errors.New("ack_lost: a fault is already losing answers")
 	}
+	a.gen++
 	a.on, a.every, a.seen, a.lost, a.ids = true, int64(every), 0, nil, map[string]bool{}
 	var once sync.Once
 	var out chaos.AnswersLost

@@ -105,3 +105,44 @@ func TestAckLoss(t *testing.T) {
 		t.Fatal("every -1 was allowed")
 	}
 }
+
+// TestAckLossHealInFlight: a request chosen for loss whose answer arrives
+// after the fault healed is answered as usual (it was a panic: the fault's
+// bookkeeping was gone), and a fault started meanwhile does not take it.
+func TestAckLossHealInFlight(t *testing.T) {
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprint(w, `{"id":"b1","status":"accepted"}`)
+	}))
+	defer srv.Close()
+	a := NewAckLoss()
+	target := NewHTTPTarget(srv.URL, LoseAnswers(a))
+	ctx := context.Background()
+	end, err := a.StartAckLoss(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan Response, 1)
+	go func() {
+		got <- target.Send(ctx, Event{Kind: KindBet, ID: "b1", Account: "a1", Market: "m1", Selection: "home", Odds: "2", Stake: 100})
+	}()
+	<-arrived
+	if lost := end(); len(lost.Lost) != 0 || lost.Requests != 1 {
+		t.Fatalf("healed with %+v, want 1 request and none lost yet", lost)
+	}
+	end2, err := a.StartAckLoss(ctx, 1) // a later fault: not the one that chose it
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if r := <-got; r.Outcome != OutcomeAccepted {
+		t.Fatalf("answer after the heal: %+v, want accepted", r)
+	}
+	if lost := end2(); len(lost.Lost) != 0 {
+		t.Fatalf("the later fault lost %v", lost.Lost)
+	}
+}
