@@ -164,15 +164,9 @@ func (t *HTTPTarget) Send(ctx context.Context, ev Event) Response {
 	// Drain what is left so the connection goes back to the pool.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
 
-	r := Response{HTTPStatus: resp.StatusCode}
-	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode < 300:
-		r.Outcome = OutcomeAccepted
+	r := Response{HTTPStatus: resp.StatusCode, Outcome: OutcomeOfStatus(resp.StatusCode)}
+	if r.Outcome == OutcomeAccepted {
 		return r
-	case resp.StatusCode >= 400 && resp.StatusCode < 500:
-		r.Outcome = OutcomeRejected
-	default:
-		r.Outcome = OutcomeUnknown
 	}
 	var e struct {
 		Code    string `json:"code"`

@@ -212,16 +212,8 @@ func EvaluateObjectives(in Input) []SLOResult {
 // measurement straight into its statistic, so a metric with tens of
 // millions of samples (odds_staleness on a long run) is never held whole.
 func evaluate(o Objective, obs *observed, ph phaser) SLOResult {
-	if o.Phase == "" {
-		o.Phase = PhaseAll
-	}
-	res := SLOResult{Metric: o.Metric, Phase: o.Phase, Objective: objectiveText(o), Unit: UnitMS}
-	m, known := lookup(o.Metric)
-	if known {
-		res.Unit = m.Unit
-	}
-	if errs := ValidateObjectives([]Objective{o}); len(errs) > 0 {
-		res.Note = strings.TrimPrefix(errs[0].Error(), "objective 1: ")
+	o, res, m, ok := begin(o)
+	if !ok {
 		return res
 	}
 	h := newHistogram()
@@ -240,18 +232,46 @@ func evaluate(o Objective, obs *observed, ph phaser) SLOResult {
 			record(h, s.value)
 		}
 	}
+	conclude(&res, o, m, h, n, ones)
+	if n == 0 && m.NeedsQuotes && obs.quotes == nil {
+		res.Note += " (no quote subscribers observed the stream)"
+	}
+	if lost > 0 {
+		res.Note = fmt.Sprintf("%d of %d updates × subscribers never arrived; each counts as the time from its intended send to the end of observation", lost, n)
+	}
+	return res
+}
+
+// begin starts the result of objective o: its phase defaulted, its text
+// and unit, and its metric. ok is false when ValidateObjectives refuses o:
+// then res is final, failed with the reason as its note.
+func begin(o Objective) (_ Objective, res SLOResult, m metric, ok bool) {
+	if o.Phase == "" {
+		o.Phase = PhaseAll
+	}
+	res = SLOResult{Metric: o.Metric, Phase: o.Phase, Objective: objectiveText(o), Unit: UnitMS}
+	m, known := lookup(o.Metric)
+	if known {
+		res.Unit = m.Unit
+	}
+	if errs := ValidateObjectives([]Objective{o}); len(errs) > 0 {
+		res.Note = strings.TrimPrefix(errs[0].Error(), "objective 1: ")
+		return o, res, m, false
+	}
+	return o, res, m, true
+}
+
+// conclude computes o's statistic from n samples, held in h for a latency
+// (µs) or counted as ones for a ratio, and judges it against o's limit.
+func conclude(res *SLOResult, o Objective, m metric, h *hdrhistogram.Histogram, n, ones int) {
 	res.Samples = n
 	if n == 0 {
 		// An objective that measured nothing was not met, whatever its
 		// metric or phase: a recovery objective in a run whose fault never
 		// went in, or an error rate with no requests, proves nothing.
 		res.Note = "no samples in phase " + o.Phase + ": nothing was measured"
-		if m.NeedsQuotes && obs.quotes == nil {
-			res.Note += " (no quote subscribers observed the stream)"
-		}
-		return res
+		return
 	}
-
 	var observed float64
 	switch {
 	case m.Unit == UnitPercent:
@@ -263,10 +283,6 @@ func evaluate(o Objective, obs *observed, ph phaser) SLOResult {
 	}
 	res.Observed = &observed
 	res.Pass = observed <= o.Limit
-	if lost > 0 {
-		res.Note = fmt.Sprintf("%d of %d updates × subscribers never arrived; each counts as the time from its intended send to the end of observation", lost, n)
-	}
-	return res
 }
 
 // objectiveText renders an objective as report.json shows it: "p99 <= 250ms",
