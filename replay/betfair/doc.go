@@ -130,9 +130,11 @@
 // A line is bad when it is not a JSON object, has no op, is an mcm or ccm
 // without a pt (or with one that is not a Unix time in ms), or holds, in a
 // field the importer uses, a value of the wrong JSON type or shape (a
-// ladder entry that is not [price,size] or [level,price,size], a level that
-// is not a whole number from 0 to 99, a market or runner without an id, a
-// market id the platform refuses), or is longer than MaxLine. A bad line is
+// ladder entry that is not [price,size] or [level,price,size] of finite
+// numbers, a level that is not a whole number from 0 to 99, an id or a
+// time that is not a whole number, a market or runner without an id, a
+// market id the platform refuses), or is longer than MaxLine. Keys match
+// exactly, as the format spells them. A bad line is
 // an error naming its file and line (*LineError: "cricket.jsonl line 812:
 // ..."), and nothing of it is applied; with Options.SkipBad it is counted
 // (Stats.BadLines) and the import goes on. Fields the importer does not

@@ -263,16 +263,23 @@ func (im *Import) step() error {
 	if src.err != nil {
 		return src.err
 	}
-	msg := src.head
-	if im.hasUntil && msg.timed() && msg.pt > im.until {
+	if msg := &src.head; im.hasUntil && msg.timed() && msg.pt > im.until {
 		return im.finish()
 	}
+	// The message is applied before its file's next line is decoded: the
+	// decoder reuses its memory from line to line.
+	err := im.process(&src.head)
 	im.advance(src)
 	if src.done {
 		heap.Pop(&im.sources)
 	} else {
 		heap.Fix(&im.sources, 0)
 	}
+	return err
+}
+
+// process applies one message and appends its events to pending.
+func (im *Import) process(msg *message) error {
 	im.stats.Messages[msg.op]++
 	if !msg.timed() {
 		return nil // other ops carry nothing the capture holds

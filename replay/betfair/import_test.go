@@ -600,7 +600,8 @@ func TestScoreIncidents(t *testing.T) {
 		ccm(104, 1, "WIDE 0 1 0.2 104", "WIDE 0 - 0.2 103", "STRIKE 1 - 0.1 90"),                     // a second wide on the same ball
 		ccm(105, 1, "OUT - 1 0.2 105", "STRIKE 4 - 0.2 105", "WIDE 0 - 0.2 105", "WIDE 0 - 0.2 105"), // a correction: new times, and a wicket
 		ccm(106, 1, "STRIKE 6 1 0.3 106", "OUT - - 0.2 105", "STRIKE 4 - 0.2 105"),
-		ccm(107, 2, "STRIKE 0 2 0.1 107", "INNING_END - - 19.6 106", "STRIKE 2 - 19.6 106"), // the turn of an innings
+		ccm(106, 1, "INNING_END - 1 19.6 106", "STRIKE 2 1 19.6 106"),
+		ccm(107, 2, "STRIKE 0 2 0.1 107", "INNING_END - - 19.6 106", "STRIKE 2 - 19.6 106"), // the turn of an innings: the last two are innings 1's
 		ccm(108, 2, "STRIKE 0 - 0.1 107", "INNING_END - - 19.6 106", "STRIKE 2 - 19.6 106"),
 		ccm(109, 2, "OUT - 2 0.2 109", "STRIKE 0 - 0.1 107"),
 		ccm(110, 0, "NO_BALL 1 2 0.3 110", "BYE 4 2 0.3 110", "LEG_BYE 1 2 0.3 110", "PENALTY-RUNS 5 2 0.3 110"),
@@ -613,8 +614,8 @@ func TestScoreIncidents(t *testing.T) {
 	want := []string{
 		"100 runs:1", "103 wide", "104 wide",
 		"105 four", "105 wicket", // the four at 0.2 is new (a corrected ball); the wides were seen
-		"106 six",
-		"107 runs:2", "107 innings_end", "107 runs:0", // the end of innings 1, first seen now
+		"106 six", "106 runs:2", "106 innings_end",
+		"107 runs:0",
 		"109 wicket",
 		"110 penalty_runs", "110 leg_bye", "110 bye", "110 no_ball", // equal times: from the end of the list
 	}

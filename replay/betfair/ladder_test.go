@@ -94,9 +94,10 @@ func TestLadderShapes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = ladderOf(v, tt.leveled)
+		var d decoder
+		_, err = d.ladder(v, tt.leveled)
 		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
-			t.Errorf("ladderOf(%s, leveled %v) = %v, want %q", tt.json, tt.leveled, err, tt.want)
+			t.Errorf("ladder(%s, leveled %v) = %v, want %q", tt.json, tt.leveled, err, tt.want)
 		}
 	}
 }

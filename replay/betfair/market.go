@@ -81,15 +81,15 @@ func (r *runner) ladders() []*ladder {
 
 // applyChange applies one rc entry to the runner.
 func (r *runner) applyChange(rc *runnerChange, note func(string)) {
-	if rc.ltp != nil {
-		if validPrice(*rc.ltp) {
-			r.ltp = round4(*rc.ltp)
+	if rc.hasLtp {
+		if validPrice(rc.ltp) {
+			r.ltp = round4(rc.ltp)
 		} else {
 			note("ltp outside 1.01..1000, left out")
 		}
 	}
-	if rc.tv != nil {
-		r.tv = *rc.tv
+	if rc.hasTv {
+		r.tv = rc.tv
 	}
 	if rc.trd != nil && len(rc.trd) == 0 {
 		r.trd = r.trd[:0] // an empty trd clears the traded ladder

@@ -64,7 +64,8 @@ type runnerDef struct {
 type runnerChange struct {
 	id                                      int64
 	hc                                      float64
-	ltp, tv                                 *float64
+	ltp, tv                                 float64
+	hasLtp, hasTv                           bool
 	atb, atl, trd, batb, batl, bdatb, bdatl [][]float64 // nil: absent
 }
 
@@ -87,12 +88,27 @@ type incident struct {
 	actualTime int64
 }
 
-// decoder decodes lines, reusing its parser's memory from line to line:
-// encoding/json's reflection was most of the import's time, and a ladder
-// update, which is most of a file's bytes, is many small arrays.
+// decoder decodes lines, reusing its memory from line to line: a message
+// it returns is valid until its next decode. (encoding/json's reflection
+// was most of the import's time, and a ladder update, which is most of a
+// file's bytes, is many small arrays.)
 type decoder struct {
 	p   fastjson.Parser
 	ids map[string]string // market ids, interned
+
+	// Arenas, emptied at each decode: a slice handed out stays valid
+	// when a later one grows its arena, which then moves.
+	mcs    []marketChange
+	rcs    []runnerChange
+	floats []float64
+	rows   [][]float64
+}
+
+// reserve extends *arena by n zero values and returns them.
+func reserve[T any](arena *[]T, n int) []T {
+	start := len(*arena)
+	*arena = append(*arena, make([]T, n)...)
+	return (*arena)[start : start+n : start+n]
 }
 
 // maxInterned bounds decoder.ids: a file of that many markets still
@@ -129,6 +145,7 @@ func (d *decoder) decode(b []byte) (message, error) {
 	case !ok || len(op) == 0:
 		return message{}, errors.New(`no "op": not a Betfair stream message`)
 	}
+	d.mcs, d.rcs, d.floats, d.rows = d.mcs[:0], d.rcs[:0], d.floats[:0], d.rows[:0]
 	m := message{op: internOp(op)}
 	if m.op != "mcm" && m.op != "ccm" {
 		return m, nil // skipped and counted; nothing else of it matters
@@ -152,7 +169,7 @@ func (d *decoder) decode(b []byte) (message, error) {
 		return message{}, err
 	}
 	if m.op == "mcm" {
-		m.mc = make([]marketChange, len(changes))
+		m.mc = reserve(&d.mcs, len(changes))
 		for i, c := range changes {
 			if err := d.marketChange(c, &m.mc[i]); err != nil {
 				return message{}, fmt.Errorf("mc[%d]: %w", i, err)
@@ -196,9 +213,9 @@ func (d *decoder) marketChange(v *fastjson.Value, mc *marketChange) error {
 	if err != nil {
 		return err
 	}
-	mc.rc = make([]runnerChange, len(rcs))
+	mc.rc = reserve(&d.rcs, len(rcs))
 	for i, r := range rcs {
-		if err := runnerChangeOf(r, &mc.rc[i]); err != nil {
+		if err := d.runnerChange(r, &mc.rc[i]); err != nil {
 			return fmt.Errorf("rc[%d]%w", i, err)
 		}
 	}
@@ -282,10 +299,10 @@ func definition(v *fastjson.Value, d *marketDefinition) error {
 	return nil
 }
 
-// runnerChangeOf decodes one rc entry; its errors start with the field's
+// runnerChange decodes one rc entry; its errors start with the field's
 // path within the entry (".atb[2] has 3 numbers", " has no id"), to follow
 // "rc[i]".
-func runnerChangeOf(v *fastjson.Value, rc *runnerChange) error {
+func (d *decoder) runnerChange(v *fastjson.Value, rc *runnerChange) error {
 	if v.Type() != fastjson.TypeObject {
 		return fmt.Errorf(" is %s, want an object", typeName(v))
 	}
@@ -300,42 +317,53 @@ func runnerChangeOf(v *fastjson.Value, rc *runnerChange) error {
 	if rc.hc, err = handicap(v); err != nil {
 		return fmt.Errorf(".%w", err)
 	}
-	for _, f := range []struct {
-		key string
-		dst **float64
-	}{{"ltp", &rc.ltp}, {"tv", &rc.tv}} {
-		if x, ok, err := optFloat(v, f.key); err != nil {
-			return fmt.Errorf(".%w", err)
-		} else if ok {
-			*f.dst = &x
-		}
+	if rc.ltp, rc.hasLtp, err = optFloat(v, "ltp"); err != nil {
+		return fmt.Errorf(".%w", err)
 	}
-	for _, l := range []struct {
-		key     string
-		dst     *[][]float64
-		leveled bool
-	}{
-		{"atb", &rc.atb, false}, {"atl", &rc.atl, false}, {"trd", &rc.trd, false},
-		{"batb", &rc.batb, true}, {"batl", &rc.batl, true}, {"bdatb", &rc.bdatb, true}, {"bdatl", &rc.bdatl, true},
-	} {
-		lv := v.Get(l.key)
-		if lv == nil || lv.Type() == fastjson.TypeNull {
-			continue
-		}
-		entries, err := ladderOf(lv, l.leveled)
-		if err != nil {
-			return fmt.Errorf(".%s%w", l.key, err)
-		}
-		*l.dst = entries
+	if rc.tv, rc.hasTv, err = optFloat(v, "tv"); err != nil {
+		return fmt.Errorf(".%w", err)
 	}
-	return nil
+	// One pass over the keys for the ladders, most of the bytes.
+	o, _ := v.Object()
+	o.Visit(func(key []byte, f *fastjson.Value) {
+		if err != nil || f.Type() == fastjson.TypeNull {
+			return
+		}
+		var dst *[][]float64
+		leveled := false
+		switch string(key) {
+		case "atb":
+			dst = &rc.atb
+		case "atl":
+			dst = &rc.atl
+		case "trd":
+			dst = &rc.trd
+		case "batb":
+			dst, leveled = &rc.batb, true
+		case "batl":
+			dst, leveled = &rc.batl, true
+		case "bdatb":
+			dst, leveled = &rc.bdatb, true
+		case "bdatl":
+			dst, leveled = &rc.bdatl, true
+		default:
+			return
+		}
+		entries, lerr := d.ladder(f, leveled)
+		if lerr != nil {
+			err = fmt.Errorf(".%s%w", key, lerr)
+			return
+		}
+		*dst = entries
+	})
+	return err
 }
 
-// ladderOf decodes a ladder update: [price,size] pairs, or
+// ladder decodes a ladder update: [price,size] pairs, or
 // [level,price,size] triples with a whole level from 0 to maxLevel. Values
 // (a price off Betfair's ladder, a negative size) are judged when applied,
 // as notes, not here. An empty update is an empty, non-nil slice.
-func ladderOf(v *fastjson.Value, leveled bool) ([][]float64, error) {
+func (d *decoder) ladder(v *fastjson.Value, leveled bool) ([][]float64, error) {
 	if v.Type() != fastjson.TypeArray {
 		return nil, fmt.Errorf(" is %s, want an array", typeName(v))
 	}
@@ -344,9 +372,8 @@ func ladderOf(v *fastjson.Value, leveled bool) ([][]float64, error) {
 		want, shape = 3, "[level,price,size]"
 	}
 	entries := v.GetArray()
-	// One backing array for every number, the entries cut from it.
-	flat := make([]float64, len(entries)*want)
-	out := make([][]float64, len(entries))
+	flat := reserve(&d.floats, len(entries)*want)
+	out := reserve(&d.rows, len(entries))
 	for j, e := range entries {
 		if e.Type() != fastjson.TypeArray {
 			return nil, fmt.Errorf("[%d] is %s, want %s", j, typeName(e), shape)
