@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/inplaylabs/inplay/replay"
+)
+
+// sharedBetfair is ../shared/data/betfair beside the repository; the test
+// skips, saying so, when it is absent.
+func sharedBetfair(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join("..", "..", "..", "shared", "data", "betfair")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("the shared Betfair data is not here (%v); it lives in ../shared/data beside the repository", err)
+	}
+	return dir
+}
+
+func TestCaptureImportBetfair(t *testing.T) {
+	dir := sharedBetfair(t)
+	odds := filepath.Join(dir, "cricket-match-odds-1.200806927.jsonl")
+	score := filepath.Join(dir, "cricket-score-feed-1.200806927.jsonl")
+	out := filepath.Join(t.TempDir(), "cricket.jsonl.gz")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"capture", "import", "--format", "betfair", odds, score, "-o", out, "--from", "inplay-10m", "--name", "nl-png"}, &stdout, &stderr)
+	if code != exitPass {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout.String(), stderr.String())
+	}
+	c, err := replay.OpenCapture(out) // gzipped, as the name asks
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Header.Name != "nl-png" || c.Header.Source != "betfair" || len(c.Events) == 0 {
+		t.Fatalf("header %+v, %d events", c.Header, len(c.Events))
+	}
+	kinds := map[replay.Kind]int{}
+	for _, e := range c.Events {
+		kinds[e.Kind]++
+	}
+	if kinds[replay.KindOdds] == 0 || kinds[replay.KindStatus] == 0 || kinds[replay.KindResult] != 1 || kinds[replay.KindIncident] == 0 {
+		t.Errorf("events by kind %v", kinds)
+	}
+	summary := stdout.String()
+	for _, want := range []string{"Imported 2 files", "18529 mcm", "2170 ccm", out, "incident", "lasting 3h57m", "folded", "0 bad lines skipped"} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, summary)
+		}
+	}
+	if strings.Count(strings.TrimSpace(summary), "\n") != 0 {
+		t.Errorf("the summary is not one paragraph:\n%s", summary)
+	}
+	// No temporary file is left beside the capture.
+	if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) != 1 {
+		t.Errorf("the output folder holds %d files", len(entries))
+	}
+}
+
+func TestCaptureImportBadInput(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.jsonl")
+	content := `{"op":"mcm","pt":1000,"mc":[{"id":"1.1","marketDefinition":{"status":"OPEN","runners":[{"id":7,"status":"ACTIVE"}]}}]}
+{"op":"mcm","pt":1001,"mc":[{"id":"1.1","rc":[{"id":7,"atb":[[2]]}]}]}
+{"op":"mcm","pt":1002,"mc":[{"id":"1.1","rc":[{"id":7,"ltp":2.5}]}]}
+`
+	if err := os.WriteFile(bad, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.jsonl")
+	for _, tt := range []struct {
+		name string
+		args []string
+		code int
+		want string // in stderr
+	}{
+		{"a bad line names its file and line", []string{bad, "-o", out}, exitInput, bad + " line 2: mc[0]: rc[0].atb[0] has 1 numbers"},
+		{"a missing file", []string{filepath.Join(dir, "nope.jsonl"), "-o", out}, exitInput, "nope.jsonl"},
+		{"an unknown format", []string{"--format", "sportradar", bad, "-o", out}, exitInput, `--format "sportradar"`},
+		{"no -o", []string{bad}, exitInput, "-o OUT is required"},
+		{"a bad window", []string{bad, "-o", out, "--from", "inplay-10m"}, exitInput, "no market in these files turns in play"},
+		{"an output that cannot be written", []string{bad, "-o", filepath.Join(dir, "no", "such", "dir", "out.jsonl"), "--skip-bad"}, exitEnv, "no such file"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"capture", "import"}, tt.args...)
+			if !strings.Contains(strings.Join(args, " "), "--format") {
+				args = append(args, "--format", "betfair")
+			}
+			var stdout, stderr bytes.Buffer
+			if code := run(args, &stdout, &stderr); code != tt.code || !strings.Contains(stderr.String(), tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr.String(), tt.code, tt.want)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Errorf("a failed import left %s", out)
+			}
+		})
+	}
+	// --skip-bad counts the line and goes on.
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"capture", "import", "--format", "betfair", bad, "-o", out, "--skip-bad"}, &stdout, &stderr); code != exitPass {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "1 bad line skipped (the first: "+bad+" line 2") {
+		t.Errorf("summary: %s", stdout.String())
+	}
+	c, err := replay.OpenCapture(out)
+	if err != nil || len(c.Events) != 2 {
+		t.Fatalf("capture %+v, %v", c, err)
+	}
+}
