@@ -89,7 +89,9 @@ load:
   bettors: {count: 150, rate: 90, max_stake: 20000, policy_mix: {exact: 50, better: 30, any: 20}}
   speed: 6
   headroom: 1.3
-  max_schedule_lag: 500ms
+  # A shared 2-core machine: this test is about the overlay reaching the
+  # platform and reconciling, and a harness stall must not make it invalid.
+  max_schedule_lag: 1s
 slos:
   - {metric: bet_acceptance, p99: 1s}
   - {metric: error_rate, max: 0%}

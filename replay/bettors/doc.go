@@ -49,11 +49,13 @@
 // that decays by e every 20 s and that these raise (assumption, for the
 // sizes and the decay): an incident (a goal, a wicket) +3; the market
 // reopening after a suspension +2; a price moving by more than 20% in one
-// odds event +1.5; at most +6 in all. A goal that suspends a market and
-// reprices it on reopening thus brings about six times the base rate for
-// some seconds, decaying over a minute or so. A decision goes to an open
-// market with a chance in proportion to its share of the base rate (the
-// open markets share it by their base) plus its burst; so a burst goes
+// odds event +1.5; at most +5 in all, over every market: one population's
+// attention is shared, so two goals at once do not double the burst, as two
+// matches in play do not double the base rate. A goal that suspends a
+// market and reprices it on reopening thus brings about six times the base
+// rate for some seconds, decaying over a minute or so. A decision goes to
+// an open market with a chance in proportion to its share of the base rate
+// (the open markets share it by their base) plus its burst; so a burst goes
 // where the news is.
 //
 // Selections and prices. On the market, the bettor backs a priced selection

@@ -32,7 +32,7 @@ const (
 	burstIncident = 3.0        // a goal, a wicket: +300% of the base rate
 	burstReopen   = 2.0        // a suspended market reopens: +200%
 	burstMove     = 1.5        // a price moves by more than bigMovePct: +150%
-	burstCap      = 6.0        // bursts on one market add at most +600%
+	burstCap      = 5.0        // bursts add at most +500%, on one market or all together
 	bigMovePct    = 20
 
 	cashoutGainPct = 15  // a price shortened by 15% or more is a favourable move
@@ -360,16 +360,24 @@ func (o *overlay) base(m *market) float64 {
 }
 
 // rate is the population's decision rate at t, per second: the base rate
-// of the most in-play open market (so two matches in play share one
-// population's attention), plus every open market's burst.
+// of the most in-play open market, plus the open markets' bursts, at most
+// burstCap in all. One population's attention is shared: two matches in
+// play do not double the base rate, and two goals at once do not double
+// the burst.
 func (o *overlay) rate(t int64) float64 {
-	var base, burst float64
+	base, burst := o.levels(t)
+	return float64(o.lambda0 * (base + min(burst, burstCap)))
+}
+
+// levels are the base (the largest open market's) and the sum of the open
+// markets' bursts at t, each weighted by its market's base.
+func (o *overlay) levels(t int64) (base, burst float64) {
 	for _, m := range o.open {
 		f := o.base(m)
 		base = max(base, f)
 		burst += float64(f * m.burstLevel(t))
 	}
-	return float64(o.lambda0 * (base + burst))
+	return base, burst
 }
 
 // scheduleView draws when the next candidate decision falls, at the rate
@@ -506,21 +514,25 @@ func (o *overlay) cashout(i int, v int64) bool {
 }
 
 // pickMarket draws an open market with a selection to back: the base rate
-// shared among the open markets by their base, plus each one's burst.
+// shared among the open markets by their base, plus each one's burst
+// (scaled down together when they pass burstCap).
 func (o *overlay) pickMarket(v int64) *market {
-	var sum, top, total float64
+	var sum, total float64
 	for _, m := range o.open {
-		f := o.base(m)
-		sum += f
-		top = max(top, f)
+		sum += o.base(m)
 	}
+	top, burst := o.levels(v)
 	if !(sum > 0) {
 		return nil
+	}
+	scale := 1.0
+	if burst > burstCap {
+		scale = burstCap / burst
 	}
 	o.scratch = o.scratch[:0]
 	for _, m := range o.open {
 		f := o.base(m)
-		w := float64(top*f)/sum + float64(f*m.burstLevel(v))
+		w := float64(top*f)/sum + float64(float64(f*m.burstLevel(v))*scale)
 		if len(m.sels) == 0 {
 			w = 0
 		}

@@ -336,7 +336,7 @@ func TestOverlayShape(t *testing.T) {
 	if inRate < 0.85*base || inRate > 1.15*base {
 		t.Errorf("in-play rate %.2f/s, want about the base %.2f/s", inRate, base)
 	}
-	if burst < 4*inRate {
+	if burst < 3*inRate {
 		t.Errorf("after the goal %.2f/s, want several times the in-play %.2f/s", burst, inRate)
 	}
 	if late := perSec(goal+120e6, goal+300e6); late > 1.2*inRate {

@@ -32,10 +32,11 @@ const MinFootballDuration = 30 * time.Second
 const (
 	// FootballRate is the bettors' base rate in play, in bets per bettor
 	// per hour. A generated match packs its goals into minutes, so their
-	// bursts add more than the base: a capture has 70 to 120 bets per
-	// bettor per hour in all, depending on its goals and matches, about the
-	// volume of the generator before this model (1 to 3 bets a minute),
-	// which the scenario catalog's objectives were set against.
+	// bursts add about as much again: a capture has 50 to 160 bets per
+	// bettor per hour in all, more with more goals and matches, less when
+	// longer, as the generator before this model had (each bettor 1 to 3
+	// bets a minute), the volume the scenario catalog's objectives were set
+	// against.
 	FootballRate = 50
 	// FootballPreMatch is the pre-match base rate as a fraction of the
 	// in-play one. The generated pre-match phase stands for the last hour
