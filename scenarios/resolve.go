@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/inplaylabs/inplay/chaos"
+	"github.com/inplaylabs/inplay/replay/bettors"
 	"github.com/inplaylabs/inplay/replay/synth"
 	"github.com/inplaylabs/inplay/reports"
 )
@@ -20,6 +21,9 @@ type Scenario struct {
 
 	Generate    *Generate // set when the load is generated
 	CapturePath string    // set when the load is a capture file
+	// Bettors, when set, is the population overlaid on the capture file
+	// (load.bettors).
+	Bettors *bettors.Config
 
 	Speed          float64       // capture time / wall time
 	Headroom       float64       // bettor traffic multiplier, >= 1
@@ -71,6 +75,9 @@ const (
 	// platform fans every quote out to, and a harness that loads the
 	// stream more than its bettors do measures itself.
 	MaxQuoteSubscribers = 64
+	// DefaultBettorPrefix starts the accounts and ids of load.bettors'
+	// population, so that they never collide with the capture's own.
+	DefaultBettorPrefix = "ov-"
 )
 
 func (s *Spec) resolve() (*Scenario, []error) {
@@ -120,6 +127,15 @@ func (s *Spec) resolve() (*Scenario, []error) {
 			errs = append(errs, errAt("load.generate.duration", "must be at least %s, not %s", synth.MinFootballDuration, d))
 		} else {
 			sc.Generate.Duration = d
+		}
+	}
+	if b := s.Load.Bettors; b != nil {
+		if s.Load.Generate != nil {
+			errs = append(errs, errAt("load.bettors", "overlays bettors on load.capture; load.generate makes its own (load.generate.bettors)"))
+		} else {
+			var berrs []error
+			sc.Bettors, berrs = b.resolve(s.Seed)
+			errs = append(errs, berrs...)
 		}
 	}
 	if s.Load.Speed != nil {
@@ -241,6 +257,39 @@ func (s *Spec) resolve() (*Scenario, []error) {
 		}
 	}
 	return sc, errs
+}
+
+// resolve checks load.bettors and applies its defaults; seed is the
+// scenario's.
+func (b *BettorsSpec) resolve(seed int64) (*bettors.Config, []error) {
+	var errs []error
+	cfg := &bettors.Config{Seed: seed, Bettors: b.Count, Rate: b.Rate, MaxStake: b.MaxStake, Prefix: DefaultBettorPrefix}
+	if b.Seed != nil {
+		cfg.Seed = *b.Seed
+	}
+	if b.Count < 1 || b.Count > bettors.MaxBettors {
+		errs = append(errs, errAt("load.bettors.count", "must be between 1 and %d, not %d", bettors.MaxBettors, b.Count))
+	}
+	if !(b.Rate > 0 && b.Rate <= bettors.MaxRate) {
+		errs = append(errs, errAt("load.bettors.rate", "must be above 0 and at most %d (bets per bettor per in-play hour), not %g", bettors.MaxRate, b.Rate))
+	}
+	if b.MaxStake < 1 || b.MaxStake > bettors.MaxMaxStake {
+		errs = append(errs, errAt("load.bettors.max_stake", "must be between 1 and %d (minor units), not %d", int64(bettors.MaxMaxStake), b.MaxStake))
+	}
+	if m := b.PolicyMix; m != nil {
+		cfg.PolicyMix = bettors.PolicyMix{Exact: m.Exact, Better: m.Better, Any: m.Any}
+		if m.Exact < 0 || m.Better < 0 || m.Any < 0 || m.Exact+m.Better+m.Any != 100 {
+			errs = append(errs, errAt("load.bettors.policy_mix", "is exact %d, better %d, any %d: each a percentage of the bettors, at least 0, summing to 100",
+				m.Exact, m.Better, m.Any))
+		}
+	}
+	if b.IDPrefix != nil {
+		cfg.Prefix = *b.IDPrefix
+		if err := bettors.CheckPrefix(cfg.Prefix); err != nil {
+			errs = append(errs, errAt("load.bettors.id_prefix", "%v", err))
+		}
+	}
+	return cfg, errs
 }
 
 // Plan returns the fault plan for a run that reaches reach: the

@@ -22,6 +22,7 @@ import (
 	"github.com/inplaylabs/inplay/chaos"
 	"github.com/inplaylabs/inplay/platform/stack"
 	"github.com/inplaylabs/inplay/replay"
+	"github.com/inplaylabs/inplay/replay/bettors"
 	"github.com/inplaylabs/inplay/replay/synth"
 	"github.com/inplaylabs/inplay/reports"
 )
@@ -498,7 +499,8 @@ func (r *runner) verdict(ctx context.Context, res *replay.Result) (*Result, erro
 	return out, nil
 }
 
-// loadCapture reads the capture file, or generates one from the seed.
+// loadCapture reads the capture file, with load.bettors' population
+// overlaid when there is one, or generates one from the seed.
 func loadCapture(sc *Scenario) (*replay.Capture, string, error) {
 	if sc.CapturePath != "" {
 		c, err := replay.OpenCapture(sc.CapturePath)
@@ -508,6 +510,15 @@ func loadCapture(sc *Scenario) (*replay.Capture, string, error) {
 				return nil, "", &InputError{Source: sc.CapturePath, Problems: ce.Problems}
 			}
 			return nil, "", &InputError{Source: sc.CapturePath, Problems: []string{err.Error()}}
+		}
+		if sc.Bettors != nil {
+			s, err := bettors.Overlay(c.Stream(), *sc.Bettors)
+			if err == nil {
+				c, err = replay.Collect(s)
+			}
+			if err != nil {
+				return nil, "", &InputError{Source: "load.bettors", Problems: []string{err.Error()}}
+			}
 		}
 		return c, replay.CaptureDigest(c), nil
 	}

@@ -53,6 +53,28 @@ type LoadSpec struct {
 	// DefaultQuoteSubscribers; 0 turns them off, and then a quote objective
 	// is refused). A pointer, because 0 is a choice, not an omission.
 	QuoteSubscribers *int `yaml:"quote_subscribers"`
+	// Bettors overlays a seeded bettor population on the capture file
+	// (replay/bettors): a vendor's recording has odds but no bets.
+	Bettors *BettorsSpec `yaml:"bettors"`
+}
+
+// BettorsSpec is load.bettors: the population overlaid on load.capture.
+// Pointers tell an absent key from a zero.
+type BettorsSpec struct {
+	Count     int            `yaml:"count"`     // bettors, required
+	Seed      *int64         `yaml:"seed"`      // default: the scenario's seed
+	Rate      float64        `yaml:"rate"`      // bets per bettor per in-play hour, required
+	MaxStake  int64          `yaml:"max_stake"` // minor units, required
+	PolicyMix *PolicyMixSpec `yaml:"policy_mix"`
+	IDPrefix  *string        `yaml:"id_prefix"` // default DefaultBettorPrefix
+}
+
+// PolicyMixSpec is load.bettors.policy_mix: the percentage of bettors on
+// each price policy; an absent key is 0, and the three sum to 100.
+type PolicyMixSpec struct {
+	Exact  int `yaml:"exact"`
+	Better int `yaml:"better"`
+	Any    int `yaml:"any"`
 }
 
 // GenerateSpec asks for a seeded synthetic capture instead of a file.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/inplaylabs/inplay/chaos"
+	"github.com/inplaylabs/inplay/replay/bettors"
 )
 
 const validScenario = `
@@ -166,9 +167,79 @@ func TestParseQuoteSubscribers(t *testing.T) {
 	}
 }
 
+func TestParseBettors(t *testing.T) {
+	tests := []struct {
+		name    string
+		bettors string // load.bettors as written
+		want    bettors.Config
+	}{
+		// The defaults: the scenario's seed, the default mix and prefix.
+		{"required keys only", "{count: 500, rate: 60, max_stake: 10000}",
+			bettors.Config{Seed: 7, Bettors: 500, Rate: 60, MaxStake: 10000, Prefix: DefaultBettorPrefix}},
+		{"every key", "{count: 3, seed: 9, rate: 0.5, max_stake: 1, policy_mix: {exact: 50, any: 50}, id_prefix: \"\"}",
+			bettors.Config{Seed: 9, Bettors: 3, Rate: 0.5, MaxStake: 1, PolicyMix: bettors.PolicyMix{Exact: 50, Any: 50}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sc, err := Parse("t.yaml", []byte("name: x\nseed: 7\nload:\n  capture: feed.jsonl\n  bettors: "+tc.bettors+"\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sc.Bettors == nil || *sc.Bettors != tc.want {
+				t.Fatalf("bettors %+v, want %+v", sc.Bettors, tc.want)
+			}
+			if errs := sc.Bettors.Validate(); errs != nil {
+				t.Fatalf("the resolved config does not validate: %v", errs)
+			}
+		})
+	}
+}
+
+func TestParseBettorsProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		load string // the load section's lines after capture
+		want []string
+	}{
+		// Every bad value at once, each with its line.
+		{"bad values", "  bettors:\n    count: 0\n    rate: -1\n    max_stake: 0\n    id_prefix: \"a b\"\n",
+			[]string{"line 5: load.bettors.count: must be between 1 and", "line 6: load.bettors.rate: must be above 0",
+				"line 7: load.bettors.max_stake: must be between 1", "line 8: load.bettors.id_prefix: prefix \"a b\" holds a space"}},
+		// The mix is percentages that add up.
+		{"a mix short of 100", "  bettors: {count: 1, rate: 1, max_stake: 1, policy_mix: {exact: 60, better: 30}}\n",
+			[]string{"line 4: load.bettors.policy_mix: is exact 60, better 30, any 0", "summing to 100"}},
+		// Strict keys, down to the mix.
+		{"unknown keys", "  bettors:\n    count: 1\n    rate: 1\n    max_stake: 1\n    speed: 2\n    policy_mix: {exact: 100, maybe: 0}\n",
+			[]string{`line 8: unknown key "speed" in load.bettors`, `line 9: unknown key "maybe" in load.bettors.policy_mix`}},
+		// Required keys.
+		{"nothing", "  bettors: {}\n", []string{"load.bettors.count", "load.bettors.rate", "load.bettors.max_stake"}},
+		{"wrong type", "  bettors:\n    count: many\n    rate: 1\n    max_stake: 1\n", []string{"line 5: load.bettors.count: cannot unmarshal"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("t.yaml", []byte("name: x\nload:\n  capture: a.jsonl\n"+tt.load))
+			var ie *InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("err = %v, want *InputError", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+	// A generated load has its own bettors.
+	_, err := Parse("t.yaml", []byte("name: x\nload:\n  generate: {profile: football, matches: 1, bettors: 1, duration: 60s}\n  bettors: {count: 1, rate: 1, max_stake: 1}\n"))
+	if err == nil || !strings.Contains(err.Error(), "line 4: load.bettors: overlays bettors on load.capture") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(validScenario))
 	f.Add([]byte("name: x\nload:\n  capture: a.jsonl\n"))
+	f.Add([]byte("name: x\nload:\n  capture: a.jsonl\n  bettors: {count: 5, rate: 60, max_stake: 100, policy_mix: {any: 100}}\n"))
 	f.Add([]byte("name: [x\n"))
 	f.Add([]byte("- a\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -12,22 +12,55 @@ import (
 	"time"
 
 	"github.com/inplaylabs/inplay/replay"
+	"github.com/inplaylabs/inplay/replay/bettors"
 )
 
-// FootballOptions shape a generated in-play football capture.
+// FootballOptions shape a generated football capture.
 type FootballOptions struct {
 	Seed     int64         // same seed, same options: byte-identical capture
 	Matches  int           // markets m1..mN, played at the same time
-	Bettors  int           // accounts a1..aN
+	Bettors  int           // the population, accounts a1..aN (0: the feed alone)
 	Duration time.Duration // capture length, at least MinFootballDuration
 }
 
 // MinFootballDuration is the shortest match Football generates: long enough
-// for an opening, a goal, a close and a result.
+// for a pre-match phase, the off, a goal, a close and a result.
 const MinFootballDuration = 30 * time.Second
+
+// The bettor model's settings for a generated match (replay/bettors says
+// what each means and where its shares come from).
+const (
+	// FootballRate is the bettors' base rate in play, in bets per bettor
+	// per hour. A generated match packs its goals into minutes, so their
+	// bursts add about as much again: a capture has 50 to 160 bets per
+	// bettor per hour in all, more with more goals and matches, less when
+	// longer, as the generator before this model had (each bettor 1 to 3
+	// bets a minute), the volume the scenario catalog's objectives were set
+	// against.
+	FootballRate = 50
+	// FootballPreMatch is the pre-match base rate as a fraction of the
+	// in-play one. The generated pre-match phase stands for the last hour
+	// before kick-off, compressed like the match; that is the busiest
+	// stretch of pre-match betting, so it is far above bettors'
+	// DefaultPreMatch (assumption).
+	FootballPreMatch = 0.25
+	// FootballMaxStake caps a generated stake: 500.00.
+	FootballMaxStake = 50_000
+	// FootballBetDelayMS is the in-play bet delay the feed announces: 5 s,
+	// what Betfair's recordings in the workspace show for cricket in play
+	// and a common delay for football.
+	FootballBetDelayMS = 5000
+)
 
 // The selections of every match-odds market, in their canonical order.
 var selections = [3]string{"home", "draw", "away"}
+
+// Producers of the generated feed: the pre-match odds service until the
+// off, the live one from then on, as a vendor's are.
+const (
+	producerPreMatch = "prematch"
+	producerLive     = "live"
+)
 
 // Validate returns every problem with o, one sentence each.
 func (o FootballOptions) Validate() []error {
@@ -35,8 +68,8 @@ func (o FootballOptions) Validate() []error {
 	if o.Matches < 1 {
 		errs = append(errs, fmt.Errorf("matches is %d; it must be at least 1", o.Matches))
 	}
-	if o.Bettors < 0 {
-		errs = append(errs, fmt.Errorf("bettors is %d; it must not be negative", o.Bettors))
+	if o.Bettors < 0 || o.Bettors > bettors.MaxBettors {
+		errs = append(errs, fmt.Errorf("bettors is %d; it must be between 0 and %d", o.Bettors, bettors.MaxBettors))
 	}
 	if o.Duration < MinFootballDuration {
 		errs = append(errs, fmt.Errorf("duration is %s; it must be at least %s", o.Duration, MinFootballDuration))
@@ -44,43 +77,53 @@ func (o FootballOptions) Validate() []error {
 	return errs
 }
 
-// Football generates a small in-play football capture. Each match has a
-// match-odds market m{n} (home, draw, away) that opens at t=0 and whose odds
-// random-walk every 1 to 3 s around a book of about 105%. One to three goals
-// each suspend the market for a few seconds and shift the odds. The market
-// closes near the end, then is resulted from the score (a draw makes "draw"
-// the winner). Each bettor deposits once early (id d-{n}, account a{n}) and
-// then places 1 to 3 bets a minute (ids b-{n}-{k}) on open markets at their
-// current odds, with stakes that the deposit covers in total. Only integer
-// arithmetic shapes the output, so it is the same on every platform.
+// Football generates a football capture and returns it whole; see
+// FootballStream.
 func Football(opts FootballOptions) (*replay.Capture, error) {
+	s, err := FootballStream(opts)
+	if err != nil {
+		return nil, err
+	}
+	return replay.Collect(s)
+}
+
+// FootballStream generates a football capture, one event at a time. Each
+// match has a match-odds market m{n} (home, draw, away).
+//
+// The feed: the market opens pre-match at t=0 (in_play false, producer
+// "prematch") and reprices every 2 to 5 s, rarely moving. At a fifth of the
+// capture it is suspended for the off and reopens in play (in_play true,
+// bet_delay_ms FootballBetDelayMS, producer "live"); from then on the book
+// is sent every 1 to 3 s and one time in five it moves: some probability
+// passes from one selection to another, more often towards the draw while
+// the score is level and towards the leader when it is not, as time runs
+// out. So most updates repeat the prices, as a vendor's periodic full
+// book does, and a given price changes every 15 s or so, not at every
+// update. One to three goals each send an incident ("goal"), suspend the
+// market for 3 to 8 s and reopen it repriced, the scorer shortened sharply.
+// Prices are on Betfair's tick ladder (2.02, 2.04, ..., 3.05, ...) at a
+// book of about 105%. The market closes at 95% of the capture and is
+// resulted from the score (a draw makes "draw" the winner).
+//
+// The bettors: replay/bettors' model overlaid on that feed with the
+// population Bettors, FootballRate, FootballPreMatch and FootballMaxStake,
+// and no id prefix (accounts a1..aN). The feed's shape uses integer
+// arithmetic only, and the bettors' draws are deterministic across CPUs, so
+// the capture is the same on every platform.
+func FootballStream(opts FootballOptions) (replay.Stream, error) {
 	if errs := opts.Validate(); len(errs) > 0 {
 		return nil, fmt.Errorf("synth football: %w", errors.Join(errs...))
 	}
 	rng := rand.New(rand.NewPCG(uint64(opts.Seed), 0x696e706c6179)) // "inplay"
 	dur := opts.Duration.Microseconds()
-	var g gen
+	var events []replay.Event
 	for n := 1; n <= opts.Matches; n++ {
-		g.match(rng, fmt.Sprintf("m%d", n), dur)
+		events = append(events, match(rng, fmt.Sprintf("m%d", n), dur)...)
 	}
-	for n := 1; n <= opts.Bettors; n++ {
-		g.bettor(rng, n, dur)
-	}
-	// Feed events before bettor events at the same instant, so a bet that
-	// coincides with an odds move is on the new price it was priced at.
-	slices.SortStableFunc(g.events, func(a, b replay.Event) int {
-		if a.T != b.T {
-			return cmp.Compare(a.T, b.T)
-		}
-		switch af, bf := a.Kind.IsFeed(), b.Kind.IsFeed(); {
-		case af && !bf:
-			return -1
-		case bf && !af:
-			return 1
-		}
-		return 0
-	})
-	return &replay.Capture{
+	// Each match's events are in order; merged stably, matches at the same
+	// instant keep their own order.
+	slices.SortStableFunc(events, func(a, b replay.Event) int { return cmp.Compare(a.T, b.T) })
+	feed := &replay.Capture{
 		Header: replay.Header{
 			Capture:    replay.CaptureVersion,
 			Name:       fmt.Sprintf("football-%dx%d", opts.Matches, opts.Bettors),
@@ -89,115 +132,113 @@ func Football(opts FootballOptions) (*replay.Capture, error) {
 			Currency:   "EUR",
 			DurationUS: dur,
 		},
-		Events: g.events,
-	}, nil
-}
-
-// gen accumulates the events and remembers each market's timeline, so
-// bettors can price their bets from it.
-type gen struct {
-	events  []replay.Event
-	markets []*timeline
-}
-
-// timeline is one market's odds and the periods bets are not taken.
-type timeline struct {
-	id        string
-	odds      []priced   // in time order
-	suspended [][2]int64 // [from, to) in µs
-	closeAt   int64
-}
-
-// priced is the book of a market from time t.
-type priced struct {
-	t      int64
-	prices map[string]string
-}
-
-// openAt reports whether the market takes bets at t.
-func (m *timeline) openAt(t int64) bool {
-	if t >= m.closeAt {
-		return false
+		Events: events,
 	}
-	for _, s := range m.suspended {
-		if t >= s[0] && t < s[1] {
-			return false
-		}
+	if opts.Bettors == 0 {
+		return feed.Stream(), nil
 	}
-	return true
-}
-
-// pricesAt is the book in force at t (the last odds event at or before t).
-func (m *timeline) pricesAt(t int64) map[string]string {
-	i, _ := slices.BinarySearchFunc(m.odds, t, func(p priced, t int64) int {
-		if p.t <= t {
-			return -1
-		}
-		return 1
+	return bettors.Overlay(feed.Stream(), bettors.Config{
+		Seed: opts.Seed, Bettors: opts.Bettors, Rate: FootballRate, MaxStake: FootballMaxStake,
+		PreMatch: FootballPreMatch,
 	})
-	return m.odds[i-1].prices // the opening book is at t=0, so i >= 1
 }
 
-// Book shape: weights are fixed-point probabilities (they only need to be
-// relative), and the book is priced at overround/100.
+// Book shape: probabilities are in millionths and sum to a million; the
+// book is priced at overround/100.
 const (
+	million   = 1_000_000
 	overround = 105
-	minWeight = 2_000
-	maxWeight = 2_000_000
+	// minProb and maxProb keep every price within 1.01 to 1000.
+	minProb = 2_000
+	maxProb = 940_000
 )
 
-// match generates one market's feed: open, odds moves, goals, close, result.
-func (g *gen) match(rng *rand.Rand, id string, dur int64) {
-	m := &timeline{id: id, closeAt: dur - dur/20}
-	g.markets = append(g.markets, m)
-	// Home is a little more likely to score, as in real football.
-	w := [3]int64{400_000 + rng.Int64N(200_000), 250_000 + rng.Int64N(50_000), 250_000 + rng.Int64N(200_000)}
-	goals := g.goalTimes(rng, dur, m.closeAt)
-	score := [2]int{}
+// match generates one market's feed, in time order.
+func match(rng *rand.Rand, id string, dur int64) []replay.Event {
+	var events []replay.Event
+	emit := func(e replay.Event) {
+		e.Market = id
+		events = append(events, e)
+	}
+	// Home is a little more likely to win, as in real football.
+	p := normalize([3]int64{400_000 + rng.Int64N(200_000), 250_000 + rng.Int64N(50_000), 250_000 + rng.Int64N(200_000)})
+	producer := producerPreMatch
 	odds := func(t int64) {
-		p := book(w)
-		m.odds = append(m.odds, priced{t: t, prices: p})
-		g.events = append(g.events, replay.Event{T: t, Kind: replay.KindOdds, Market: id, Prices: p})
+		emit(replay.Event{T: t, Kind: replay.KindOdds, Prices: book(p), Producer: producer})
 	}
-	status := func(t int64, s string) {
-		g.events = append(g.events, replay.Event{T: t, Kind: replay.KindStatus, Market: id, Status: s})
+	status := func(t int64, s string, inPlay *bool, delay *int64) {
+		emit(replay.Event{T: t, Kind: replay.KindStatus, Status: s, InPlay: inPlay, BetDelayMS: delay, Producer: producer})
 	}
+	pre, live := false, true
+	noDelay, delay := int64(0), int64(FootballBetDelayMS)
+
+	off := dur/5 + rng.Int64N(min(2_000_000, dur/50)+1)
+	kickoff := off + min(1_000_000+rng.Int64N(2_000_001), dur/25)
+	closeAt := dur - dur/20
+	goals := goalTimes(rng, kickoff+dur/20, closeAt-dur/10)
+	score := [2]int{}
+
+	// Pre-match: a quiet book.
 	odds(0)
-	status(0, replay.StatusOpen)
-	t := int64(0)
-	for {
+	status(0, replay.StatusOpen, &pre, &noDelay)
+	for t := int64(0); ; {
+		t += 2_000_000 + rng.Int64N(3_000_001)
+		if t >= off {
+			break
+		}
+		if rng.IntN(10) == 0 {
+			p = move(rng, p, -1, 10, 30)
+		}
+		odds(t)
+	}
+	// The off: suspended, then in play on the live producer's book.
+	producer = producerLive
+	status(off, replay.StatusSuspended, nil, nil)
+	p = move(rng, p, -1, 10, 30)
+	odds(kickoff)
+	status(kickoff, replay.StatusOpen, &live, &delay)
+	for t := kickoff; ; {
 		t += 1_000_000 + rng.Int64N(2_000_001) // every 1 to 3 s
 		if len(goals) > 0 && t >= goals[0] {
-			// A goal: suspend, then reopen on a shifted book.
+			// A goal: suspend, then reopen on a book that has taken it in.
 			at := goals[0]
 			goals = goals[1:]
 			pause := min(3_000_000+rng.Int64N(5_000_001), dur/20)
-			status(at, replay.StatusSuspended)
-			m.suspended = append(m.suspended, [2]int64{at, at + pause})
+			status(at, replay.StatusSuspended, nil, nil)
+			emit(replay.Event{T: at, Kind: replay.KindIncident, Incident: "goal", Producer: producer})
 			team := 0
-			if rng.Int64N(w[0]+w[2]) >= w[0] {
+			if rng.Int64N(p[0]+p[2]) >= p[0] {
 				team = 1
 			}
 			score[team]++
 			scorer, other := 2*team, 2-2*team // home=0, away=2
-			w[scorer] = clampWeight(w[scorer] * 9 / 5)
-			w[other] = clampWeight(w[other] * 3 / 5)
-			w[1] = clampWeight(w[1] * 4 / 5)
+			var w [3]int64
+			w[scorer], w[other], w[1] = p[scorer]*9/5, p[other]*3/5, p[1]*4/5
+			p = normalize(w)
 			t = at + pause
 			odds(t)
-			status(t, replay.StatusOpen)
+			status(t, replay.StatusOpen, nil, nil)
 			continue
 		}
-		if t >= m.closeAt {
+		if t >= closeAt {
 			break
 		}
-		for i := range w {
-			// A random walk of up to ±4% per move.
-			w[i] = clampWeight(w[i] * (1000 + rng.Int64N(81) - 40) / 1000)
+		if rng.IntN(5) == 0 {
+			toward := 1 // level: time runs out for both sides, the draw shortens
+			switch {
+			case score[0] > score[1]:
+				toward = 0
+			case score[1] > score[0]:
+				toward = 2
+			}
+			if rng.IntN(5) < 2 {
+				toward = -1 // against the run of play: any direction
+			}
+			p = move(rng, p, toward, 20, 60)
 		}
 		odds(t)
 	}
-	status(m.closeAt, replay.StatusClosed)
+	status(closeAt, replay.StatusClosed, nil, nil)
 	winner := "draw"
 	switch {
 	case score[0] > score[1]:
@@ -205,83 +246,94 @@ func (g *gen) match(rng *rand.Rand, id string, dur int64) {
 	case score[1] > score[0]:
 		winner = "away"
 	}
-	g.events = append(g.events, replay.Event{T: dur - dur/40, Kind: replay.KindResult, Market: id, Winners: []string{winner}})
+	emit(replay.Event{T: dur - dur/40, Kind: replay.KindResult, Winners: []string{winner}, Producer: producer})
+	return events
 }
 
-// goalTimes picks 1 to 3 goal times, apart from each other and from the
-// opening and the close, in order.
-func (g *gen) goalTimes(rng *rand.Rand, dur, closeAt int64) []int64 {
+// goalTimes picks 1 to 3 goal times in [from, to), apart from each other,
+// in order.
+func goalTimes(rng *rand.Rand, from, to int64) []int64 {
 	n := 1 + rng.IntN(3)
-	from, to := dur/10, closeAt-dur/10
 	slot := (to - from) / int64(n)
 	goals := make([]int64, n)
 	for i := range goals {
-		// One goal per slot, in its first 70%, so a suspension (at most
-		// dur/20, a fifth of a slot) ends before the next slot's goal.
-		goals[i] = from + int64(i)*slot + slot/10 + rng.Int64N(slot*6/10)
+		// One goal per slot, in its first 60%, so a suspension (at most
+		// dur/20, under a third of a slot) ends before the next slot's goal.
+		goals[i] = from + int64(i)*slot + slot/10 + rng.Int64N(slot*5/10+1)
 	}
 	return goals
 }
 
-// clampWeight keeps a weight where its odds stay within 1.01 to 1000.
-func clampWeight(w int64) int64 {
-	return min(max(w, minWeight), maxWeight)
-}
-
-// book prices weights w at an overround of about 105%, to 2 decimals.
-func book(w [3]int64) map[string]string {
-	total := w[0] + w[1] + w[2]
-	p := make(map[string]string, 3)
-	for i, sel := range selections {
-		// odds = total / (w × 1.05), in hundredths, rounded half up.
-		num, den := total*100*100, w[i]*overround
-		e2 := (2*num + den) / (2 * den)
-		e2 = min(max(e2, 101), 100_000)
-		p[sel] = fmt.Sprintf("%d.%02d", e2/100, e2%100)
+// move passes between lo and hi thousandths of one selection's
+// probability to another: to toward (0, 1 or 2) from one of the others,
+// or between any two when toward is -1.
+func move(rng *rand.Rand, p [3]int64, toward, lo, hi int) [3]int64 {
+	from, to := rng.IntN(3), toward
+	if to < 0 {
+		to = rng.IntN(3)
+	}
+	for from == to {
+		from = rng.IntN(3)
+	}
+	d := p[from] * int64(lo+rng.IntN(hi-lo+1)) / 1000
+	d = min(d, p[from]-minProb, maxProb-p[to])
+	if d > 0 {
+		p[from] -= d
+		p[to] += d
 	}
 	return p
 }
 
-// bettor generates one bettor's session: one deposit early, then bets.
-func (g *gen) bettor(rng *rand.Rand, n int, dur int64) {
-	account := fmt.Sprintf("a%d", n)
-	depositAt := rng.Int64N(max(dur/20, 1))
-	// A mean gap of 20 to 60 s between bets: 1 to 3 bets a minute.
-	mean := 20_000_000 + rng.Int64N(40_000_001)
-	var bets []replay.Event
-	var staked int64
-	for t, k := depositAt, 1; ; {
-		t += mean/5 + rng.Int64N(mean*8/5+1) // uniform in [0.2, 1.8] × mean
-		if t >= dur {
-			break
-		}
-		m := g.openMarket(rng, t)
-		if m == nil {
-			continue // every market is suspended or closed: the bettor waits
-		}
-		sel := selections[rng.IntN(len(selections))]
-		stake := 200 + rng.Int64N(4801) // 2.00 to 50.00
-		staked += stake
-		bets = append(bets, replay.Event{
-			T: t, Kind: replay.KindBet, Account: account, ID: fmt.Sprintf("b-%d-%d", n, k),
-			Market: m.id, Selection: sel, Odds: m.pricesAt(t)[sel], Stake: stake,
-		})
-		k++
+// normalize scales weights to probabilities in millionths, each within
+// minProb and maxProb, summing to a million.
+func normalize(w [3]int64) [3]int64 {
+	total := w[0] + w[1] + w[2]
+	var p [3]int64
+	for i := range w {
+		p[i] = min(max(w[i]*million/total, minProb), maxProb)
 	}
-	// The deposit covers every stake with room to spare, so no bet should
-	// fail for funds even if all of them lose.
-	deposit := (staked*3/2/1000 + 1 + rng.Int64N(20)) * 1000
-	g.events = append(g.events, replay.Event{T: depositAt, Kind: replay.KindDeposit, Account: account, ID: fmt.Sprintf("d-%d", n), Amount: deposit})
-	g.events = append(g.events, bets...)
+	// Rounding and clamping leave a little over or under: the largest
+	// takes it, and stays within bounds as the others are small.
+	big := 0
+	for i := range p {
+		if p[i] > p[big] {
+			big = i
+		}
+	}
+	p[big] += million - (p[0] + p[1] + p[2])
+	return p
 }
 
-// openMarket picks a random market that takes bets at t, or nil.
-func (g *gen) openMarket(rng *rand.Rand, t int64) *timeline {
-	start := rng.IntN(len(g.markets))
-	for i := range g.markets {
-		if m := g.markets[(start+i)%len(g.markets)]; m.openAt(t) {
-			return m
-		}
+// book prices probabilities p at an overround of about 105%, each price
+// rounded to the nearest tick of Betfair's ladder.
+func book(p [3]int64) map[string]string {
+	out := make(map[string]string, 3)
+	for i, sel := range selections {
+		// odds = 1 / (p × 1.05), in units of 0.0001, rounded half up.
+		num, den := int64(million)*10000*100, p[i]*overround
+		e4 := (2*num + den) / (2 * den)
+		e4 = ladder(min(max(e4, replay.MinOddsE4), replay.MaxOddsE4))
+		out[sel] = fmt.Sprintf("%d.%02d", e4/10000, e4%10000/100)
 	}
-	return nil
+	return out
+}
+
+// ticks is Betfair's price ladder: up to each price (odds × 10000), the
+// step between prices.
+var ticks = []struct{ upTo, step int64 }{
+	{20000, 100}, {30000, 200}, {40000, 500}, {60000, 1000}, {100000, 2000},
+	{200000, 5000}, {300000, 10000}, {500000, 20000}, {1000000, 50000}, {10000000, 100000},
+}
+
+// ladder rounds e4 to the nearest price on the ladder (half up).
+func ladder(e4 int64) int64 {
+	from := int64(10000)
+	for _, tk := range ticks {
+		if e4 <= tk.upTo {
+			n := (e4 - from + tk.step/2) / tk.step
+			return max(from+n*tk.step, replay.MinOddsE4)
+		}
+		from = tk.upTo
+	}
+	return replay.MaxOddsE4
 }

@@ -2,6 +2,7 @@ package synth
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,34 +11,226 @@ import (
 )
 
 // smoke is the scenario catalog's smoke size.
-var smoke = FootballOptions{Seed: 7, Matches: 2, Bettors: 200, Duration: 240 * time.Second}
+var smoke = FootballOptions{Seed: 7, Matches: 1, Bettors: 200, Duration: 240 * time.Second}
+
+// write streams a generated capture through a CaptureWriter.
+func write(t *testing.T, o FootballOptions) []byte {
+	t.Helper()
+	s, err := FootballStream(o)
+	if err != nil {
+		t.Fatalf("FootballStream: %v", err)
+	}
+	var buf bytes.Buffer
+	w, err := replay.NewCaptureWriter(&buf, s.Header())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Copy(s); err != nil {
+		t.Fatalf("writing a generated capture: %v", err)
+	}
+	return buf.Bytes()
+}
 
 func TestFootballIsDeterministic(t *testing.T) {
-	write := func(o FootballOptions) []byte {
-		t.Helper()
-		c, err := Football(o)
-		if err != nil {
-			t.Fatalf("Football: %v", err)
-		}
-		var buf bytes.Buffer
-		if err := replay.WriteCapture(&buf, c); err != nil {
-			t.Fatalf("WriteCapture: %v", err)
-		}
-		return buf.Bytes()
-	}
-	a, b := write(smoke), write(smoke)
+	two := FootballOptions{Seed: 7, Matches: 2, Bettors: 200, Duration: 5 * time.Minute}
+	a, b := write(t, two), write(t, two)
 	if !bytes.Equal(a, b) {
 		t.Fatal("the same seed gave different captures")
 	}
-	other := smoke
+	other := two
 	other.Seed = 8
-	if bytes.Equal(a, write(other)) {
+	if bytes.Equal(a, write(t, other)) {
 		t.Fatal("different seeds gave the same capture")
 	}
-	// What it writes, the strict reader reads.
-	if _, err := replay.ReadCapture(bytes.NewReader(a)); err != nil {
+	// What it writes, the strict reader reads, and Football's whole
+	// capture is the same bytes.
+	c, err := replay.ReadCapture(bytes.NewReader(a))
+	if err != nil {
 		t.Fatalf("ReadCapture of a generated capture: %v", err)
 	}
+	whole, err := Football(two)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if replay.CaptureDigest(c) != replay.CaptureDigest(whole) {
+		t.Fatal("Football and FootballStream differ")
+	}
+}
+
+// market is what a checker knows of a market from the feed.
+type market struct {
+	status      string
+	inPlay      bool
+	delayMS     int64
+	prices      map[string]string
+	history     []priced
+	opened      int
+	suspensions int
+	goals       int
+	result      []string
+	lastOdds    int64
+	maxGap      int64
+}
+
+type priced struct {
+	t      int64
+	prices map[string]string
+}
+
+// observed is a generated capture read as a bettor and a bookmaker would.
+type observed struct {
+	markets  map[string]*market
+	kinds    map[replay.Kind]int
+	bets     []replay.Event
+	stale    int // bets asking a price the market no longer had at their own t_us
+	inPlay   int // bets on in-play markets
+	perSec   map[int64]int
+	accounts map[string]int
+}
+
+// observe checks every event of c against the feed's and the bettors'
+// promises, and counts what it saw.
+func observe(t *testing.T, c *replay.Capture) *observed {
+	t.Helper()
+	o := &observed{markets: map[string]*market{}, kinds: map[replay.Kind]int{}, perSec: map[int64]int{}, accounts: map[string]int{}}
+	money := map[string]int64{}
+	ids := map[string]bool{}
+	bets := map[string]replay.Event{}
+	var prev int64
+	for i, e := range c.Events {
+		if err := e.Validate(); err != nil {
+			t.Fatalf("event %d %+v: %v", i, e, err)
+		}
+		if e.T < prev || e.T >= c.Header.DurationUS {
+			t.Fatalf("event %d at %d: out of order or past the end", i, e.T)
+		}
+		prev = e.T
+		o.kinds[e.Kind]++
+		if !e.Kind.IsFeed() {
+			if ids[e.ID] {
+				t.Fatalf("id %s used twice", e.ID)
+			}
+			ids[e.ID] = true
+			if !strings.HasPrefix(e.Account, "a") {
+				t.Fatalf("account %s", e.Account)
+			}
+		}
+		m := o.markets[e.Market]
+		switch e.Kind {
+		case replay.KindOdds:
+			if m == nil {
+				m = &market{prices: map[string]string{}}
+				o.markets[e.Market] = m
+			}
+			if m.lastOdds > 0 || len(m.history) > 0 {
+				m.maxGap = max(m.maxGap, e.T-m.lastOdds)
+			}
+			m.prices, m.lastOdds = e.Prices, e.T
+			m.history = append(m.history, priced{e.T, e.Prices})
+			checkBook(t, e)
+			wantProducer(t, e, m)
+		case replay.KindStatus:
+			wantProducer(t, e, m)
+			if m.status == e.Status {
+				t.Fatalf("market %s is %s twice in a row at %d", e.Market, e.Status, e.T)
+			}
+			switch e.Status {
+			case replay.StatusSuspended:
+				m.suspensions++
+			case replay.StatusOpen:
+				m.opened++
+			}
+			if e.InPlay != nil {
+				if m.inPlay && !*e.InPlay {
+					t.Fatalf("market %s goes back to pre-match at %d", e.Market, e.T)
+				}
+				m.inPlay = *e.InPlay
+			}
+			if e.BetDelayMS != nil {
+				m.delayMS = *e.BetDelayMS
+			}
+			m.status = e.Status
+		case replay.KindIncident:
+			if e.Incident != "goal" || m.status != replay.StatusSuspended || !m.inPlay {
+				t.Fatalf("incident %q on market %s while %s, in play %v", e.Incident, e.Market, m.status, m.inPlay)
+			}
+			m.goals++
+		case replay.KindResult:
+			if m.status != replay.StatusClosed {
+				t.Errorf("market %s resulted while %s", e.Market, m.status)
+			}
+			m.result = e.Winners
+		case replay.KindDeposit:
+			money[e.Account] += e.Amount
+		case replay.KindWithdraw:
+			money[e.Account] -= e.Amount
+		case replay.KindBet:
+			if m == nil || m.status != replay.StatusOpen {
+				t.Fatalf("bet %s on market %s while it is not open", e.ID, e.Market)
+			}
+			if !sawWithin(m.history, e.T, 2_000_000, e.Selection, e.Odds) {
+				t.Fatalf("bet %s at %s for %s: a price the market did not have within 2 s", e.ID, e.Odds, e.Selection)
+			}
+			if m.prices[e.Selection] != e.Odds {
+				o.stale++
+			}
+			if m.inPlay {
+				o.inPlay++
+			}
+			if e.Stake < 100 || e.Stake > FootballMaxStake {
+				t.Errorf("bet %s stakes %d", e.ID, e.Stake)
+			}
+			if _, ok := money[e.Account]; !ok {
+				t.Fatalf("bet %s before account %s deposited", e.ID, e.Account)
+			}
+			money[e.Account] -= e.Stake
+			bets[e.ID] = e
+			o.bets = append(o.bets, e)
+			o.perSec[e.T/1_000_000]++
+			o.accounts[e.Account]++
+		case replay.KindCashout:
+			bet, ok := bets[e.Bet]
+			if !ok || bet.Account != e.Account || e.Amount < bet.Stake {
+				t.Fatalf("cash-out %+v of %+v", e, bet)
+			}
+			delete(bets, e.Bet)
+		default:
+			t.Fatalf("unexpected kind %s", e.Kind)
+		}
+		if money[e.Account] < 0 {
+			t.Fatalf("%s %s leaves account %s at %d", e.Kind, e.ID, e.Account, money[e.Account])
+		}
+	}
+	return o
+}
+
+// wantProducer: pre-match the prematch producer, from the off the live one.
+func wantProducer(t *testing.T, e replay.Event, m *market) {
+	t.Helper()
+	want := producerPreMatch
+	if m.suspensions > 0 { // the off is the first suspension
+		want = producerLive
+	}
+	if e.Kind == replay.KindStatus && e.Status == replay.StatusSuspended {
+		want = producerLive
+	}
+	if e.Producer != want {
+		t.Fatalf("%s at %d from producer %q, want %q", e.Kind, e.T, e.Producer, want)
+	}
+}
+
+// sawWithin reports whether sel was priced odds at some moment of
+// [t-window, t].
+func sawWithin(history []priced, t, window int64, sel, odds string) bool {
+	for i := len(history) - 1; i >= 0; i-- {
+		if history[i].prices[sel] == odds {
+			return true
+		}
+		if history[i].t <= t-window {
+			return false
+		}
+	}
+	return false
 }
 
 func TestFootballShape(t *testing.T) {
@@ -49,105 +242,77 @@ func TestFootballShape(t *testing.T) {
 	if h.Capture != replay.CaptureVersion || h.Source != "synth" || h.Seed != 7 || h.DurationUS != 240_000_000 {
 		t.Errorf("header = %+v", h)
 	}
-
-	type market struct {
-		prices              map[string]string
-		status              string
-		opened, suspensions int
-		result              []string
-		lastOdds            int64
-		maxGap              int64
+	o := observe(t, c)
+	if len(o.markets) != 1 {
+		t.Errorf("%d markets", len(o.markets))
 	}
-	markets := map[string]*market{}
-	deposits := map[string]int64{}
-	staked := map[string]int64{}
-	ids := map[string]bool{}
-	var bets int
-	var prev int64
-	for i, e := range c.Events {
-		if err := e.Validate(); err != nil {
-			t.Fatalf("event %d %+v: %v", i, e, err)
+	for id, m := range o.markets {
+		// The off, then one suspension per goal.
+		if m.goals < 1 || m.goals > 3 || m.suspensions != m.goals+1 || m.opened != m.suspensions+1 {
+			t.Errorf("market %s: %d goals, %d suspensions, opened %d times", id, m.goals, m.suspensions, m.opened)
 		}
-		if e.T < prev || e.T >= h.DurationUS {
-			t.Fatalf("event %d at %d: out of order or past the end", i, e.T)
+		if !m.inPlay || m.delayMS != FootballBetDelayMS || m.status != replay.StatusClosed || len(m.result) != 1 {
+			t.Errorf("market %s: in play %v, delay %d, %s, result %v", id, m.inPlay, m.delayMS, m.status, m.result)
 		}
-		prev = e.T
-		if !e.Kind.IsFeed() {
-			if ids[e.ID] {
-				t.Fatalf("id %s used twice", e.ID)
-			}
-			ids[e.ID] = true
-		}
-		m := markets[e.Market]
-		switch e.Kind {
-		case replay.KindOdds:
-			if m == nil {
-				m = &market{}
-				markets[e.Market] = m
-			}
-			if m.prices != nil {
-				m.maxGap = max(m.maxGap, e.T-m.lastOdds)
-			}
-			m.prices, m.lastOdds = e.Prices, e.T
-			checkBook(t, e)
-		case replay.KindStatus:
-			if e.Status == replay.StatusSuspended {
-				m.suspensions++
-			}
-			if e.Status == replay.StatusOpen {
-				m.opened++
-			}
-			m.status = e.Status
-		case replay.KindResult:
-			if m.status != replay.StatusClosed {
-				t.Errorf("market %s resulted while %s", e.Market, m.status)
-			}
-			m.result = e.Winners
-		case replay.KindDeposit:
-			if deposits[e.Account] != 0 || staked[e.Account] != 0 {
-				t.Errorf("account %s deposits twice or after betting", e.Account)
-			}
-			if want := "d-" + strings.TrimPrefix(e.Account, "a"); e.ID != want {
-				t.Errorf("deposit id %s, want %s", e.ID, want)
-			}
-			deposits[e.Account] = e.Amount
-		case replay.KindBet:
-			bets++
-			if m == nil || m.status != replay.StatusOpen {
-				t.Fatalf("bet %s on market %s while it is not open", e.ID, e.Market)
-			}
-			if got := m.prices[e.Selection]; got != e.Odds {
-				t.Errorf("bet %s at %s, but %s is priced %s", e.ID, e.Odds, e.Selection, got)
-			}
-			if e.Stake < 200 || e.Stake > 5000 {
-				t.Errorf("bet %s stakes %d", e.ID, e.Stake)
-			}
-			staked[e.Account] += e.Stake
-			if staked[e.Account] >= deposits[e.Account] {
-				t.Errorf("account %s stakes %d of a %d deposit", e.Account, staked[e.Account], deposits[e.Account])
-			}
-		default:
-			t.Errorf("unexpected kind %s", e.Kind)
-		}
-	}
-	if len(markets) != 2 || len(deposits) != 200 {
-		t.Errorf("%d markets and %d depositors; want 2 and 200", len(markets), len(deposits))
-	}
-	for id, m := range markets {
-		if m.suspensions < 1 || m.suspensions > 3 || m.opened != m.suspensions+1 {
-			t.Errorf("market %s: %d suspensions, opened %d times", id, m.suspensions, m.opened)
-		}
-		if len(m.result) != 1 {
-			t.Errorf("market %s: result %v", id, m.result)
-		}
-		// Moves every 1-3 s, a little more across a goal's suspension.
-		if m.maxGap > 3_000_000+int64(smoke.Duration.Microseconds())/20 {
+		// A book every 2-5 s pre-match, every 1-3 s in play, a little
+		// longer across a goal's suspension.
+		if m.maxGap > 5_000_000+smoke.Duration.Microseconds()/20 {
 			t.Errorf("market %s: odds quiet for %d µs", id, m.maxGap)
 		}
 	}
-	// 1 to 3 bets a minute for 4 minutes, less a little at both ends.
-	if perMin := float64(bets) / 200 / 4; perMin < 0.8 || perMin > 3 {
-		t.Errorf("%.2f bets per bettor per minute", perMin)
+	for _, k := range []replay.Kind{replay.KindDeposit, replay.KindBet, replay.KindCashout, replay.KindWithdraw} {
+		if o.kinds[k] == 0 {
+			t.Errorf("no %s: %v", k, o.kinds)
+		}
+	}
+	perHour := float64(len(o.bets)) / float64(smoke.Bettors) / smoke.Duration.Hours()
+	if perHour < 50 || perHour > 200 {
+		t.Errorf("%.0f bets per bettor per hour", perHour)
+	}
+	if f := float64(o.inPlay) / float64(len(o.bets)); f < 0.8 {
+		t.Errorf("%.0f%% of the bets in play", 100*f)
+	}
+}
+
+// TestFootballRealism measures what the bettor model is for, on the
+// acceptance size (two matches, 200 bettors, five minutes): few bets ask
+// for a price that has already moved, and the bets come in bursts.
+func TestFootballRealism(t *testing.T) {
+	o2 := FootballOptions{Seed: 7, Matches: 2, Bettors: 200, Duration: 5 * time.Minute}
+	c, err := Football(o2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := observe(t, c)
+	bets := len(o.bets)
+	stale := float64(o.stale) / float64(bets)
+	mean := float64(bets) / o2.Duration.Seconds()
+	peak := 0
+	for _, n := range o.perSec {
+		peak = max(peak, n)
+	}
+	counts := make([]int, 0, len(o.accounts))
+	for _, n := range o.accounts {
+		counts = append(counts, n)
+	}
+	slices.Sort(counts)
+	slices.Reverse(counts)
+	top := 0
+	for _, n := range counts[:min(len(counts), o2.Bettors/5)] {
+		top += n
+	}
+	t.Logf("events per kind: %v", o.kinds)
+	t.Logf("%d bets: %.1f%% ask a price the market no longer has at their t_us; %.0f%% in play; "+
+		"peak %d bets/s, mean %.2f bets/s (%.1fx); %d bettors bet, the top 20%% placed %.0f%%",
+		bets, 100*stale, 100*float64(o.inPlay)/float64(bets), peak, mean, float64(peak)/mean, len(o.accounts), 100*float64(top)/float64(bets))
+	if stale > 0.10 {
+		t.Errorf("%.1f%% of bets ask a moved price; want few", 100*stale)
+	}
+	if float64(peak) < 3*mean {
+		t.Errorf("peak %d bets/s, mean %.2f: no burst", peak, mean)
+	}
+	if float64(top) < 0.5*float64(bets) {
+		t.Errorf("the top 20%% of bettors placed %d of %d bets", top, bets)
 	}
 }
 
@@ -167,10 +332,25 @@ func checkBook(t *testing.T, e replay.Event) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if ladder(e4) != e4 {
+			t.Fatalf("odds %v: %s is not on the ladder", e.Prices, p)
+		}
 		inv += 10_000_000_000 / e4
 	}
 	if inv < 1_020_000 || inv > 1_080_000 {
 		t.Errorf("odds %v: book at %.1f%%, want about 105%%", e.Prices, float64(inv)/10_000)
+	}
+}
+
+func TestLadder(t *testing.T) {
+	for _, tc := range []struct{ in, want int64 }{
+		{10100, 10100}, {10149, 10100}, {10150, 10200}, {19999, 20000}, {20099, 20000}, {20100, 20200},
+		{31234, 31000}, {32600, 32500}, {32750, 33000}, {57000, 57000}, {57400, 57000}, {99999, 100000}, {123000, 125000},
+		{9_990_000, 10_000_000},
+	} {
+		if got := ladder(tc.in); got != tc.want {
+			t.Errorf("ladder(%d) = %d, want %d", tc.in, got, tc.want)
+		}
 	}
 }
 
@@ -200,25 +380,19 @@ func TestFootballOptionsValidate(t *testing.T) {
 }
 
 func TestFootballShortestMatch(t *testing.T) {
-	// The smallest duration still keeps suspensions apart and inside the match.
+	// The smallest duration still keeps the off and the goals' suspensions
+	// apart and inside the match, with bets in play.
 	for seed := range int64(50) {
-		c, err := Football(FootballOptions{Seed: seed, Matches: 3, Bettors: 20, Duration: MinFootballDuration})
+		o := FootballOptions{Seed: seed, Matches: 3, Bettors: 20, Duration: MinFootballDuration}
+		c, err := Football(o)
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
-		var buf bytes.Buffer
-		if err := replay.WriteCapture(&buf, c); err != nil {
-			t.Fatalf("seed %d: %v", seed, err)
-		}
-		status := map[string]string{}
-		for _, e := range c.Events {
-			if e.Kind != replay.KindStatus {
-				continue
+		obs := observe(t, c)
+		for id, m := range obs.markets {
+			if m.goals < 1 || m.suspensions != m.goals+1 || m.status != replay.StatusClosed {
+				t.Fatalf("seed %d market %s: %d goals, %d suspensions, %s", seed, id, m.goals, m.suspensions, m.status)
 			}
-			if status[e.Market] == e.Status {
-				t.Fatalf("seed %d: market %s is %s twice in a row at %d", seed, e.Market, e.Status, e.T)
-			}
-			status[e.Market] = e.Status
 		}
 	}
 }

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/inplaylabs/inplay/replay"
+	"github.com/inplaylabs/inplay/replay/synth"
+)
+
+func init() { captureCommands = append(captureCommands, newCaptureGenerateCmd) }
+
+const captureGenerateHelp = `generate writes a seeded synthetic capture (format inplay/v1), the one a
+scenario's load.generate replays: the same flags and seed always give the same
+bytes, so a capture can be made once and replayed, shared or diffed.
+
+The football profile plays --matches match-odds markets at once: each opens
+pre-match, goes in play at a fifth of the capture (in_play, bet_delay_ms, the
+live producer), has one to three goals that suspend it and reprice it, and
+closes and is resulted near the end. --bettors bettors (the replay/bettors
+model) deposit, bet on the prices they last saw with a price policy, burst
+after goals and reopenings, cash out and withdraw.
+
+-o FILE writes to FILE (gzipped when it ends in .gz), whole or not at all;
+-o - writes to stdout. Bad flags exit 3.`
+
+func newCaptureGenerateCmd(stdout, stderr io.Writer) *cobra.Command {
+	var (
+		profile  string
+		matches  int
+		bettors  int
+		duration time.Duration
+		seed     int64
+		out      string
+	)
+	cmd := &cobra.Command{
+		Use:   "generate -o FILE",
+		Short: "Generate a seeded synthetic capture (what load.generate replays)",
+		Long:  captureGenerateHelp,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var problems []string
+			if profile != "football" {
+				problems = append(problems, fmt.Sprintf("--profile %q is not a known profile (known: football)", profile))
+			}
+			if out == "" {
+				problems = append(problems, "-o is required: the file to write (.gz to gzip it), or - for stdout")
+			}
+			opts := synth.FootballOptions{Seed: seed, Matches: matches, Bettors: bettors, Duration: duration}
+			for _, err := range opts.Validate() {
+				problems = append(problems, "--"+err.Error())
+			}
+			if len(problems) > 0 {
+				return &exitError{code: exitInput, err: errors.New(strings.Join(problems, "\n  "))}
+			}
+			s, err := synth.FootballStream(opts)
+			if err != nil {
+				return &exitError{code: exitInput, err: err}
+			}
+			counted := &kindCounter{Stream: s, n: map[replay.Kind]int{}}
+			if err := writeCaptureFile(out, stdout, counted); err != nil {
+				return err
+			}
+			info := stdout
+			if out == "-" {
+				info = stderr
+			}
+			var kinds []string
+			total := 0
+			for _, k := range slices.Sorted(maps.Keys(counted.n)) {
+				kinds = append(kinds, fmt.Sprintf("%s %d", k, counted.n[k]))
+				total += counted.n[k]
+			}
+			fmt.Fprintf(info, "%s: %d events (%s), seed %d\n", out, total, strings.Join(kinds, ", "), seed)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&profile, "profile", "football", "what to generate (football)")
+	f.IntVar(&matches, "matches", 1, "matches played at the same time, one market each")
+	f.IntVar(&bettors, "bettors", 200, "the bettor population (0: the feed alone)")
+	f.DurationVar(&duration, "duration", 4*time.Minute, fmt.Sprintf("capture length, at least %s", synth.MinFootballDuration))
+	f.Int64Var(&seed, "seed", 1, "the seed: the same seed and flags give the same bytes")
+	f.StringVarP(&out, "output", "o", "", "the file to write (gzipped when it ends in .gz), or - for stdout")
+	return cmd
+}
+
+// kindCounter counts the events of each kind that pass through it.
+type kindCounter struct {
+	replay.Stream
+	n map[replay.Kind]int
+}
+
+func (c *kindCounter) Next() (replay.Event, error) {
+	e, err := c.Stream.Next()
+	if err == nil {
+		c.n[e.Kind]++
+	}
+	return e, err
+}
+
+// writeCaptureFile writes s to path ("-": stdout), gzipped when path ends
+// in .gz. A file is written beside path and renamed into place once whole,
+// so a failure never leaves a short capture under path's name. A path that
+// cannot be created is bad input (exit 3); a failure while writing, the
+// environment's (exit 4).
+func writeCaptureFile(path string, stdout io.Writer, s replay.Stream) error {
+	if path == "-" {
+		w, err := replay.NewCaptureWriter(stdout, s.Header())
+		if err == nil {
+			err = w.Copy(s)
+		}
+		if err != nil {
+			return &exitError{code: exitEnv, err: err}
+		}
+		return nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return &exitError{code: exitInput, err: fmt.Errorf("-o %s: %w", path, err)}
+	}
+	tmp := f.Name()
+	err = func() error {
+		var w io.Writer = f
+		var zw *gzip.Writer
+		if strings.HasSuffix(path, ".gz") {
+			// No name and no time in the gzip header: the same capture
+			// compresses to the same bytes.
+			zw = gzip.NewWriter(f)
+			w = zw
+		}
+		cw, err := replay.NewCaptureWriter(w, s.Header())
+		if err != nil {
+			return err
+		}
+		if err := cw.Copy(s); err != nil {
+			return err
+		}
+		if zw != nil {
+			if err := zw.Close(); err != nil {
+				return err
+			}
+		}
+		if err := f.Chmod(0o644); err != nil {
+			return err
+		}
+		return f.Close()
+	}()
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return &exitError{code: exitEnv, err: fmt.Errorf("write %s: %w", path, err)}
+	}
+	return nil
+}
