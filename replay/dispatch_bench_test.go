@@ -57,11 +57,11 @@ func (p *constantPlan) Next() (replay.Planned, error) {
 // dispatchRun is one run of the dispatcher at a constant offered rate.
 type dispatchRun struct {
 	cpuPerEvent time.Duration // the process's CPU time (user + system) over events sent
-	rate    float64 // sent / (wall time of the sending)
-	lagP99  time.Duration
-	lagMax  time.Duration
-	dropped int64
-	sent    int64
+	rate        float64       // sent / (wall time of the sending)
+	lagP99      time.Duration
+	lagMax      time.Duration
+	dropped     int64
+	sent        int64
 }
 
 // runDispatch replays n bets at rate into the no-op sink, journaling to a
@@ -81,11 +81,11 @@ func runDispatch(tb testing.TB, rate, n int) dispatchRun {
 	span := time.Duration(n-1) * (time.Second / time.Duration(rate))
 	return dispatchRun{
 		cpuPerEvent: cpu / time.Duration(max(res.Sent, 1)),
-		rate:    float64(res.Sent) / max(span, res.Wall-start.Sub(time.Now())).Seconds(),
-		lagP99:  time.Duration(res.ScheduleLag.ValueAtQuantile(99)) * time.Microsecond,
-		lagMax:  time.Duration(res.ScheduleLag.Max()) * time.Microsecond,
-		dropped: res.Dropped,
-		sent:    res.Sent,
+		rate:        float64(res.Sent) / max(span, res.Wall).Seconds(),
+		lagP99:      time.Duration(res.ScheduleLag.ValueAtQuantile(99)) * time.Microsecond,
+		lagMax:      time.Duration(res.ScheduleLag.Max()) * time.Microsecond,
+		dropped:     res.Dropped,
+		sent:        res.Sent,
 	}
 }
 

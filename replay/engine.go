@@ -132,7 +132,7 @@ type Result struct {
 	// with KeepJournal; otherwise it is nil and the journal is what was
 	// written to JournalTo.
 	Journal     []JournalEntry
-	Planned     int64                            // entries taken from the plan: all of them, unless the run stopped early
+	Planned     int64                            // entries dispatched or dropped: the whole plan, unless the run stopped early
 	Sent        int64                            // requests sent plus feed events published
 	Dropped     int64                            // bettor events with no free worker at their time
 	Outcomes    map[Kind]map[Outcome]int64       // journal entries by kind and outcome
@@ -277,12 +277,14 @@ func (e *Engine) Run(ctx context.Context, plan PlanStream, start time.Time) (*Re
 
 	w := waiter{spin: e.spin}
 	defer w.stop()
+	ahead := startReadAhead(plan)
+	defer ahead.close()
 	var (
 		stopped error
 		seq     int64
 	)
 	for {
-		p, err := plan.Next()
+		p, err := ahead.Next()
 		if err == io.EOF {
 			break
 		}
@@ -330,7 +332,7 @@ func (e *Engine) Run(ctx context.Context, plan PlanStream, start time.Time) (*Re
 	if work != nil {
 		close(work)
 	}
-	r.drain(&wg, slots, e.drain, cancelReqs)
+	r.drain(&wg, slots, work, e.drain, cancelReqs)
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -482,7 +484,7 @@ func (w *waiter) stop() {
 // drain waits for the pool's requests up to bound, then cancels them and
 // waits one more second; whatever is still running then is journaled as
 // unknown, since nobody can say whether it took effect.
-func (r *run) drain(wg *sync.WaitGroup, slots []slot, bound time.Duration, cancelReqs context.CancelFunc) {
+func (r *run) drain(wg *sync.WaitGroup, slots []slot, work chan job, bound time.Duration, cancelReqs context.CancelFunc) {
 	finished := make(chan struct{})
 	go func() {
 		wg.Wait()
@@ -510,6 +512,19 @@ func (r *run) drain(wg *sync.WaitGroup, slots []slot, bound time.Duration, cance
 		if slots[i].busy {
 			abandoned = append(abandoned, slots[i].f)
 			slots[i].busy = false
+		}
+	}
+	// A request still queued for a worker (every worker stuck, the CPU
+	// starved) is given up on too, as if its worker never ran.
+	for queued := true; queued; {
+		select {
+		case j, ok := <-work:
+			if queued = ok; ok {
+				r.busy.Add(-1)
+				abandoned = append(abandoned, &inflight{entry: newJournalEntry(j.seq, j.p), start: r.start})
+			}
+		default:
+			queued = false
 		}
 	}
 	slices.SortFunc(abandoned, func(a, b *inflight) int { return cmp.Compare(a.entry.Seq, b.entry.Seq) })
@@ -644,4 +659,95 @@ func (r *run) recordLocked(e JournalEntry, done time.Time, sent bool) {
 // clampUS fits a µs value into the histograms' range.
 func clampUS(v int64) int64 {
 	return min(max(v, 0), HistogramMaxUS)
+}
+
+// readAhead reads a plan in a goroutine of its own, a few batches ahead of
+// dispatch, so that decoding and planning the capture (microseconds an
+// entry for a file) run beside the dispatcher instead of in its path; it
+// holds at most aheadBatches+1 batches of aheadBatch entries.
+type readAhead struct {
+	batches chan planBatch
+	free    chan []Planned
+	stop    chan struct{}
+	done    chan struct{}
+	cur     []Planned
+	i       int
+	err     error
+}
+
+type planBatch struct {
+	entries []Planned
+	err     error // after the entries: io.EOF at the end
+}
+
+const (
+	aheadBatch   = 256
+	aheadBatches = 4
+)
+
+func startReadAhead(p PlanStream) *readAhead {
+	ra := &readAhead{
+		batches: make(chan planBatch, aheadBatches),
+		free:    make(chan []Planned, aheadBatches+1),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	for range aheadBatches + 1 {
+		ra.free <- make([]Planned, 0, aheadBatch)
+	}
+	go ra.fill(p)
+	return ra
+}
+
+func (ra *readAhead) fill(p PlanStream) {
+	defer close(ra.done)
+	for {
+		var b []Planned
+		select {
+		case b = <-ra.free:
+		case <-ra.stop:
+			return
+		}
+		var err error
+		for len(b) < cap(b) {
+			e, nerr := p.Next()
+			if nerr != nil {
+				err = nerr
+				break
+			}
+			b = append(b, e)
+		}
+		select {
+		case ra.batches <- planBatch{b, err}:
+		case <-ra.stop:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Next returns the plan's next entry, as PlanStream.Next.
+func (ra *readAhead) Next() (Planned, error) {
+	for ra.i >= len(ra.cur) {
+		if ra.err != nil {
+			return Planned{}, ra.err
+		}
+		if ra.cur != nil {
+			clear(ra.cur) // let the events' maps and slices go
+			ra.free <- ra.cur[:0]
+		}
+		b := <-ra.batches
+		ra.cur, ra.i, ra.err = b.entries, 0, b.err
+	}
+	ra.i++
+	return ra.cur[ra.i-1], nil
+}
+
+// close stops the reading and waits for it (an entry being read is
+// finished first).
+func (ra *readAhead) close() {
+	close(ra.stop)
+	<-ra.done
 }

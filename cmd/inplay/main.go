@@ -122,11 +122,10 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 		out     string
 		keep    bool
 		verbose bool
-		// noProgress turns off the progress line (progress.go).
-		noProgress bool
 		so      = stack.OptionsFromEnv()
 		sf      shrinkFlags
 	)
+	var noProgress bool // no progress line (progress.go)
 	cmd := &cobra.Command{
 		Use:   "run SCENARIO.yaml",
 		Short: "Run a scenario end to end and write its reports",
