@@ -2,10 +2,10 @@ package replay_test
 
 import (
 	"fmt"
-	"slices"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 )
