@@ -47,6 +47,14 @@ chaos:
 # commands RESULTS.md quotes.
 BENCH_OPENLOOP = $(GO) test -run '^$$' -bench '^BenchmarkOpenLoop$$' -benchtime 1x -count 1 -timeout 10m ./replay/
 BENCH_READER   = $(GO) test -run '^$$' -bench '^BenchmarkReadCapture$$' -benchtime 1s -count 5 -timeout 10m ./replay/
+# The replay engine at scale (replay/dispatch_bench_test.go,
+# maxrate_bench_test.go, bigcapture_bench_test.go): the dispatcher alone into
+# a sink that does nothing, the highest rate inplay and vegeta each sustain
+# against a trivial loopback server, and a generated capture of 100 MB and
+# 1 GB replayed at full speed, each by a child process whose peak RSS is read.
+BENCH_DISPATCH = $(GO) test -run '^$$' -bench '^BenchmarkDispatch$$' -benchtime 1x -count 1 -timeout 10m ./replay/
+BENCH_MAXRATE  = $(GO) test -run '^$$' -bench '^BenchmarkMaxRate$$' -benchtime 1x -count 1 -timeout 20m ./replay/
+BENCH_CAPTURE  = $(GO) test -run '^$$' -bench '^BenchmarkBigCapture$$' -benchtime 1x -count 1 -timeout 30m ./replay/
 # The platform: each offered rate is one whole run of 60 s (inplay platform
 # as its own process, through the links, reconciled), then pgbench -N on the
 # same PostgreSQL for scale. INPLAY_BENCH_RATES / INPLAY_BENCH_SECONDS
@@ -103,17 +111,21 @@ the same PostgreSQL, in the same make bench.
 endef
 export BENCH_PLATFORM_NOTES
 
-## bench: run the benchmarks (inplay vs vegeta open loop, capture reader, the platform stepped vs pgbench) and write bench/RESULTS.md
+## bench: run the benchmarks (inplay vs vegeta open loop, capture reader, the replay engine at scale, the platform stepped vs pgbench) and write bench/RESULTS.md
 bench:
 	@mkdir -p bench
 	@cat /proc/loadavg > bench/load.txt 2>/dev/null || echo unknown > bench/load.txt
 	$(BENCH_OPENLOOP) > bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
 	$(BENCH_READER) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
+	$(BENCH_DISPATCH) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
+	$(BENCH_MAXRATE) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
+	$(BENCH_CAPTURE) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
 	$(BENCH_PLATFORM) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
 	@cat bench/raw.txt
 	@{ echo "# Benchmark results"; echo; \
 	   echo "Reproduce with \`make bench\`, which runs:"; echo; echo '```sh'; \
-	   echo "$(BENCH_OPENLOOP)"; echo "$(BENCH_READER)"; echo "$(BENCH_PLATFORM)"; echo '```'; echo; \
+	   echo "$(BENCH_OPENLOOP)"; echo "$(BENCH_READER)"; echo "$(BENCH_DISPATCH)"; echo "$(BENCH_MAXRATE)"; \
+	   echo "$(BENCH_CAPTURE)"; echo "$(BENCH_PLATFORM)"; echo '```'; echo; \
 	   echo "## Machine"; echo; \
 	   echo "- cores (nproc): $$(nproc)"; \
 	   echo "- cpu: $$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')"; \
@@ -137,6 +149,26 @@ bench:
 	     "$$(awk '/^BenchmarkReadCapture/ { for (i = 3; i < NF; i += 2) if ($$(i+1) == "events/s") print $$i }' bench/raw.txt \
 	         | sort -n | awk '{ a[NR] = $$1 } END { print a[int((NR + 1) / 2)] }') events/s."; echo; \
 	   printf '%s\n' "$$BENCH_NOTES"; echo; \
+	   echo "## The replay engine at scale"; echo; \
+	   echo "The dispatcher alone, into a Target that answers at once, journaling to a buffered io.Discard (bar: >= 200,000 events/s per core, schedule lag p99 <= 1 ms, nothing dropped):"; echo; \
+	   echo "| GOMAXPROCS | highest rate held, events/s | per core | lag p99 ms there | at 200,000/s per core: sent/s per core | lag p99 ms | dropped | bar |"; \
+	   echo "|---|---|---|---|---|---|---|---|"; \
+	   awk '/^BenchmarkDispatch\// { delete v; for (i = 3; i < NF; i += 2) v[$$(i+1)] = $$i; \
+	       bar = (v["bar-events/s/core"] >= 0.99 * 200000 && v["bar-lag-p99-ms"] <= 1 && v["bar-dropped"] == 0) ? "holds" : "-"; \
+	       printf "| %d | %.0f | %.0f | %.3f | %.0f | %.3f | %d | %s |\n", v["gomaxprocs"], v["events/s"], v["events/s/core"], \
+	         v["lag-p99-ms"], v["bar-events/s/core"], v["bar-lag-p99-ms"], v["bar-dropped"], bar }' bench/raw.txt; echo; \
+	   echo "Highest constant rate sustained against a trivial loopback HTTP server (inplay: lag p99 <= 1 ms, no drop; vegeta: achieved rate within 1% of requested), measured in the same run, the tools alternating:"; echo; \
+	   echo "| inplay req/s | inplay lag p99 ms there | vegeta req/s | ratio inplay/vegeta | GOMAXPROCS |"; echo "|---|---|---|---|---|"; \
+	   awk '/^BenchmarkMaxRate/ { delete v; for (i = 3; i < NF; i += 2) v[$$(i+1)] = $$i; \
+	       printf "| %d | %.3f | %d | %.2f | %d |\n", v["inplay-max-req/s"], v["inplay-lag-p99-ms"], v["vegeta-max-req/s"], v["ratio"], v["gomaxprocs"] }' bench/raw.txt; echo; \
+	   echo "A generated capture replayed at full speed into the no-op sink (headroom 1.3), each size by a child process (bar: peak RSS <= 200 MB for 1 GB, and the 100 MB capture's within 20% of it):"; echo; \
+	   echo "| capture | peak RSS MB | events/s |"; echo "|---|---|---|"; \
+	   awk '/^BenchmarkBigCapture/ { for (i = 3; i < NF; i += 2) { u = $$(i+1); \
+	       if (u ~ /^rss-MB-/) { s = u; sub(/^rss-MB-/, "", s); rss[s] = $$i; order[++n] = s } \
+	       else if (u ~ /^events\/s-/) { s = u; sub(/^events\/s-/, "", s); eps[s] = $$i } \
+	       else if (u == "rss-ratio") ratio = $$i; else if (u == "bar-held") held = $$i } } \
+	     END { for (k = 1; k <= n; k++) printf "| %s | %.1f | %.0f |\n", order[k], rss[order[k]], eps[order[k]]; \
+	       printf "\nRSS of the smaller over the larger: %.3f; bar %s.\n", ratio, (held == 1 ? "holds" : "does not hold") }' bench/raw.txt; echo; \
 	   echo "## The platform: accepted bets per second, stepped"; echo; \
 	   tps=$$(awk '/^BenchmarkPgbench/ { for (i = 3; i < NF; i += 2) if ($$(i+1) == "tps") print $$i }' bench/raw.txt); \
 	   echo "pgbench -N on the same PostgreSQL, same run: $$tps tps (32 clients). Each row is one 60 s run at a constant offered rate."; echo; \

@@ -116,8 +116,8 @@ func runInplay(b *testing.B, url string, c *replay.Capture) toolRun {
 	ctx, cancel := context.WithTimeout(context.Background(), openLoopBound)
 	defer cancel()
 	eng := replay.NewEngine(replay.NewHTTPTarget(url, replay.RequestTimeout(requestTimeout)), nil,
-		replay.Workers(openLoopWorkers), replay.DrainTimeout(5*time.Second))
-	res, err := eng.Run(ctx, plan, time.Now())
+		replay.Workers(openLoopWorkers), replay.DrainTimeout(5*time.Second), replay.KeepJournal())
+	res, err := eng.Run(ctx, plan.Stream(), time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}

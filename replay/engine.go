@@ -3,12 +3,11 @@ package replay
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/http/httptrace"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -27,6 +26,9 @@ type Publisher interface {
 const (
 	DefaultWorkers      = 256              // requests in flight at most
 	DefaultDrainTimeout = 10 * time.Second // wait for in-flight requests at the end
+	// DefaultSpinWait is how close to an event's time the dispatcher stops
+	// sleeping and yields instead (see SpinWait).
+	DefaultSpinWait = 50 * time.Microsecond
 )
 
 // HistogramMaxUS is the largest value, in µs (one hour), the engine's
@@ -34,7 +36,7 @@ const (
 // digits keep p99 exact to 0.1%.
 const HistogramMaxUS = int64(time.Hour / time.Microsecond)
 
-// Engine replays a Plan open loop: every event is sent at its planned time,
+// Engine replays a plan open loop: every event is sent at its planned time,
 // never after the previous answer. Bettor events go to a Target through at
 // most Workers requests in flight; when none is free at an event's time,
 // the event is dropped and counted, never queued, because a queued request
@@ -42,20 +44,34 @@ const HistogramMaxUS = int64(time.Hour / time.Microsecond)
 // Feed events go to a Publisher, in plan order. The engine uses time.Now,
 // timers and goroutines only, so testing/synctest can run it in virtual time.
 //
+// The plan streams (a PlanStream) and so does the journal: each entry is
+// written to the JournalTo writer when it completes and then forgotten, so a
+// replay's memory does not grow with its capture. The Result keeps counts
+// and histograms, and the journal itself only with KeepJournal.
+//
+// Dispatch is one goroutine that takes each entry at its time and hands a
+// bettor request to a pool of Workers long-lived goroutines through a
+// buffered channel; the pool is the limit on requests in flight, so the
+// hand-off never blocks, and an entry that finds every worker busy is
+// dropped. No goroutine is started per event.
+//
 // A request's send time is the moment it went out, not the moment it was
 // due: when the Target uses net/http with the context Send is given (as
 // HTTPTarget does), it is when the request was written to the connection
 // (httptrace WroteRequest); otherwise it is stamped in the worker right
 // before Send is called. Either way every harness-side delay before the
-// request leaves (scheduling the worker, marshalling, dialling) shows as
-// schedule lag, which a run checks against its bound (exit 5), instead of
-// passing silently as the platform's latency.
+// request leaves (the hand-off, scheduling the worker, marshalling,
+// dialling) shows as schedule lag, which a run checks against its bound
+// (exit 5), instead of passing silently as the platform's latency.
 type Engine struct {
 	target  Target
 	feed    Publisher
 	workers int
 	journal io.Writer
 	drain   time.Duration
+	keep    bool
+	spin    time.Duration
+	cur     atomic.Pointer[run] // the run in progress, for Progress
 }
 
 // EngineOption configures an Engine.
@@ -68,9 +84,16 @@ func Workers(n int) EngineOption {
 }
 
 // JournalTo writes each journal entry to w as a JSON line when it completes
-// (so in completion order, not Seq order). Writes are serialized.
+// (so in completion order, not Seq order). Writes are serialized, one Write
+// per line; give a buffered writer for a file.
 func JournalTo(w io.Writer) EngineOption {
 	return func(e *Engine) { e.journal = w }
+}
+
+// KeepJournal keeps every journal entry in Result.Journal, sorted by Seq:
+// for tests and small plans, since it holds the whole run in memory.
+func KeepJournal() EngineOption {
+	return func(e *Engine) { e.keep = true }
 }
 
 // DrainTimeout bounds the wait for in-flight requests once dispatch ends
@@ -80,10 +103,21 @@ func DrainTimeout(d time.Duration) EngineOption {
 	return func(e *Engine) { e.drain = d }
 }
 
+// SpinWait sets how close to an entry's time the dispatcher stops sleeping
+// on a timer and yields (runtime.Gosched) until the time comes (default
+// DefaultSpinWait; 0 never yields). Go's timers wake up to a millisecond
+// late on Linux when the process is otherwise idle (the poller's timeout is
+// in milliseconds), which at high rates would make every send late; yielding
+// is precise, but keeps a core busy while it waits. Whatever it is set to,
+// a late send is measured, never hidden.
+func SpinWait(d time.Duration) EngineOption {
+	return func(e *Engine) { e.spin = max(d, 0) }
+}
+
 // NewEngine returns an Engine that sends bettor events to target and feed
 // events to feed. Either may be nil when the plan has no events for it.
 func NewEngine(target Target, feed Publisher, opts ...EngineOption) *Engine {
-	e := &Engine{target: target, feed: feed, workers: DefaultWorkers, drain: DefaultDrainTimeout}
+	e := &Engine{target: target, feed: feed, workers: DefaultWorkers, drain: DefaultDrainTimeout, spin: DefaultSpinWait}
 	for _, o := range opts {
 		o(e)
 	}
@@ -92,12 +126,16 @@ func NewEngine(target Target, feed Publisher, opts ...EngineOption) *Engine {
 
 // Result is what a replay did and measured.
 type Result struct {
-	Start       time.Time                        // the replay clock's zero
-	Wall        time.Duration                    // from Start to the end of Run
-	Journal     []JournalEntry                   // every dispatched or dropped entry, sorted by Seq
-	Planned     int64                            // entries in the plan
+	Start time.Time     // the replay clock's zero
+	Wall  time.Duration // from Start to the end of Run
+	// Journal is every dispatched or dropped entry, sorted by Seq, only
+	// with KeepJournal; otherwise it is nil and the journal is what was
+	// written to JournalTo.
+	Journal     []JournalEntry
+	Planned     int64                            // entries dispatched or dropped: the whole plan, unless the run stopped early
 	Sent        int64                            // requests sent plus feed events published
 	Dropped     int64                            // bettor events with no free worker at their time
+	Outcomes    map[Kind]map[Outcome]int64       // journal entries by kind and outcome
 	ScheduleLag *hdrhistogram.Histogram          // µs from intended to actual send (see Engine), every sent entry
 	Latency     map[Kind]*hdrhistogram.Histogram // µs from intended send to answer, per bettor kind
 }
@@ -107,15 +145,84 @@ func newHistogram() *hdrhistogram.Histogram {
 	return hdrhistogram.New(1, HistogramMaxUS, 3)
 }
 
+// Progress is a snapshot of the run in progress, cheap enough to take
+// several times a second.
+type Progress struct {
+	Running    bool          // a Run is in progress
+	Elapsed    time.Duration // since the replay clock's zero (negative before it)
+	Dispatched int64         // entries taken from the plan and sent, published or dropped
+	Sent       int64         // requests sent plus feed events published
+	Dropped    int64
+	Unknown    int64         // bettor requests with no definitive answer (timeouts, transport errors, 5xx)
+	LagP99     time.Duration // schedule lag p99 so far
+}
+
+// Progress returns a snapshot of the run in progress, or of the last one
+// once it has ended (Running false).
+func (e *Engine) Progress() Progress {
+	r := e.cur.Load()
+	if r == nil {
+		return Progress{}
+	}
+	p := Progress{
+		Running:    !r.finished.Load(),
+		Elapsed:    time.Since(r.start),
+		Dispatched: r.dispatched.Load(),
+		Sent:       r.sent.Load(),
+		Dropped:    r.nDropped.Load(),
+		Unknown:    r.unknown.Load(),
+	}
+	r.mu.Lock()
+	p.LagP99 = time.Duration(r.lag.ValueAtQuantile(99)) * time.Microsecond
+	r.mu.Unlock()
+	return p
+}
+
+// Kind and outcome indexes of the run's counters.
+var (
+	countedKinds    = []Kind{KindOdds, KindStatus, KindResult, KindIncident, KindDeposit, KindWithdraw, KindBet, KindCashout}
+	countedOutcomes = []Outcome{OutcomeAccepted, OutcomeRejected, OutcomeUnknown, OutcomeDropped, OutcomePublished}
+)
+
+func kindIndex(k Kind) int {
+	return slices.Index(countedKinds, k) // -1: not counted (a Kind no capture has)
+}
+
+func outcomeIndex(o Outcome) int { return slices.Index(countedOutcomes, o) }
+
 // run is the shared state of one Run.
 type run struct {
 	start time.Time
-	mu    sync.Mutex
-	res   *Result
-	enc   *json.Encoder
-	jerr  error               // the first journal write error
-	live  map[int64]*inflight // requests in flight, by Seq
-	ended bool                // abandoned requests are no longer recorded
+	keep  bool
+
+	// Progress counters, read without the lock.
+	dispatched, sent, nDropped, unknown atomic.Int64
+	finished                            atomic.Bool
+	busy                                atomic.Int64 // requests handed to the pool and not yet answered
+
+	mu       sync.Mutex
+	lag      *hdrhistogram.Histogram
+	latency  map[Kind]*hdrhistogram.Histogram
+	counts   [8][5]int64 // by kindIndex, outcomeIndex
+	journal  []JournalEntry
+	w        io.Writer
+	buf      []byte // one encoded journal line
+	jerr     error  // the first journal write error
+	ended    bool   // abandoned requests are no longer recorded
+	resSent  int64
+	resDrops int64
+}
+
+// job is one bettor request handed to the pool.
+type job struct {
+	seq int64
+	p   Planned
+}
+
+// slot is one worker's request in flight, where the drain finds it.
+type slot struct {
+	busy bool // under run.mu
+	f    *inflight
 }
 
 // Run replays plan, with start as the time of offset 0 (start may be in the
@@ -124,105 +231,132 @@ type run struct {
 // answered (bounded by DrainTimeout). Cancelling ctx stops dispatch at once;
 // the entries not yet reached are left out of the journal, in-flight
 // requests still get DrainTimeout to answer, and Run returns the partial
-// Result together with ctx's error. A journal write error is returned too,
-// with the full Result: the in-memory journal is complete regardless.
-func (e *Engine) Run(ctx context.Context, plan *Plan, start time.Time) (*Result, error) {
-	if plan == nil {
+// Result together with ctx's error. An error reading the plan, or a plan
+// entry the engine cannot send (a feed event with no Publisher, a bettor
+// event with no Target), stops dispatch the same way and is returned with
+// the partial Result. A journal write error is returned too, with the full
+// Result.
+func (e *Engine) Run(ctx context.Context, plan PlanStream, start time.Time) (*Result, error) {
+	if plan == nil || isNilPlan(plan) {
 		return nil, errors.New("replay: Run needs a plan")
-	}
-	for _, p := range plan.Entries {
-		if p.Event.Kind.IsFeed() && e.feed == nil {
-			return nil, errors.New("replay: the plan has feed events but the engine has no Publisher")
-		}
-		if !p.Event.Kind.IsFeed() && e.target == nil {
-			return nil, errors.New("replay: the plan has bettor events but the engine has no Target")
-		}
 	}
 	r := &run{
 		start: start,
-		live:  map[int64]*inflight{},
-		res: &Result{
-			Start:       start,
-			Journal:     make([]JournalEntry, 0, len(plan.Entries)),
-			Planned:     int64(len(plan.Entries)),
-			ScheduleLag: newHistogram(),
-			Latency: map[Kind]*hdrhistogram.Histogram{
-				KindDeposit: newHistogram(), KindWithdraw: newHistogram(),
-				KindBet: newHistogram(), KindCashout: newHistogram(),
-			},
+		keep:  e.keep,
+		w:     e.journal,
+		lag:   newHistogram(),
+		latency: map[Kind]*hdrhistogram.Histogram{
+			KindDeposit: newHistogram(), KindWithdraw: newHistogram(),
+			KindBet: newHistogram(), KindCashout: newHistogram(),
 		},
 	}
-	if e.journal != nil {
-		r.enc = json.NewEncoder(e.journal)
-	}
+	e.cur.Store(r)
+	defer r.finished.Store(true)
+
 	// Requests outlive a cancelled ctx until the drain bound, so an answer
 	// already on its way is still recorded as what it was.
 	reqCtx, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelReqs()
-	slots := make(chan struct{}, e.workers)
-	var wg sync.WaitGroup
 
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	var stopped error
-dispatch:
-	for i, p := range plan.Entries {
-		intended := start.Add(p.At)
-		if d := time.Until(intended); d > 0 {
-			timer.Reset(d)
-			select {
-			case <-timer.C:
-			case <-ctx.Done():
-				timer.Stop()
-				stopped = ctx.Err()
-				break dispatch
-			}
-		} else if err := ctx.Err(); err != nil {
+	var (
+		work  chan job
+		slots []slot
+		wg    sync.WaitGroup
+	)
+	if e.target != nil {
+		work = make(chan job, e.workers) // never full: at most workers are busy
+		slots = make([]slot, e.workers)
+		for i := range slots {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				e.worker(r, reqCtx, &slots[i], work)
+			}()
+		}
+	}
+
+	w := waiter{spin: e.spin}
+	defer w.stop()
+	ahead := startReadAhead(plan)
+	defer ahead.close()
+	var (
+		stopped error
+		seq     int64
+	)
+	for {
+		p, err := ahead.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			stopped = fmt.Errorf("replay: reading the plan: %w", err)
+			break
+		}
+		isFeed := p.Event.Kind.IsFeed()
+		if isFeed && e.feed == nil {
+			stopped = errors.New("replay: the plan has feed events but the engine has no Publisher")
+			break
+		}
+		if !isFeed && e.target == nil {
+			stopped = errors.New("replay: the plan has bettor events but the engine has no Target")
+			break
+		}
+		if err := w.until(ctx, start.Add(p.At)); err != nil {
 			stopped = err
 			break
 		}
-		entry := newJournalEntry(int64(i+1), p)
-		if p.Event.Kind.IsFeed() {
+		seq++
+		r.dispatched.Add(1)
+		if isFeed {
+			entry := newJournalEntry(seq, p)
 			sent := time.Now()
 			entry.FeedSeq = e.feed.Publish(p.Event)
 			entry.Outcome = OutcomePublished
 			r.done(entry, sent, time.Now())
 			continue
 		}
-		select {
-		case slots <- struct{}{}:
-		default:
+		if r.busy.Load() >= int64(e.workers) {
+			entry := newJournalEntry(seq, p)
 			entry.Outcome = OutcomeDropped
 			r.dropped(entry)
 			continue
 		}
-		// Registered before the goroutine starts, so a drain that gives up
-		// on it still finds it. It is not stamped sent here: the worker may
-		// take a while to be scheduled, and that delay is the harness's.
-		f := r.begin(entry)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ctx := httptrace.WithClientTrace(reqCtx, f.trace())
-			f.started.Store(new(time.Now()))
-			resp := e.target.Send(ctx, p.Event)
-			done := time.Now()
-			<-slots // free the slot before journaling: journal I/O must not cause drops
-			entry.Outcome, entry.Code, entry.HTTPStatus, entry.Error = resp.Outcome, resp.Code, resp.HTTPStatus, resp.Err
-			if entry.Outcome == "" {
-				entry.Outcome = OutcomeUnknown // a Target that says nothing has not said yes
-			}
-			r.done(entry, f.sent(done), done)
-		}()
+		r.busy.Add(1)
+		work <- job{seq: seq, p: p}
+		// Let the worker start now: on a busy or single core, a dispatcher
+		// that ran on through a catch-up would starve the pool it hands
+		// to, and every request would wait for the CPU instead of going
+		// out. Cheap when nothing else is runnable.
+		runtime.Gosched()
 	}
-	r.drain(&wg, e.drain, cancelReqs)
+	if work != nil {
+		close(work)
+	}
+	r.drain(&wg, slots, work, e.drain, cancelReqs)
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.ended = true
-	res := r.res
-	slices.SortFunc(res.Journal, func(a, b JournalEntry) int { return cmp.Compare(a.Seq, b.Seq) })
-	res.Wall = time.Since(start)
+	res := &Result{
+		Start: start, Wall: time.Since(start),
+		Planned: seq, Sent: r.resSent, Dropped: r.resDrops,
+		ScheduleLag: r.lag, Latency: r.latency,
+		Outcomes: map[Kind]map[Outcome]int64{},
+	}
+	for ki, k := range countedKinds {
+		for oi, o := range countedOutcomes {
+			if n := r.counts[ki][oi]; n > 0 {
+				if res.Outcomes[k] == nil {
+					res.Outcomes[k] = map[Outcome]int64{}
+				}
+				res.Outcomes[k][o] = n
+			}
+		}
+	}
+	if r.keep {
+		res.Journal = r.journal
+		slices.SortFunc(res.Journal, func(a, b JournalEntry) int { return cmp.Compare(a.Seq, b.Seq) })
+	}
 	var jerr error
 	if r.jerr != nil {
 		jerr = fmt.Errorf("replay: writing the journal: %w", r.jerr)
@@ -230,10 +364,127 @@ dispatch:
 	return res, errors.Join(stopped, jerr)
 }
 
-// drain waits for in-flight requests up to bound, then cancels them and
+// isNilPlan catches a nil *Planner passed as a PlanStream.
+func isNilPlan(p PlanStream) bool {
+	pl, ok := p.(*Planner)
+	return ok && pl == nil
+}
+
+// worker sends the requests handed to it, one at a time, until work is
+// closed.
+func (e *Engine) worker(r *run, reqCtx context.Context, s *slot, work <-chan job) {
+	for j := range work {
+		entry := newJournalEntry(j.seq, j.p)
+		// Registered before the request starts, so a drain that gives up
+		// on it still finds it. It is stamped sent only here, in the
+		// worker: the hand-off and the scheduling of the worker are the
+		// harness's delay.
+		f := &inflight{entry: entry, start: r.start}
+		f.ct.WroteRequest = f.wroteRequest
+		r.mu.Lock()
+		s.busy, s.f = !r.ended, f
+		r.mu.Unlock()
+		ctx := httptrace.WithClientTrace(reqCtx, &f.ct)
+		f.started.Store(int64(time.Since(r.start)) | stampSet)
+		resp := e.target.Send(ctx, j.p.Event)
+		done := time.Now()
+		r.busy.Add(-1) // free the worker before journaling: journal I/O must not cause drops
+		entry.Outcome, entry.Code, entry.HTTPStatus, entry.Error = resp.Outcome, resp.Code, resp.HTTPStatus, resp.Err
+		if entry.Outcome == "" {
+			entry.Outcome = OutcomeUnknown // a Target that says nothing has not said yes
+		}
+		r.finish(s, entry, f.sent(done), done)
+	}
+}
+
+// waiter waits for an entry's time: on a timer, then, for the last stretch,
+// by yielding.
+type waiter struct {
+	spin  time.Duration
+	timer *time.Timer
+	// frozen is set once the clock was seen not to move while the
+	// dispatcher yielded: a virtual clock (testing/synctest), which only
+	// moves when every goroutine is blocked, so yielding would wait
+	// forever; the timer alone is used from then on.
+	frozen bool
+}
+
+// spinChecks is how many yields in a row may see the clock stand still
+// before it is taken for a virtual clock. A real clock moves by at least a
+// nanosecond across one runtime.Gosched.
+const spinChecks = 64
+
+func (w *waiter) until(ctx context.Context, t time.Time) error {
+	for {
+		d := time.Until(t)
+		if d <= 0 {
+			// Due or late: no waiting, but a cancel still stops dispatch.
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			default:
+				return nil
+			}
+		}
+		if d <= w.spin && !w.frozen {
+			if w.yield(ctx, t) {
+				return ctx.Err()
+			}
+			continue
+		}
+		sleep := d
+		if !w.frozen {
+			sleep = d - w.spin/2 // wake a little early; yield the rest
+		}
+		if w.timer == nil {
+			w.timer = time.NewTimer(sleep)
+		} else {
+			w.timer.Reset(sleep)
+		}
+		select {
+		case <-w.timer.C:
+		case <-ctx.Done():
+			w.timer.Stop()
+			return ctx.Err()
+		}
+	}
+}
+
+// yield spins with runtime.Gosched until t; it reports whether it
+// returned because of ctx, and notes a virtual clock.
+func (w *waiter) yield(ctx context.Context, t time.Time) (cancelled bool) {
+	last := time.Now()
+	still := 0
+	for i := 0; ; i++ {
+		runtime.Gosched()
+		now := time.Now()
+		if !now.Before(t) {
+			return false
+		}
+		if now.Equal(last) {
+			if still++; still >= spinChecks {
+				w.frozen = true
+				return false
+			}
+		} else {
+			last, still = now, 0
+		}
+		if i%64 == 63 && ctx.Err() != nil {
+			return true
+		}
+	}
+}
+
+func (w *waiter) stop() {
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+}
+
+// drain waits for the pool's requests up to bound, then cancels them and
 // waits one more second; whatever is still running then is journaled as
 // unknown, since nobody can say whether it took effect.
-func (r *run) drain(wg *sync.WaitGroup, bound time.Duration, cancelReqs context.CancelFunc) {
+func (r *run) drain(wg *sync.WaitGroup, slots []slot, work chan job, bound time.Duration, cancelReqs context.CancelFunc) {
 	finished := make(chan struct{})
 	go func() {
 		wg.Wait()
@@ -256,8 +507,28 @@ func (r *run) drain(wg *sync.WaitGroup, bound time.Duration, cancelReqs context.
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := time.Now()
-	for _, seq := range slices.Sorted(maps.Keys(r.live)) {
-		f := r.live[seq]
+	var abandoned []*inflight
+	for i := range slots {
+		if slots[i].busy {
+			abandoned = append(abandoned, slots[i].f)
+			slots[i].busy = false
+		}
+	}
+	// A request still queued for a worker (every worker stuck, the CPU
+	// starved) is given up on too, as if its worker never ran.
+	for queued := true; queued; {
+		select {
+		case j, ok := <-work:
+			if queued = ok; ok {
+				r.busy.Add(-1)
+				abandoned = append(abandoned, &inflight{entry: newJournalEntry(j.seq, j.p), start: r.start})
+			}
+		default:
+			queued = false
+		}
+	}
+	slices.SortFunc(abandoned, func(a, b *inflight) int { return cmp.Compare(a.entry.Seq, b.entry.Seq) })
+	for _, f := range abandoned {
 		e := f.entry
 		e.Outcome = OutcomeUnknown
 		e.Error = "still in flight when the replay ended"
@@ -267,42 +538,48 @@ func (r *run) drain(wg *sync.WaitGroup, bound time.Duration, cancelReqs context.
 	r.ended = true
 }
 
-// inflight is a bettor request between dispatch and its answer. Its times
-// are set by the worker and by the transport's goroutines, and read by the
-// drain when it gives up, hence atomic.
+// stampSet marks a stamp as set, so that a stamp of 0 ns is not "unset".
+const stampSet = 1 << 62
+
+// inflight is a bettor request between its worker's stamp and its answer.
+// Its times are set by the worker and by the transport's goroutines, and
+// read by the drain when it gives up, hence atomic; each is nanoseconds
+// from the replay's start, with stampSet.
 type inflight struct {
 	entry   JournalEntry
-	started atomic.Pointer[time.Time] // the worker's stamp, right before Send
-	wrote   atomic.Pointer[time.Time] // when net/http finished writing it, if it did
+	start   time.Time
+	started atomic.Int64 // the worker's stamp, right before Send
+	wrote   atomic.Int64 // when net/http finished writing it, if it did
+	ct      httptrace.ClientTrace
 }
 
-// trace records when the request was written. WroteRequest comes after the
-// request is flushed to the connection, the first moment the platform can
-// see it; a failed write is not a send, so it keeps the worker's stamp.
-func (f *inflight) trace() *httptrace.ClientTrace {
-	return &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
-		if i.Err == nil {
-			f.wrote.Store(new(time.Now()))
-		}
-	}}
+// wroteRequest records when the request was written. WroteRequest comes
+// after the request is flushed to the connection, the first moment the
+// platform can see it; a failed write is not a send, so it keeps the
+// worker's stamp. Each request has its own inflight, so a write reported
+// after its worker has moved on cannot touch the next request.
+func (f *inflight) wroteRequest(i httptrace.WroteRequestInfo) {
+	if i.Err == nil {
+		f.wrote.Store(int64(time.Since(f.start)) | stampSet)
+	}
 }
 
 // sent is when the request went out: when it was written if the transport
 // said so, else the worker's stamp, else (the worker never ran) fallback,
 // which is no earlier than the request could have gone out.
 func (f *inflight) sent(fallback time.Time) time.Time {
-	if t := f.wrote.Load(); t != nil {
-		return *t
+	if t := f.wrote.Load(); t != 0 {
+		return f.start.Add(time.Duration(t &^ stampSet))
 	}
-	if t := f.started.Load(); t != nil {
-		return *t
+	if t := f.started.Load(); t != 0 {
+		return f.start.Add(time.Duration(t &^ stampSet))
 	}
 	return fallback
 }
 
 // newJournalEntry is the journal entry of planned entry seq, before sending.
 func newJournalEntry(seq int64, p Planned) JournalEntry {
-	ev := p.Event
+	ev := &p.Event
 	return JournalEntry{
 		Seq: seq, Kind: ev.Kind, ID: ev.ID, Account: ev.Account, Market: ev.Market,
 		Selection: ev.Selection, Odds: ev.Odds, Stake: ev.Stake, Amount: ev.Amount,
@@ -311,27 +588,27 @@ func newJournalEntry(seq int64, p Planned) JournalEntry {
 	}
 }
 
-// begin notes that a request is in flight; it is counted as sent, with its
-// schedule lag, once its send time is known.
-func (r *run) begin(e JournalEntry) *inflight {
-	f := &inflight{entry: e}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.ended {
-		r.live[e.Seq] = f
-	}
-	return f
-}
-
-// done records an entry sent at sent and answered at done.
+// done records a feed entry published at sent and done at done.
 func (r *run) done(e JournalEntry, sent, done time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ended {
-		return // answered after the replay gave up on it: journaled as unknown already
+		return
 	}
 	r.sentLocked(&e, sent)
-	delete(r.live, e.Seq)
+	r.recordLocked(e, done, true)
+}
+
+// finish records a worker's request, sent at sent and answered at done,
+// unless the drain has given up on it already.
+func (r *run) finish(s *slot, e JournalEntry, sent, done time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ended || !s.busy {
+		return // answered after the replay gave up on it: journaled as unknown already
+	}
+	s.busy, s.f = false, nil
+	r.sentLocked(&e, sent)
 	r.recordLocked(e, done, true)
 }
 
@@ -339,36 +616,138 @@ func (r *run) done(e JournalEntry, sent, done time.Time) {
 // The caller holds r.mu.
 func (r *run) sentLocked(e *JournalEntry, sent time.Time) {
 	e.SentUS = sent.Sub(r.start).Microseconds()
-	r.res.Sent++
-	r.res.ScheduleLag.RecordValue(clampUS(e.SentUS - e.IntendedUS))
+	r.resSent++
+	r.sent.Add(1)
+	_ = r.lag.RecordValue(clampUS(e.SentUS - e.IntendedUS))
 }
 
 // dropped records an entry that was never sent.
 func (r *run) dropped(e JournalEntry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.res.Dropped++
+	r.resDrops++
+	r.nDropped.Add(1)
 	r.recordLocked(e, time.Time{}, false)
 }
 
-// recordLocked appends e to the journal, with its answer time and latency
-// when it was sent. The caller holds r.mu.
+// recordLocked counts e and writes it to the journal, with its answer time
+// and latency when it was sent. The caller holds r.mu.
 func (r *run) recordLocked(e JournalEntry, done time.Time, sent bool) {
 	if sent {
 		e.DoneUS = done.Sub(r.start).Microseconds()
-		if h := r.res.Latency[e.Kind]; h != nil {
+		if h := r.latency[e.Kind]; h != nil {
 			// From the intended time: a late send is the generator's delay,
 			// and the user would have waited through it too.
-			h.RecordValue(clampUS(e.DoneUS - e.IntendedUS))
+			_ = h.RecordValue(clampUS(e.DoneUS - e.IntendedUS))
 		}
 	}
-	r.res.Journal = append(r.res.Journal, e)
-	if r.enc != nil && r.jerr == nil {
-		r.jerr = r.enc.Encode(e)
+	if e.Outcome == OutcomeUnknown && !e.Kind.IsFeed() {
+		r.unknown.Add(1)
+	}
+	if ki, oi := kindIndex(e.Kind), outcomeIndex(e.Outcome); ki >= 0 && oi >= 0 {
+		r.counts[ki][oi]++
+	}
+	if r.keep {
+		r.journal = append(r.journal, e)
+	}
+	if r.w != nil && r.jerr == nil {
+		r.buf = append(appendJournalEntry(r.buf[:0], &e), '\n')
+		_, r.jerr = r.w.Write(r.buf)
 	}
 }
 
 // clampUS fits a µs value into the histograms' range.
 func clampUS(v int64) int64 {
 	return min(max(v, 0), HistogramMaxUS)
+}
+
+// readAhead reads a plan in a goroutine of its own, a few batches ahead of
+// dispatch, so that decoding and planning the capture (microseconds an
+// entry for a file) run beside the dispatcher instead of in its path; it
+// holds at most aheadBatches+1 batches of aheadBatch entries.
+type readAhead struct {
+	batches chan planBatch
+	free    chan []Planned
+	stop    chan struct{}
+	done    chan struct{}
+	cur     []Planned
+	i       int
+	err     error
+}
+
+type planBatch struct {
+	entries []Planned
+	err     error // after the entries: io.EOF at the end
+}
+
+const (
+	aheadBatch   = 256
+	aheadBatches = 4
+)
+
+func startReadAhead(p PlanStream) *readAhead {
+	ra := &readAhead{
+		batches: make(chan planBatch, aheadBatches),
+		free:    make(chan []Planned, aheadBatches+1),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	for range aheadBatches + 1 {
+		ra.free <- make([]Planned, 0, aheadBatch)
+	}
+	go ra.fill(p)
+	return ra
+}
+
+func (ra *readAhead) fill(p PlanStream) {
+	defer close(ra.done)
+	for {
+		var b []Planned
+		select {
+		case b = <-ra.free:
+		case <-ra.stop:
+			return
+		}
+		var err error
+		for len(b) < cap(b) {
+			e, nerr := p.Next()
+			if nerr != nil {
+				err = nerr
+				break
+			}
+			b = append(b, e)
+		}
+		select {
+		case ra.batches <- planBatch{b, err}:
+		case <-ra.stop:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Next returns the plan's next entry, as PlanStream.Next.
+func (ra *readAhead) Next() (Planned, error) {
+	for ra.i >= len(ra.cur) {
+		if ra.err != nil {
+			return Planned{}, ra.err
+		}
+		if ra.cur != nil {
+			clear(ra.cur) // let the events' maps and slices go
+			ra.free <- ra.cur[:0]
+		}
+		b := <-ra.batches
+		ra.cur, ra.i, ra.err = b.entries, 0, b.err
+	}
+	ra.i++
+	return ra.cur[ra.i-1], nil
+}
+
+// close stops the reading and waits for it (an entry being read is
+// finished first).
+func (ra *readAhead) close() {
+	close(ra.stop)
+	<-ra.done
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -59,7 +60,7 @@ func TestEngineIsOpenLoop(t *testing.T) {
 		// Each answer takes 5 s, far longer than the 1 s between sends: a
 		// closed loop would send the second bet at 5 s.
 		target := &slowTarget{d: 5 * time.Second}
-		res, err := NewEngine(target, nil).Run(context.Background(), betsEvery(10, time.Second), time.Now())
+		res, err := NewEngine(target, nil, KeepJournal()).Run(context.Background(), betsEvery(10, time.Second).Stream(), time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,8 +91,8 @@ func TestEngineDropsWhenNoWorkerIsFree(t *testing.T) {
 		// 2.5, 3.5, 5.5, 6.5, ... so the sends at 2, 5 and 8 s find none.
 		target := &slowTarget{d: 2500 * time.Millisecond}
 		var journal bytes.Buffer
-		eng := NewEngine(target, nil, Workers(2), JournalTo(&journal))
-		res, err := eng.Run(context.Background(), betsEvery(10, time.Second), time.Now())
+		eng := NewEngine(target, nil, Workers(2), JournalTo(&journal), KeepJournal())
+		res, err := eng.Run(context.Background(), betsEvery(10, time.Second).Stream(), time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,7 +154,7 @@ func TestEngineChargesALateSend(t *testing.T) {
 			{At: 0, Event: Event{Kind: KindStatus, Market: "m1", Status: StatusOpen}},
 			{At: time.Second, Event: Event{Kind: KindBet, Account: "a1", ID: "b-1", Market: "m1", Selection: "home", Odds: "2", Stake: 1}},
 		}}
-		res, err := NewEngine(&slowTarget{d: 100 * time.Millisecond}, &slowPublisher{delay: 2 * time.Second}).Run(context.Background(), plan, time.Now())
+		res, err := NewEngine(&slowTarget{d: 100 * time.Millisecond}, &slowPublisher{delay: 2 * time.Second}, KeepJournal()).Run(context.Background(), plan.Stream(), time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,7 +185,7 @@ func TestEnginePublishesFeedInOrder(t *testing.T) {
 			plan.Entries = append(plan.Entries, Planned{At: at, Event: Event{Kind: KindOdds, Market: "m1", Prices: map[string]string{"home": fmt.Sprintf("%d.5", i+2)}}})
 			plan.Entries = append(plan.Entries, Planned{At: at, Event: Event{Kind: KindDeposit, Account: "a1", ID: fmt.Sprintf("d-%d", i), Amount: 1}, Clone: i % 2})
 		}
-		res, err := NewEngine(&slowTarget{d: time.Millisecond}, fs).Run(context.Background(), plan, time.Now())
+		res, err := NewEngine(&slowTarget{d: time.Millisecond}, fs, KeepJournal()).Run(context.Background(), plan.Stream(), time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,14 +217,16 @@ func TestEngineStopsOnCancel(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(3500*time.Millisecond, cancel)
 		target := &slowTarget{d: time.Second}
-		res, err := NewEngine(target, nil).Run(ctx, betsEvery(10, time.Second), time.Now())
+		res, err := NewEngine(target, nil, KeepJournal()).Run(ctx, betsEvery(10, time.Second).Stream(), time.Now())
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("Run error %v, want context.Canceled", err)
 		}
 		// Sends at 0..3 s; the one at 3 s was in flight at the cancel and
 		// was allowed to answer.
-		if res.Planned != 10 || res.Sent != 4 || len(res.Journal) != 4 {
-			t.Fatalf("planned %d, sent %d, journal %d; want 10, 4, 4", res.Planned, res.Sent, len(res.Journal))
+		// Planned counts what dispatch reached: the plan streams, so the
+		// rest of it was never read.
+		if res.Planned != 4 || res.Sent != 4 || len(res.Journal) != 4 {
+			t.Fatalf("planned %d, sent %d, journal %d; want 4, 4, 4", res.Planned, res.Sent, len(res.Journal))
 		}
 		if last := res.Journal[3]; last.Outcome != OutcomeAccepted || last.DoneUS != 4_000_000 {
 			t.Errorf("last entry %+v, want accepted at 4 s", last)
@@ -265,7 +268,7 @@ func TestEngineDrainIsBounded(t *testing.T) {
 				// One bet, due at 1 s; the drain starts then.
 				plan := betsEvery(1, time.Second)
 				plan.Entries[0].At = time.Second
-				res, err := NewEngine(tc.target, nil, DrainTimeout(2*time.Second)).Run(context.Background(), plan, time.Now())
+				res, err := NewEngine(tc.target, nil, DrainTimeout(2*time.Second), KeepJournal()).Run(context.Background(), plan.Stream(), time.Now())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -303,7 +306,7 @@ func TestEngineRefusesAPlanItCannotSend(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := tc.eng.Run(context.Background(), tc.plan, time.Now()); err == nil {
+			if _, err := tc.eng.Run(context.Background(), tc.plan.Stream(), time.Now()); err == nil {
 				t.Fatal("Run: no error")
 			}
 		})
@@ -372,7 +375,7 @@ func TestEngineChargesHarnessDelayAsScheduleLag(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				res, err := NewEngine(tc.target, nil).Run(context.Background(), betsEvery(3, time.Second), time.Now())
+				res, err := NewEngine(tc.target, nil, KeepJournal()).Run(context.Background(), betsEvery(3, time.Second).Stream(), time.Now())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -404,7 +407,7 @@ func TestEngineHTTPTargetReportsItsWrite(t *testing.T) {
 		}
 		defer tr.CloseIdleConnections()
 		target := NewHTTPTarget(srv.URL, HTTPClient(&http.Client{Transport: tr}))
-		res, err := NewEngine(target, nil).Run(context.Background(), betsEvery(3, time.Second), time.Now())
+		res, err := NewEngine(target, nil, KeepJournal()).Run(context.Background(), betsEvery(3, time.Second).Stream(), time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -431,4 +434,56 @@ func checkLag(t *testing.T, res *Result, sentUS, doneUS int64, outcome Outcome) 
 	if h := res.Latency[KindBet]; !near(h.Max(), doneUS) || !near(h.Min(), doneUS) {
 		t.Errorf("bet latency in [%d, %d] µs, want %d: from the intended time", h.Min(), h.Max(), doneUS)
 	}
+}
+
+func TestEngineStreamsItsJournal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// Without KeepJournal the result holds counts, not entries; the
+		// journal is what was written, every line a JournalEntry.
+		target := &slowTarget{d: 1500 * time.Millisecond}
+		var journal bytes.Buffer
+		eng := NewEngine(target, nil, Workers(1), JournalTo(&journal))
+		if p := eng.Progress(); p.Running || p.Sent != 0 {
+			t.Fatalf("progress before a run: %+v", p)
+		}
+		done := make(chan *Result)
+		go func() {
+			res, err := eng.Run(context.Background(), betsEvery(4, time.Second).Stream(), time.Now())
+			if err != nil {
+				t.Error(err)
+			}
+			done <- res
+		}()
+		// One worker, 1.5 s answers: the bet due at 1 s finds it busy and
+		// is dropped; at 1.6 s the first has been answered.
+		time.Sleep(1600 * time.Millisecond)
+		p := eng.Progress()
+		if !p.Running || p.Dispatched != 2 || p.Sent != 1 || p.Dropped != 1 || p.Elapsed != 1600*time.Millisecond {
+			t.Errorf("progress at 1.6 s: %+v", p)
+		}
+		res := <-done
+		if res.Journal != nil {
+			t.Errorf("the result kept %d entries without KeepJournal", len(res.Journal))
+		}
+		if res.Planned != 4 || res.Sent != 2 || res.Dropped != 2 ||
+			res.Outcomes[KindBet][OutcomeAccepted] != 2 || res.Outcomes[KindBet][OutcomeDropped] != 2 {
+			t.Errorf("result %+v, outcomes %v", res, res.Outcomes)
+		}
+		if p := eng.Progress(); p.Running || p.Dispatched != 4 {
+			t.Errorf("progress after the run: %+v", p)
+		}
+		var seqs []int64
+		for line := range strings.Lines(journal.String()) {
+			var e JournalEntry
+			if err := json.Unmarshal([]byte(line), &e); err != nil {
+				t.Fatal(err)
+			}
+			seqs = append(seqs, e.Seq)
+		}
+		// Completion order: the drop at 1 s is written before the answer
+		// at 1.5 s.
+		if fmt.Sprint(seqs) != "[2 1 4 3]" {
+			t.Errorf("journal seqs %v, want completion order [2 1 4 3]", seqs)
+		}
+	})
 }

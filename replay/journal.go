@@ -1,5 +1,10 @@
 package replay
 
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
 // Outcome is what became of one journaled request.
 type Outcome string
 
@@ -53,4 +58,117 @@ func (e JournalEntry) LatencyUS() int64 {
 		return 0
 	}
 	return e.DoneUS - e.IntendedUS
+}
+
+// appendJournalEntry appends e's JSON encoding to b: the bytes
+// encoding/json gives for it (field order, omitempty, and HTML-safe string
+// escaping, as a json.Encoder writes by default), without reflection, since
+// the engine writes one entry per event. TestAppendJournalEntryMatchesJSON
+// and its fuzz test hold it to encoding/json.
+func appendJournalEntry(b []byte, e *JournalEntry) []byte {
+	b = append(b, `{"seq":`...)
+	b = strconv.AppendInt(b, e.Seq, 10)
+	b = append(b, `,"kind":`...)
+	b = appendJSONString(b, string(e.Kind))
+	b = appendStringField(b, `,"id":`, e.ID)
+	b = appendStringField(b, `,"account":`, e.Account)
+	b = appendStringField(b, `,"market":`, e.Market)
+	b = appendStringField(b, `,"selection":`, e.Selection)
+	b = appendStringField(b, `,"odds":`, e.Odds)
+	b = appendIntField(b, `,"stake":`, e.Stake)
+	b = appendIntField(b, `,"amount":`, e.Amount)
+	b = appendStringField(b, `,"bet":`, e.Bet)
+	if len(e.Winners) > 0 {
+		b = append(b, `,"winners":[`...)
+		for i, w := range e.Winners {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, w)
+		}
+		b = append(b, ']')
+	}
+	b = appendIntField(b, `,"clone":`, int64(e.Clone))
+	b = appendIntField(b, `,"feed_seq":`, e.FeedSeq)
+	b = append(b, `,"intended_us":`...)
+	b = strconv.AppendInt(b, e.IntendedUS, 10)
+	b = appendIntField(b, `,"sent_us":`, e.SentUS)
+	b = appendIntField(b, `,"done_us":`, e.DoneUS)
+	b = append(b, `,"outcome":`...)
+	b = appendJSONString(b, string(e.Outcome))
+	b = appendStringField(b, `,"code":`, e.Code)
+	b = appendIntField(b, `,"http_status":`, int64(e.HTTPStatus))
+	b = appendStringField(b, `,"error":`, e.Error)
+	return append(b, '}')
+}
+
+func appendStringField(b []byte, name, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return appendJSONString(append(b, name...), v)
+}
+
+func appendIntField(b []byte, name string, v int64) []byte {
+	if v == 0 {
+		return b
+	}
+	return strconv.AppendInt(append(b, name...), v, 10)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string exactly as encoding/json
+// does with HTML escaping on: <, > and & as \u003c, \u003e and \u0026, the
+// control characters (\b, \f, \n, \r and \t short), invalid UTF-8 as
+// \ufffd, and U+2028 and U+2029 escaped.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }

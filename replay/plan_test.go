@@ -1,7 +1,10 @@
 package replay
 
 import (
+	"cmp"
 	"fmt"
+	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,12 +68,8 @@ func TestPlanHeadroom(t *testing.T) {
 		want     int // bettor entries in the plan
 	}{
 		{"no headroom", 1, 10, 30},
-		{"30% more: 3 of 10 sessions cloned", 1.3, 10, 39},
 		{"double: every session once", 2, 10, 60},
-		{"2.5x: every session once, half twice", 2.5, 10, 75},
-		{"3x", 3, 4, 36},
-		{"a fraction too small to clone anyone", 1.04, 10, 30},
-		{"a fraction that rounds up to one session", 1.05, 10, 33},
+		{"3x: every session twice", 3, 4, 36},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,6 +84,36 @@ func TestPlanHeadroom(t *testing.T) {
 			}
 			if n[KindStatus] != 2 {
 				t.Errorf("%d feed entries, want 2: feed events are never cloned", n[KindStatus])
+			}
+			checkClones(t, p)
+		})
+	}
+}
+
+func TestPlanFractionalHeadroomOnAverage(t *testing.T) {
+	// Each session is cloned with probability h-1-floor(h-1), from a hash
+	// of (seed, account): the share is met on average, not exactly.
+	cases := []struct {
+		headroom float64
+		want     float64 // bettor entries per recorded one
+	}{
+		{1.3, 1.3},
+		{1.05, 1.05},
+		{2.5, 2.5},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprint(tc.headroom), func(t *testing.T) {
+			const bettors = 4000
+			p, err := NewPlan(sessions(bettors), PlanOptions{Speed: 1, Headroom: tc.headroom, Seed: 9})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := p.Counts()
+			got := float64(n[KindDeposit]+n[KindBet]+n[KindCashout]) / (3 * bettors)
+			// The binomial's standard deviation is at most 0.008 here; a
+			// fixed seed makes the check certain either way.
+			if got < tc.want-0.03 || got > tc.want+0.03 {
+				t.Errorf("%.3f × the recorded bettor traffic, want about %.2f", got, tc.want)
 			}
 			checkClones(t, p)
 		})
@@ -200,6 +229,7 @@ func TestPlanCloneOffsets(t *testing.T) {
 	// 200 sessions cloned twice each: 400 offsets, enough to see they are
 	// spread over the range and not one fixed delay.
 	p, err := NewPlan(sessions(200), PlanOptions{Speed: 1, Headroom: 3, Seed: 3})
+	// 200 × 2 offsets, each from a hash: as spread as uniform draws.
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,5 +335,168 @@ func TestPlanOptionsValidate(t *testing.T) {
 				t.Fatalf("NewPlan error = %v", err)
 			}
 		})
+	}
+}
+
+// collectPlan reads a PlanStream to its end.
+func collectPlan(t *testing.T, s PlanStream) []Planned {
+	t.Helper()
+	var out []Planned
+	for {
+		e, err := s.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e)
+	}
+}
+
+func TestPlannerStreamsInBoundedMemory(t *testing.T) {
+	// A long capture: the planner holds only the entries of the clone
+	// window, never the capture.
+	c := &Capture{Header: Header{Capture: CaptureVersion}}
+	for i := range 20_000 {
+		a := fmt.Sprintf("a%d", i%300)
+		c.Events = append(c.Events, Event{T: int64(i) * 1000, Kind: KindDeposit, Account: a, ID: fmt.Sprintf("d%d", i), Amount: 1})
+		if i%10 == 0 {
+			c.Events = append(c.Events, Event{T: int64(i) * 1000, Kind: KindOdds, Market: "m", Prices: map[string]string{"x": "2"}})
+		}
+	}
+	p, err := NewPlanner(c.Stream(), PlanOptions{Speed: 1, Headroom: 2.5, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	most, n := 0, 0
+	var prev time.Duration
+	for {
+		e, err := p.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.At < prev {
+			t.Fatalf("entry %d at %v after %v", n, e.At, prev)
+		}
+		prev = e.At
+		most = max(most, len(p.pending))
+		n++
+	}
+	// One event a millisecond, up to 2 clones each within 50 ms: about 150
+	// entries wait at most.
+	if most > 200 {
+		t.Errorf("the planner held %d entries at once, want at most the clone window's", most)
+	}
+	// The same as the plan held in memory.
+	whole, err := NewPlan(c, PlanOptions{Speed: 1, Headroom: 2.5, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != len(whole.Entries) || p.Duration() != whole.Duration {
+		t.Errorf("streamed %d entries over %v, held %d over %v", n, p.Duration(), len(whole.Entries), whole.Duration)
+	}
+}
+
+func TestPlannerRefusesAnUnorderedStream(t *testing.T) {
+	c := &Capture{Header: Header{Capture: CaptureVersion}, Events: []Event{
+		{T: 20, Kind: KindStatus, Market: "m", Status: StatusClosed},
+		{T: 10, Kind: KindStatus, Market: "m", Status: StatusOpen},
+	}}
+	p, err := NewPlanner(c.Stream(), PlanOptions{Speed: 1, Headroom: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Next(); err == nil || !strings.Contains(err.Error(), "t_us order") {
+		t.Fatalf("Next = %v, want an order error", err)
+	}
+}
+
+func TestPlanShards(t *testing.T) {
+	c := sessions(300)
+	opts := PlanOptions{Speed: 1, Headroom: 1.5, Seed: 4}
+	whole, err := NewPlan(c, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 3
+	seen := map[string]int{} // bettor entry (account/id) → shards that planned it
+	bettors := make([]int, n)
+	for i := range n {
+		opts.Shard = Shard{Index: i, Count: n}
+		p, err := NewPlan(c, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		feed := 0
+		for _, e := range p.Entries {
+			if e.Event.Kind.IsFeed() {
+				feed++
+				continue
+			}
+			base := strings.SplitN(e.Event.Account, CloneSuffix, 2)[0]
+			if !opts.Shard.Has(base) {
+				t.Fatalf("shard %d planned %s, whose base account %s is not its", i, e.Event.ID, base)
+			}
+			seen[e.Event.ID]++
+			bettors[i]++
+		}
+		if feed != 2 {
+			t.Errorf("shard %d has %d feed entries, want both: every shard keeps the feed", i, feed)
+		}
+	}
+	total := 0
+	for _, e := range whole.Entries {
+		if e.Event.Kind.IsFeed() {
+			continue
+		}
+		total++
+		if seen[e.Event.ID] != 1 {
+			t.Fatalf("%s is in %d shards, want exactly 1", e.Event.ID, seen[e.Event.ID])
+		}
+	}
+	if len(seen) != total {
+		t.Errorf("the shards planned %d bettor entries, the whole plan %d", len(seen), total)
+	}
+	for i, b := range bettors {
+		if b < total/n/2 {
+			t.Errorf("shard %d has %d of %d bettor entries: the hash does not spread", i, b, total)
+		}
+	}
+	for _, bad := range []Shard{{Index: 3, Count: 3}, {Index: -1, Count: 2}, {Index: 1}, {Count: -2}} {
+		if errs := (PlanOptions{Speed: 1, Headroom: 1, Shard: bad}).Validate(); len(errs) == 0 {
+			t.Errorf("shard %+v was accepted", bad)
+		}
+	}
+}
+
+func TestPlannerSummary(t *testing.T) {
+	c := sessions(50)
+	// A stream must be in t_us order, as a file is; sessions is not.
+	slices.SortStableFunc(c.Events, func(a, b Event) int { return cmp.Compare(a.T, b.T) })
+	opts := PlanOptions{Speed: 2, Headroom: 2, Seed: 1}
+	whole, err := NewPlan(c, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlanner(c.Stream(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := p.Summary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Entries != int64(len(whole.Entries)) || sum.Duration != whole.Duration || sum.Counts[KindBet] != 100 {
+		t.Errorf("summary %+v, plan of %d entries over %v", sum, len(whole.Entries), whole.Duration)
+	}
+	if got := collectPlan(t, whole.Stream()); len(got) != len(whole.Entries) {
+		t.Errorf("Plan.Stream gave %d entries of %d", len(got), len(whole.Entries))
 	}
 }

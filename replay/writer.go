@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"hash"
 	"io"
 )
 
@@ -48,9 +49,50 @@ func encodeCapture(w io.Writer, c *Capture) error {
 // equals `sha256sum` of an uncompressed file written by WriteCapture, and it
 // does not depend on how a file was compressed or formatted, only on its
 // content, so a generated capture and its saved copy have the same digest.
+// A capture too big to hold is digested as it streams, with NewDigester.
 func CaptureDigest(c *Capture) string {
-	h := sha256.New()
-	// A hash never fails to write, and Header and Event always marshal.
-	_ = encodeCapture(h, c)
-	return hex.EncodeToString(h.Sum(nil))
+	d := NewDigester(c.Stream())
+	for {
+		if _, err := d.Next(); err != nil {
+			break // a slice stream ends with io.EOF only
+		}
+	}
+	return d.Sum()
 }
+
+// Digester is a Stream that passes another through and hashes what passes,
+// in canonical form, so that once the stream has ended Sum is the
+// CaptureDigest of everything read: a file is digested while it is read,
+// not held for it.
+type Digester struct {
+	s   Stream
+	h   hash.Hash
+	enc *json.Encoder
+}
+
+// NewDigester hashes s's header at once, then each event as Next returns it.
+func NewDigester(s Stream) *Digester {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	enc.SetEscapeHTML(false) // as encodeCapture
+	d := &Digester{s: s, h: h, enc: enc}
+	// A hash never fails to write, and a Header always marshals.
+	_ = enc.Encode(s.Header())
+	return d
+}
+
+// Header is the stream's header.
+func (d *Digester) Header() Header { return d.s.Header() }
+
+// Next returns the stream's next event, hashing it.
+func (d *Digester) Next() (Event, error) {
+	e, err := d.s.Next()
+	if err == nil {
+		_ = d.enc.Encode(e)
+	}
+	return e, err
+}
+
+// Sum is the digest of what has been read so far: CaptureDigest's value
+// once Next has returned io.EOF.
+func (d *Digester) Sum() string { return hex.EncodeToString(d.h.Sum(nil)) }

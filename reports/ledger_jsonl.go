@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/inplaylabs/inplay/internal/jsonl"
 )
 
 // The "type" of each line of a JSON Lines ledger export (docs/ledger.md).
@@ -241,8 +243,7 @@ func OpenJSONLLedger(path string) (*Ledger, error) {
 // Consistency between records (double entry, balances, references) is not
 // checked here: that is what Reconcile is for.
 func ReadJSONL(r io.Reader) (*Ledger, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), MaxLedgerLine)
+	jr := jsonl.NewReader(r, "", jsonl.Options{MaxLine: MaxLedgerLine})
 	l := &Ledger{}
 	var lerr LedgerError
 	firstLine := map[string]map[string]int{} // type → id → first line
@@ -256,10 +257,22 @@ func ReadJSONL(r io.Reader) (*Ledger, error) {
 		}
 		firstLine[typ][id] = line
 	}
-	line := 0
-	for sc.Scan() {
-		line++
-		b := sc.Bytes()
+	for {
+		b, err := jr.Next()
+		if err == io.EOF {
+			break
+		}
+		var le *jsonl.Error
+		switch {
+		case errors.As(err, &le) && le.TooLong:
+			lerr.add(le.Line, "longer than %d bytes; reading stopped here", MaxLedgerLine)
+			return nil, &lerr
+		case errors.As(err, &le) && le.Err != nil:
+			return nil, fmt.Errorf("reading ledger line %d: %w", le.Line, le.Err)
+		case err != nil:
+			return nil, err
+		}
+		line := jr.Line()
 		if len(bytes.TrimSpace(b)) == 0 {
 			continue
 		}
@@ -383,13 +396,6 @@ func ReadJSONL(r io.Reader) (*Ledger, error) {
 			lerr.add(line, "%s", p)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			lerr.add(line+1, "longer than %d bytes; reading stopped here", MaxLedgerLine)
-			return nil, &lerr
-		}
-		return nil, fmt.Errorf("reading ledger line %d: %w", line+1, err)
-	}
 	if len(lerr.Problems) > 0 || lerr.Omitted > 0 {
 		return nil, &lerr
 	}
@@ -399,13 +405,8 @@ func ReadJSONL(r io.Reader) (*Ledger, error) {
 // decodeLine decodes exactly one JSON object from b into v, refusing
 // unknown fields and anything after the object.
 func decodeLine(b []byte, v any) []string {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return []string{"bad JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return []string{"bad JSON: more data after the object"}
+	if err := jsonl.Unmarshal(b, v); err != nil {
+		return []string{err.Error()}
 	}
 	return nil
 }

@@ -90,7 +90,7 @@ func metricNames() []string {
 // measurement that is costly and may serve several objectives (one per
 // phase) caches its samples here.
 type observed struct {
-	journal []replay.JournalEntry
+	journal iter.Seq[replay.JournalEntry] // read again by each measurement: it may be a file
 	ledger  *Ledger
 	start   time.Time
 	quotes  *replay.QuoteObservations
@@ -101,14 +101,18 @@ type observed struct {
 }
 
 func newObserved(in Input) *observed {
-	return &observed{journal: in.Journal, ledger: in.Ledger, start: in.StartedAt, quotes: in.Quotes, endUS: in.Wall.Microseconds()}
+	return newObservedFrom(in, in.entries(nil))
+}
+
+func newObservedFrom(in Input, journal iter.Seq[replay.JournalEntry]) *observed {
+	return &observed{journal: journal, ledger: in.Ledger, start: in.StartedAt, quotes: in.Quotes, endUS: in.Wall.Microseconds()}
 }
 
 // measureBetAcceptance: one sample per bet that was sent and answered, or
 // given up on, at its intended time.
 func measureBetAcceptance(o *observed) iter.Seq[sample] {
 	return func(yield func(sample) bool) {
-		for _, e := range o.journal {
+		for e := range o.journal {
 			// An unknown outcome waited at least until the harness gave up
 			// (a timeout's latency is at least the timeout): it is a real,
 			// and the worst, acceptance sample. One with no DoneUS never
@@ -126,7 +130,7 @@ func measureBetAcceptance(o *observed) iter.Seq[sample] {
 // an unknown outcome.
 func measureErrorRate(o *observed) iter.Seq[sample] {
 	return func(yield func(sample) bool) {
-		for _, e := range o.journal {
+		for e := range o.journal {
 			switch e.Kind {
 			case replay.KindBet, replay.KindDeposit, replay.KindWithdraw, replay.KindCashout:
 			default:
@@ -157,7 +161,7 @@ func measureSettlementLag(o *observed) iter.Seq[sample] {
 			return
 		}
 		resultAt := map[string]int64{} // market → intended time of its first result
-		for _, e := range o.journal {
+		for e := range o.journal {
 			if e.Kind != replay.KindResult || e.Outcome == replay.OutcomeDropped {
 				continue
 			}

@@ -42,13 +42,13 @@ type quoteView struct {
 
 // newQuoteView indexes q against the journal: O(updates + receipts), plus
 // one sort of each market's updates.
-func newQuoteView(journal []replay.JournalEntry, q *replay.QuoteObservations) *quoteView {
+func newQuoteView(journal iter.Seq[replay.JournalEntry], q *replay.QuoteObservations) *quoteView {
 	v := &quoteView{markets: slices.Clone(q.Markets), endUS: q.EndUS}
 	index := make(map[string]int, len(q.Markets))
 	for i, m := range q.Markets {
 		index[m] = i
 	}
-	for _, e := range journal {
+	for e := range journal {
 		if (e.Kind != replay.KindOdds && e.Kind != replay.KindStatus) || e.Outcome != replay.OutcomePublished || e.FeedSeq <= 0 {
 			continue
 		}

@@ -3,6 +3,7 @@ package reports
 import (
 	"cmp"
 	"fmt"
+	"iter"
 	"math/big"
 	"slices"
 	"strconv"
@@ -113,7 +114,7 @@ type books struct {
 	firstResult map[string]replay.JournalEntry // market → the first result the feed published
 }
 
-func index(journal []replay.JournalEntry, l *Ledger) *books {
+func index(journal iter.Seq[replay.JournalEntry], l *Ledger) *books {
 	b := &books{
 		l:           l,
 		accounts:    map[string]Account{},
@@ -166,7 +167,7 @@ func index(journal []replay.JournalEntry, l *Ledger) *books {
 		b.sentReq[k] = map[string][]replay.JournalEntry{}
 		b.droppedReq[k] = map[string]bool{}
 	}
-	for _, e := range journal {
+	for e := range journal {
 		switch {
 		case e.Kind == replay.KindResult:
 			if e.Outcome == replay.OutcomeDropped {
@@ -235,6 +236,13 @@ func (b *books) result(market string) (winners []string, ok bool) {
 // of DESIGN.md; how each is computed is documented on its function below
 // and in docs/ledger.md.
 func Reconcile(journal []replay.JournalEntry, l *Ledger, opts ReconcileOptions) []Invariant {
+	return ReconcileEntries(slices.Values(journal), l, opts)
+}
+
+// ReconcileEntries is Reconcile over a journal read as it streams (in Seq
+// order, as ReadJournal gives it): it is read once, into an index of the
+// bettor requests by id that the checks need, never held whole.
+func ReconcileEntries(journal iter.Seq[replay.JournalEntry], l *Ledger, opts ReconcileOptions) []Invariant {
 	if l == nil {
 		l = &Ledger{}
 	}

@@ -2,6 +2,8 @@ package reports
 
 import (
 	"fmt"
+	"iter"
+	"slices"
 	"time"
 
 	"github.com/inplaylabs/inplay/replay"
@@ -132,7 +134,14 @@ type Input struct {
 	CaptureSHA256 string
 	StackSource   string
 	Journal       []replay.JournalEntry
-	Ledger        *Ledger // the platform's books: settlement_lag needs them whatever Reconcile says; nil when not read
+	// JournalFrom, when set, is read instead of Journal, as often as the
+	// verdict needs (a few passes: the load, each objective, the
+	// reconciliation), so that a journal too big to hold, such as the
+	// run's journal.jsonl (JournalFile), is never held whole. Each call
+	// gives the entries again, in Seq order; an error ends the pass, and
+	// the run is then reported invalid with the error as a problem.
+	JournalFrom func() iter.Seq2[replay.JournalEntry, error]
+	Ledger      *Ledger // the platform's books: settlement_lag needs them whatever Reconcile says; nil when not read
 	// Quotes is what the quote subscribers observed (replay.QuoteSubscribers'
 	// Stop), for quote_latency and odds_staleness; nil when none ran.
 	Quotes         *replay.QuoteObservations
@@ -197,7 +206,10 @@ func Evaluate(in Input) *Report {
 	if maxLag <= 0 {
 		maxLag = DefaultMaxScheduleLag
 	}
-	r.Load = loadStats(in.Journal, in.Wall)
+	var jerr error
+	journal := in.entries(&jerr)
+	r.Load = loadStats(journal, in.Wall)
+	entries := r.Load.Planned
 	// An interrupted run's journal ends where it stopped; the plan was more.
 	r.Load.Planned = max(r.Load.Planned, in.Planned)
 	if q := in.Quotes; q != nil {
@@ -209,7 +221,7 @@ func Evaluate(in Input) *Report {
 	}
 
 	invalid := false
-	if len(in.Journal) == 0 {
+	if entries == 0 && jerr == nil {
 		invalid = true
 		r.Problems = append(r.Problems, "the journal is empty: nothing was sent, so nothing was measured")
 	}
@@ -242,21 +254,31 @@ func Evaluate(in Input) *Report {
 	for _, err := range ValidateObjectives(in.Objectives) {
 		r.Problems = append(r.Problems, err.Error())
 	}
-	r.SLOs = EvaluateObjectives(in)
+	r.SLOs = evaluateObjectives(in, journal)
 
 	if in.Reconcile {
 		if in.Ledger == nil {
 			invalid = true
 			r.Problems = append(r.Problems, "reconciliation was requested but no ledger was read")
 		} else {
-			r.Invariants = Reconcile(in.Journal, in.Ledger, ReconcileOptions{DrainTimedOut: in.DrainTimedOut})
+			r.Invariants = ReconcileEntries(journal, in.Ledger, ReconcileOptions{DrainTimedOut: in.DrainTimedOut})
 		}
+	}
+	if jerr != nil {
+		// Counts, objectives and invariants were computed on part of the
+		// journal: nothing can be claimed from them.
+		invalid = true
+		r.Problems = append(r.Problems, "reading the journal: "+jerr.Error())
 	}
 	if in.DrainTimedOut {
 		r.Problems = append(r.Problems, "the drain timed out: some resulted markets were not settled within the bound")
 	}
 
 	r.ExitCode, r.Verdict = verdict(r.Invariants, invalid, r.SLOs)
+	if jerr != nil {
+		// Not even a failed invariant can be claimed from part of a journal.
+		r.ExitCode, r.Verdict = ExitInvalid, VerdictInvalid
+	}
 	if in.Interrupted {
 		r.Interrupted = true
 		r.ExitCode, r.Verdict = ExitInterrupted, VerdictInterrupted
@@ -296,10 +318,11 @@ func sent(e replay.JournalEntry) bool {
 
 // loadStats derives the load section from the journal. Schedule lag is how
 // late each request left compared with its plan (SentUS − IntendedUS).
-func loadStats(journal []replay.JournalEntry, wall time.Duration) Load {
-	l := Load{Planned: len(journal)}
+func loadStats(journal iter.Seq[replay.JournalEntry], wall time.Duration) Load {
+	var l Load
 	lag := newHistogram()
-	for _, e := range journal {
+	for e := range journal {
+		l.Planned++
 		if e.Outcome == replay.OutcomeDropped {
 			l.Dropped++
 		}
@@ -327,4 +350,27 @@ func loadStats(journal []replay.JournalEntry, wall time.Duration) Load {
 		l.ScheduleLagP99MS = msOf(lag.ValueAtQuantile(99))
 	}
 	return l
+}
+
+// entries is the journal of in as a sequence that can be ranged over more
+// than once: JournalFrom's, read again each time, or Journal's. The first
+// error reading JournalFrom, if any, ends that pass and is kept in *errp
+// (nil: ignored).
+func (in Input) entries(errp *error) iter.Seq[replay.JournalEntry] {
+	if in.JournalFrom == nil {
+		return slices.Values(in.Journal)
+	}
+	return func(yield func(replay.JournalEntry) bool) {
+		for e, err := range in.JournalFrom() {
+			if err != nil {
+				if errp != nil && *errp == nil {
+					*errp = err
+				}
+				return
+			}
+			if !yield(e) {
+				return
+			}
+		}
+	}
 }

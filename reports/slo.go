@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"iter"
 	"math"
 	"slices"
 	"strconv"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/inplaylabs/inplay/replay"
 )
 
 // Metrics an Objective can name. The metric table (metrics.go) says how
@@ -199,7 +202,11 @@ func (p phaser) phaseOf(us int64) string {
 // note, and so is one with no samples in its phase (observed null): neither
 // is ever reported as met.
 func EvaluateObjectives(in Input) []SLOResult {
-	obs := newObserved(in)
+	return evaluateObjectives(in, in.entries(nil))
+}
+
+func evaluateObjectives(in Input, journal iter.Seq[replay.JournalEntry]) []SLOResult {
+	obs := newObservedFrom(in, journal)
 	ph := newPhaser(in.Faults)
 	out := make([]SLOResult, 0, len(in.Objectives))
 	for _, o := range in.Objectives {

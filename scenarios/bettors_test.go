@@ -48,7 +48,19 @@ func TestLoadCaptureWithBettors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, digest, err := loadCapture(sc)
+	load := func() (*replay.Capture, string, error) {
+		s, done, err := openCapture(sc)
+		if err != nil {
+			return nil, "", err
+		}
+		defer done()
+		c, err := replay.Collect(s)
+		if err != nil {
+			return nil, "", captureInputError(sc, err)
+		}
+		return c, replay.CaptureDigest(c), nil
+	}
+	c, digest, err := load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,12 +74,12 @@ func TestLoadCaptureWithBettors(t *testing.T) {
 	if kinds[replay.KindBet] == 0 || kinds[replay.KindDeposit] == 0 || kinds[replay.KindOdds] == 0 {
 		t.Fatalf("kinds %v", kinds)
 	}
-	if _, again, _ := loadCapture(sc); again != digest {
+	if _, again, _ := load(); again != digest {
 		t.Fatal("the same scenario overlaid different bettors")
 	}
 
 	writeFeed(t, dir, time.Minute, replay.Event{T: 0, Kind: replay.KindDeposit, Account: "ov-a1", ID: "x1", Amount: 100})
-	_, _, err = loadCapture(sc)
+	_, _, err = load()
 	var ie *InputError
 	if !errors.As(err, &ie) || ie.Source != "load.bettors" || !strings.Contains(err.Error(), `prefix "ov-"`) {
 		t.Fatalf("err = %v, want bad input naming the prefix", err)

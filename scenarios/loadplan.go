@@ -7,9 +7,14 @@ import "github.com/inplaylabs/inplay/replay"
 // anything: for tools that replay the plan another way (inplay k6
 // export). A bad capture or plan is an *InputError (exit 3).
 func LoadPlan(sc *Scenario) (*replay.Plan, error) {
-	capture, _, err := loadCapture(sc)
+	s, done, err := openCapture(sc, replay.AllProblems())
 	if err != nil {
 		return nil, err
+	}
+	defer done()
+	capture, err := replay.Collect(s)
+	if err != nil {
+		return nil, captureInputError(sc, err)
 	}
 	plan, err := replay.NewPlan(capture, replay.PlanOptions{Speed: sc.Speed, Headroom: sc.Headroom, Seed: sc.Seed})
 	if err != nil {

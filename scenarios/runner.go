@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"maps"
 	"net"
@@ -49,6 +50,9 @@ type Options struct {
 	// the harness's process would share the platform's cores; a scenario
 	// with faults is refused.
 	Unlinked bool
+	// Progress, when set, is given a live view of the replay while it
+	// runs (see ProgressFunc); the CLI draws its progress line from it.
+	Progress ProgressFunc
 }
 
 // Result is what a run produced.
@@ -132,8 +136,9 @@ type runner struct {
 	undo []func(context.Context) // run in reverse order by cleanup
 
 	// planLoad
-	plan   *replay.Plan
-	digest string
+	planOpts replay.PlanOptions
+	planned  int64 // entries in the plan
+	digest   string
 	// provision
 	svc   *stack.Services
 	runID string
@@ -164,18 +169,27 @@ func (r *runner) cleanup(ctx context.Context) {
 	}
 }
 
-// planLoad loads or generates the capture and plans it (step 5).
+// planLoad loads or generates the capture and plans it (step 5), in one
+// streamed pass that checks every line (all problems at once), digests the
+// capture and counts the plan; the replay reads it again as it goes.
 func (r *runner) planLoad() error {
-	capture, digest, err := loadCapture(r.sc)
+	r.planOpts = replay.PlanOptions{Speed: r.sc.Speed, Headroom: r.sc.Headroom, Seed: r.sc.Seed}
+	capture, closeCapture, err := openCapture(r.sc, replay.AllProblems())
 	if err != nil {
 		return err
 	}
-	plan, err := replay.NewPlan(capture, replay.PlanOptions{Speed: r.sc.Speed, Headroom: r.sc.Headroom, Seed: r.sc.Seed})
+	defer closeCapture()
+	digest := replay.NewDigester(capture)
+	planner, err := replay.NewPlanner(digest, r.planOpts)
 	if err != nil {
 		return &InputError{Source: "capture", Problems: []string{err.Error()}}
 	}
-	r.plan, r.digest = plan, digest
-	r.log.Info("load planned", "events", len(plan.Entries), "wall", plan.Duration.Round(time.Millisecond))
+	sum, err := planner.Summary()
+	if err != nil {
+		return captureInputError(r.sc, err)
+	}
+	r.planned, r.digest = sum.Entries, digest.Sum()
+	r.log.Info("load planned", "events", sum.Entries, "wall", sum.Duration.Round(time.Millisecond))
 	return nil
 }
 
@@ -375,6 +389,15 @@ func (r *runner) replay(ctx context.Context) (*replay.Result, error) {
 		}()
 	}
 
+	capture, closeCapture, err := openCapture(r.sc)
+	if err != nil {
+		return nil, err
+	}
+	defer closeCapture()
+	plan, err := replay.NewPlanner(capture, r.planOpts)
+	if err != nil {
+		return nil, &InputError{Source: "capture", Problems: []string{err.Error()}}
+	}
 	engine := replay.NewEngine(r.sys.Target(), r.feed,
 		replay.Workers(r.sc.Workers), replay.JournalTo(journal))
 	// The replay clock's zero leaves the quote subscribers time to subscribe
@@ -384,8 +407,10 @@ func (r *runner) replay(ctx context.Context) (*replay.Result, error) {
 		return nil, err
 	}
 	schedule := r.env.Schedule(runCtx, r.faults, start)
-	r.log.Info("replay started", "planned", len(r.plan.Entries), "faults", len(r.faults))
-	res, err := engine.Run(runCtx, r.plan, start)
+	r.log.Info("replay started", "planned", r.planned, "faults", len(r.faults))
+	progressDone := r.startProgress(engine, start)
+	res, err := engine.Run(runCtx, plan, start)
+	progressDone()
 	records := schedule.Wait()
 	cancel()
 	if crashed.Load() {
@@ -446,7 +471,8 @@ func (r *runner) verdict(ctx context.Context, res *replay.Result) (*Result, erro
 	if r.interrupted {
 		bound = 0 // read once: an interrupted run does not wait for settlement
 	}
-	ledger, drained, err := drain(ctx, r.sys.Ledger(), res.Journal, bound)
+	journal := reports.JournalFile(filepath.Join(r.opts.OutDir, "journal.jsonl"))
+	ledger, drained, err := drain(ctx, r.sys.Ledger(), journal, bound)
 	if err != nil {
 		return nil, envErr("read ledger: %w", err)
 	}
@@ -468,14 +494,14 @@ func (r *runner) verdict(ctx context.Context, res *replay.Result) (*Result, erro
 		Headroom:       sc.Headroom,
 		CaptureSHA256:  r.digest,
 		StackSource:    r.svc.Source,
-		Journal:        res.Journal,
+		JournalFrom:    journal,
 		Faults:         faultsForReport(r.records),
 		Objectives:     sc.Objectives,
 		Reconcile:      sc.Reconcile,
 		MaxScheduleLag: sc.MaxScheduleLag,
 		DrainTimedOut:  !drained,
 		Interrupted:    r.interrupted,
-		Planned:        len(r.plan.Entries),
+		Planned:        int(r.planned),
 		// Settlement lag reads the ledger whether or not it is reconciled.
 		Ledger: ledger,
 		Quotes: quotes,
@@ -499,42 +525,76 @@ func (r *runner) verdict(ctx context.Context, res *replay.Result) (*Result, erro
 	return out, nil
 }
 
-// loadCapture reads the capture file, with load.bettors' population
-// overlaid when there is one, or generates one from the seed.
-func loadCapture(sc *Scenario) (*replay.Capture, string, error) {
+// openCapture opens sc's capture for one pass, as a stream, in bounded
+// memory: the file read as it goes (opts say how bad lines are met), with
+// load.bettors' population overlaid when there is one, or the capture
+// generated from the seed, made as it is read (the same bytes each pass).
+// Call the returned func when done.
+func openCapture(sc *Scenario, opts ...replay.ReadOption) (replay.Stream, func(), error) {
 	if sc.CapturePath != "" {
-		c, err := replay.OpenCapture(sc.CapturePath)
+		c, err := replay.OpenStream(sc.CapturePath, opts...)
 		if err != nil {
-			var ce *replay.CaptureError
-			if errors.As(err, &ce) {
-				return nil, "", &InputError{Source: sc.CapturePath, Problems: ce.Problems}
-			}
-			return nil, "", &InputError{Source: sc.CapturePath, Problems: []string{err.Error()}}
+			return nil, nil, captureInputError(sc, err)
 		}
 		if sc.Bettors != nil {
-			s, err := bettors.Overlay(c.Stream(), *sc.Bettors)
-			if err == nil {
-				c, err = replay.Collect(s)
-			}
+			s, err := bettors.Overlay(c, *sc.Bettors)
 			if err != nil {
-				return nil, "", &InputError{Source: "load.bettors", Problems: []string{err.Error()}}
+				c.Close()
+				return nil, nil, &InputError{Source: "load.bettors", Problems: []string{err.Error()}}
 			}
+			return overlaid{s}, func() { c.Close() }, nil
 		}
-		return c, replay.CaptureDigest(c), nil
+		return c, func() { c.Close() }, nil
 	}
 	g := sc.Generate
-	c, err := synth.Football(synth.FootballOptions{Seed: sc.Seed, Matches: g.Matches, Bettors: g.Bettors, Duration: g.Duration})
+	s, err := synth.FootballStream(synth.FootballOptions{Seed: sc.Seed, Matches: g.Matches, Bettors: g.Bettors, Duration: g.Duration})
 	if err != nil {
-		return nil, "", &InputError{Source: "load.generate", Problems: []string{err.Error()}}
+		return nil, nil, &InputError{Source: "load.generate", Problems: []string{err.Error()}}
 	}
-	return c, replay.CaptureDigest(c), nil
+	return s, func() {}, nil
+}
+
+// overlaid is a capture with load.bettors overlaid: an error the overlay
+// finds (the capture's own ids under its prefix) is bad input of
+// load.bettors, not of the capture file.
+type overlaid struct{ replay.Stream }
+
+func (o overlaid) Next() (replay.Event, error) {
+	e, err := o.Stream.Next()
+	if err != nil && err != io.EOF && strings.HasPrefix(err.Error(), "bettors: ") {
+		var ce *replay.CaptureError
+		if !errors.As(err, &ce) {
+			return e, &InputError{Source: "load.bettors", Problems: []string{err.Error()}}
+		}
+	}
+	return e, err
+}
+
+// captureInputError is a capture that cannot be read, with every problem.
+func captureInputError(sc *Scenario, err error) error {
+	source := sc.CapturePath
+	if source == "" {
+		source = "load.generate"
+	}
+	var ie *InputError
+	if errors.As(err, &ie) {
+		return ie
+	}
+	var ce *replay.CaptureError
+	if errors.As(err, &ce) {
+		return &InputError{Source: source, Problems: ce.Problems}
+	}
+	return &InputError{Source: source, Problems: []string{err.Error()}}
 }
 
 // drain waits, bounded, until every bet on a market whose result was
 // published is settled, and returns the ledger as it was then.
-func drain(ctx context.Context, src reports.LedgerSource, journal []replay.JournalEntry, bound time.Duration) (*reports.Ledger, bool, error) {
+func drain(ctx context.Context, src reports.LedgerSource, journal func() iter.Seq2[replay.JournalEntry, error], bound time.Duration) (*reports.Ledger, bool, error) {
 	resulted := map[string]bool{}
-	for _, e := range journal {
+	for e, err := range journal() {
+		if err != nil {
+			return nil, false, err
+		}
 		if e.Kind == replay.KindResult && e.Outcome == replay.OutcomePublished {
 			resulted[e.Market] = true
 		}

@@ -125,6 +125,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 		so      = stack.OptionsFromEnv()
 		sf      shrinkFlags
 	)
+	var noProgress bool // no progress line (progress.go)
 	cmd := &cobra.Command{
 		Use:   "run SCENARIO.yaml",
 		Short: "Run a scenario end to end and write its reports",
@@ -151,6 +152,7 @@ exits with the verdict's code.`,
 			so.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 			res, err := scenarios.Run(cmd.Context(), sc, scenarios.Options{
 				OutDir: out, Stack: so, Keep: keep, Logger: so.Logger,
+				Progress: newProgress(stderr, noProgress),
 			})
 			if err != nil {
 				if cmd.Context().Err() != nil {
@@ -181,6 +183,7 @@ exits with the verdict's code.`,
 	f.StringVar(&so.PostgresURL, "postgres-url", so.PostgresURL, "PostgreSQL admin URL; each run creates its own database (env INPLAY_POSTGRES_URL)")
 	f.BoolVar(&so.NoContainers, "no-containers", so.NoContainers, "never start testcontainers, even when a Docker engine answers")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log progress to stderr")
+	f.BoolVar(&noProgress, "no-progress", false, "no progress line (by default: a live line on a terminal, else a plain line every 5 s, on stderr)")
 	sf.register(f, true)
 	return cmd
 }
