@@ -34,6 +34,10 @@ const (
 	ExitInterrupted = 130
 )
 
+// ProblemDrainTimedOut is the problem a report lists when its drain timed
+// out (Input.DrainTimedOut), as report.json says it.
+const ProblemDrainTimedOut = "the drain timed out: some resulted markets were not settled within the bound"
+
 // DefaultMaxScheduleLag is the schedule lag p99 beyond which a run's
 // measurements are not trusted, when Input leaves it zero.
 const DefaultMaxScheduleLag = 50 * time.Millisecond
@@ -73,6 +77,17 @@ type RunInfo struct {
 	Headroom      float64   `json:"headroom"`
 	CaptureSHA256 string    `json:"capture_sha256"`
 	StackSource   string    `json:"stack_source"`
+	// Shard is set on the report of one shard of a sharded run (inplay run
+	// --shard i/n); Shards on the report inplay merge makes of all n.
+	Shard  *ShardInfo `json:"shard,omitempty"`
+	Shards int        `json:"shards,omitempty"`
+}
+
+// ShardInfo says which part of a sharded run a report is: shard Index of
+// Count (docs/scale-out.md).
+type ShardInfo struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
 }
 
 // Load is what the generator planned and did, from the journal.
@@ -155,6 +170,8 @@ type Input struct {
 	// requests and feed messages the whole plan had.
 	Interrupted bool
 	Planned     int
+	// Shard is set when the run is one shard of a sharded run.
+	Shard *ShardInfo
 }
 
 // Evaluate reaches the verdict of one run: load statistics, every SLO per
@@ -196,6 +213,7 @@ func Evaluate(in Input) *Report {
 			Headroom:      in.Headroom,
 			CaptureSHA256: in.CaptureSHA256,
 			StackSource:   in.StackSource,
+			Shard:         in.Shard,
 		},
 		Faults:     append([]Fault{}, in.Faults...),
 		SLOs:       []SLOResult{},
@@ -271,7 +289,7 @@ func Evaluate(in Input) *Report {
 		r.Problems = append(r.Problems, "reading the journal: "+jerr.Error())
 	}
 	if in.DrainTimedOut {
-		r.Problems = append(r.Problems, "the drain timed out: some resulted markets were not settled within the bound")
+		r.Problems = append(r.Problems, ProblemDrainTimedOut)
 	}
 
 	r.ExitCode, r.Verdict = verdict(r.Invariants, invalid, r.SLOs)

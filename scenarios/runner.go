@@ -53,6 +53,10 @@ type Options struct {
 	// Progress, when set, is given a live view of the replay while it
 	// runs (see ProgressFunc); the CLI draws its progress line from it.
 	Progress ProgressFunc
+	// Shard makes the run one shard of a sharded run (inplay run --shard
+	// i/n, docs/scale-out.md): it replays its 1/n of the bettors, and the
+	// whole feed to its own platform. The zero Shard is the whole run.
+	Shard replay.Shard
 }
 
 // Result is what a run produced.
@@ -173,7 +177,7 @@ func (r *runner) cleanup(ctx context.Context) {
 // streamed pass that checks every line (all problems at once), digests the
 // capture and counts the plan; the replay reads it again as it goes.
 func (r *runner) planLoad() error {
-	r.planOpts = replay.PlanOptions{Speed: r.sc.Speed, Headroom: r.sc.Headroom, Seed: r.sc.Seed}
+	r.planOpts = replay.PlanOptions{Speed: r.sc.Speed, Headroom: r.sc.Headroom, Seed: r.sc.Seed, Shard: r.opts.Shard}
 	capture, closeCapture, err := openCapture(r.sc, replay.AllProblems())
 	if err != nil {
 		return err
@@ -502,6 +506,7 @@ func (r *runner) verdict(ctx context.Context, res *replay.Result) (*Result, erro
 		DrainTimedOut:  !drained,
 		Interrupted:    r.interrupted,
 		Planned:        int(r.planned),
+		Shard:          shardInfo(r.opts.Shard),
 		// Settlement lag reads the ledger whether or not it is reconciled.
 		Ledger: ledger,
 		Quotes: quotes,
@@ -690,4 +695,12 @@ func newRunID(name string) string {
 		clean = clean[:20]
 	}
 	return fmt.Sprintf("%s_%s_%s", clean, time.Now().UTC().Format("20060102t150405"), hex.EncodeToString(b[:]))
+}
+
+// shardInfo is report.json's run.shard for s; nil for a whole run.
+func shardInfo(s replay.Shard) *reports.ShardInfo {
+	if s.Count < 1 {
+		return nil
+	}
+	return &reports.ShardInfo{Index: s.Index, Count: s.Count}
 }

@@ -124,6 +124,8 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 		verbose bool
 		so      = stack.OptionsFromEnv()
 		sf      shrinkFlags
+		// shardFlag is --shard, "i/n".
+		shardFlag string
 	)
 	var noProgress bool // no progress line (progress.go)
 	cmd := &cobra.Command{
@@ -150,7 +152,11 @@ exits with the verdict's code.`,
 				level = slog.LevelInfo
 			}
 			so.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-			res, err := scenarios.Run(cmd.Context(), sc, scenarios.Options{
+			shard, err := parseShard(shardFlag)
+			if err != nil {
+				return &exitError{code: exitInput, err: err}
+			}
+			res, err := scenarios.Run(cmd.Context(), sc, scenarios.Options{Shard: shard,
 				OutDir: out, Stack: so, Keep: keep, Logger: so.Logger,
 				Progress: newProgress(stderr, noProgress),
 			})
@@ -179,6 +185,7 @@ exits with the verdict's code.`,
 	f := cmd.Flags()
 	f.StringVar(&out, "out", "", "folder for the reports (default out/<scenario name>)")
 	f.BoolVar(&keep, "keep", false, "keep the run's database and Redis keys for inspection")
+	f.StringVar(&shardFlag, "shard", "", "replay shard i of n (\"i/n\", 0 <= i < n) of the bettors; merge the shards' folders with inplay merge (docs/scale-out.md)")
 	f.StringVar(&so.RedisURL, "redis-url", so.RedisURL, "Redis to use, e.g. redis://127.0.0.1:6379/0 (env INPLAY_REDIS_URL)")
 	f.StringVar(&so.PostgresURL, "postgres-url", so.PostgresURL, "PostgreSQL admin URL; each run creates its own database (env INPLAY_POSTGRES_URL)")
 	f.BoolVar(&so.NoContainers, "no-containers", so.NoContainers, "never start testcontainers, even when a Docker engine answers")
