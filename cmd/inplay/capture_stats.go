@@ -19,7 +19,7 @@ import (
 func init() { captureCommands = append(captureCommands, newCaptureStatsCmd) }
 
 func newCaptureStatsCmd(stdout, _ io.Writer) *cobra.Command {
-	var asJSON bool
+	var asJSON, skipBad bool
 	cmd := &cobra.Command{
 		Use:   "stats FILE",
 		Short: "Describe a capture: events per kind, peak and mean rates, markets, accounts, producers",
@@ -27,17 +27,26 @@ func newCaptureStatsCmd(stdout, _ io.Writer) *cobra.Command {
 busiest second of the feed and of the bettors (capture time, from t_us 0), the
 mean rates, its markets, accounts and producers, its duration, and the in-play
 share of its bets when its status events carry in_play. --json prints the same
-as one JSON object. A capture that does not read is bad input (exit 3), with
-every problem and its line.`,
+as one JSON object. It streams the file, so a capture of any size takes
+constant memory. A bad line is bad input (exit 3), naming the file and the
+line; with --skip-bad it is counted and skipped.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := replay.OpenCapture(args[0])
+			var opts []replay.ReadOption
+			if skipBad {
+				opts = append(opts, replay.SkipBad())
+			}
+			c, err := replay.OpenStream(args[0], opts...)
 			if err != nil {
 				return &exitError{code: exitInput, err: err}
 			}
-			st, err := replay.Stats(c.Stream())
+			defer c.Close()
+			st, err := replay.Stats(c)
 			if err != nil {
-				return &exitError{code: exitInput, err: fmt.Errorf("capture %s: %w", args[0], err)}
+				return &exitError{code: exitInput, err: err} // it names the file and the line
+			}
+			if n := c.Skipped(); n > 0 {
+				fmt.Fprintf(stdout, "skipped %d bad lines (--skip-bad)\n", n)
 			}
 			if asJSON {
 				enc := json.NewEncoder(stdout)
@@ -49,6 +58,7 @@ every problem and its line.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object instead of text")
+	cmd.Flags().BoolVar(&skipBad, "skip-bad", false, "count and skip bad lines instead of stopping at the first")
 	return cmd
 }
 
