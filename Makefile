@@ -55,6 +55,10 @@ BENCH_READER   = $(GO) test -run '^$$' -bench '^BenchmarkReadCapture$$' -benchti
 BENCH_DISPATCH = $(GO) test -run '^$$' -bench '^BenchmarkDispatch$$' -benchtime 1x -count 1 -timeout 10m ./replay/
 BENCH_MAXRATE  = $(GO) test -run '^$$' -bench '^BenchmarkMaxRate$$' -benchtime 1x -count 1 -timeout 20m ./replay/
 BENCH_CAPTURE  = $(GO) test -run '^$$' -bench '^BenchmarkBigCapture$$' -benchtime 1x -count 1 -timeout 30m ./replay/
+# The Betfair importer over the shared cricket match (MB/s of input), and
+# what recording adds to a request (inplay capture record), both capture tools.
+BENCH_IMPORT   = $(GO) test -run '^$$' -bench '^BenchmarkImport$$' -benchtime 2s -count 3 -timeout 10m ./replay/betfair/
+BENCH_RECORD   = $(GO) test -run '^$$' -bench '^BenchmarkRecordOverhead$$' -benchtime 20000x -count 3 -timeout 10m ./replay/record/
 # The platform: each offered rate is one whole run of 60 s (inplay platform
 # as its own process, through the links, reconciled), then pgbench -N on the
 # same PostgreSQL for scale. INPLAY_BENCH_RATES / INPLAY_BENCH_SECONDS
@@ -120,12 +124,14 @@ bench:
 	$(BENCH_DISPATCH) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
 	$(BENCH_MAXRATE) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
 	$(BENCH_CAPTURE) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
+	$(BENCH_IMPORT) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
+	$(BENCH_RECORD) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
 	$(BENCH_PLATFORM) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
 	@cat bench/raw.txt
 	@{ echo "# Benchmark results"; echo; \
 	   echo "Reproduce with \`make bench\`, which runs:"; echo; echo '```sh'; \
 	   echo "$(BENCH_OPENLOOP)"; echo "$(BENCH_READER)"; echo "$(BENCH_DISPATCH)"; echo "$(BENCH_MAXRATE)"; \
-	   echo "$(BENCH_CAPTURE)"; echo "$(BENCH_PLATFORM)"; echo '```'; echo; \
+	   echo "$(BENCH_CAPTURE)"; echo "$(BENCH_IMPORT)"; echo "$(BENCH_RECORD)"; echo "$(BENCH_PLATFORM)"; echo '```'; echo; \
 	   echo "## Machine"; echo; \
 	   echo "- cores (nproc): $$(nproc)"; \
 	   echo "- cpu: $$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')"; \
@@ -169,6 +175,14 @@ bench:
 	       else if (u == "rss-ratio") ratio = $$i; else if (u == "bar-held") held = $$i } } \
 	     END { for (k = 1; k <= n; k++) printf "| %s | %.1f | %.0f |\n", order[k], rss[order[k]], eps[order[k]]; \
 	       printf "\nRSS of the smaller over the larger: %.3f; bar %s.\n", ratio, (held == 1 ? "holds" : "does not hold") }' bench/raw.txt; echo; \
+	   echo "## Capture tools"; echo; \
+	   echo "The Betfair importer (inplay capture import) over the shared cricket match file, 3 runs (MB/s of input read, each file twice: a first pass finds the window and duration):" \
+	     "$$(awk '/^BenchmarkImport/ { for (i = 3; i < NF; i += 2) if ($$(i+1) == "MB/s") printf "%s MB/s, ", $$i }' bench/raw.txt | sed 's/, $$//')."; echo; \
+	   echo "What recording adds to a request (inplay capture record in front of a loopback upstream that answers at once; the same requests direct, through the recorder, and through a bare reverse proxy that records nothing; bar: added p99 <= 1 ms):"; echo; \
+	   echo "| run | direct p99 µs | recorded p99 µs | added p99 µs | added p50 µs | bare proxy p99 µs | recorder vs bare proxy p99 µs | bar |"; echo "|---|---|---|---|---|---|---|---|"; \
+	   awk '/^BenchmarkRecordOverhead/ { delete v; n++; for (i = 3; i < NF; i += 2) v[$$(i+1)] = $$i; \
+	       printf "| %d | %d | %d | %d | %d | %d | %d | %s |\n", n, v["direct-p99-µs"], v["recorded-p99-µs"], v["added-p99-µs"], v["added-p50-µs"], \
+	         v["bare-proxy-p99-µs"], v["recording-vs-bare-proxy-p99-µs"], (v["added-p99-µs"] <= 1000 ? "holds" : "-") }' bench/raw.txt; echo; \
 	   echo "## The platform: accepted bets per second, stepped"; echo; \
 	   tps=$$(awk '/^BenchmarkPgbench/ { for (i = 3; i < NF; i += 2) if ($$(i+1) == "tps") print $$i }' bench/raw.txt); \
 	   echo "pgbench -N on the same PostgreSQL, same run: $$tps tps (32 clients). Each row is one 60 s run at a constant offered rate."; echo; \
