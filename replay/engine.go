@@ -28,7 +28,7 @@ const (
 	DefaultDrainTimeout = 10 * time.Second // wait for in-flight requests at the end
 	// DefaultSpinWait is how close to an event's time the dispatcher stops
 	// sleeping and yields instead (see SpinWait).
-	DefaultSpinWait = 50 * time.Microsecond
+	DefaultSpinWait = 0
 )
 
 // HistogramMaxUS is the largest value, in µs (one hour), the engine's
@@ -301,7 +301,8 @@ func (e *Engine) Run(ctx context.Context, plan PlanStream, start time.Time) (*Re
 			stopped = errors.New("replay: the plan has bettor events but the engine has no Target")
 			break
 		}
-		if err := w.until(ctx, start.Add(p.At)); err != nil {
+		waited, err := w.until(ctx, start.Add(p.At))
+		if err != nil {
 			stopped = err
 			break
 		}
@@ -323,11 +324,15 @@ func (e *Engine) Run(ctx context.Context, plan PlanStream, start time.Time) (*Re
 		}
 		r.busy.Add(1)
 		work <- job{seq: seq, p: p}
-		// Let the worker start now: on a busy or single core, a dispatcher
-		// that ran on through a catch-up would starve the pool it hands
-		// to, and every request would wait for the CPU instead of going
-		// out. Cheap when nothing else is runnable.
-		runtime.Gosched()
+		if !waited {
+			// Catching up (the entry was due before the dispatcher got
+			// to it): let the worker start now, since on a busy or single
+			// core a dispatcher that ran on through a catch-up would
+			// starve the pool it hands to. Not on time: a yield puts the
+			// dispatcher at the back of the global run queue, behind every
+			// runnable goroutine, and would make the next send late.
+			runtime.Gosched()
+		}
 	}
 	if work != nil {
 		close(work)
@@ -414,21 +419,24 @@ type waiter struct {
 // nanosecond across one runtime.Gosched.
 const spinChecks = 64
 
-func (w *waiter) until(ctx context.Context, t time.Time) error {
+// until waits for t; it reports whether it had to wait at all (false: t
+// was already due), and ctx's error when ctx ended first.
+func (w *waiter) until(ctx context.Context, t time.Time) (waited bool, err error) {
 	for {
 		d := time.Until(t)
 		if d <= 0 {
 			// Due or late: no waiting, but a cancel still stops dispatch.
 			select {
 			case <-ctx.Done():
-				return ctx.Err()
+				return waited, ctx.Err()
 			default:
-				return nil
+				return waited, nil
 			}
 		}
+		waited = true
 		if d <= w.spin && !w.frozen {
 			if w.yield(ctx, t) {
-				return ctx.Err()
+				return waited, ctx.Err()
 			}
 			continue
 		}
@@ -445,7 +453,7 @@ func (w *waiter) until(ctx context.Context, t time.Time) error {
 		case <-w.timer.C:
 		case <-ctx.Done():
 			w.timer.Stop()
-			return ctx.Err()
+			return waited, ctx.Err()
 		}
 	}
 }
