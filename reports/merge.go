@@ -124,17 +124,9 @@ func MergeShards(parts []Part) (*Report, error) {
 		invalid = true
 		r.Problems = append(r.Problems, "the journals are empty: nothing was sent, so nothing was measured")
 	}
-	if r.Load.Dropped > 0 {
+	if p := generatorProblems(r.Load, maxLag); len(p) > 0 {
 		invalid = true
-		r.Problems = append(r.Problems, fmt.Sprintf(
-			"the generators fell behind: %d of %d planned requests were dropped (no free worker at their send time)",
-			r.Load.Dropped, r.Load.Planned))
-	}
-	if lag := time.Duration(r.Load.ScheduleLagP99MS * float64(time.Millisecond)); lag > maxLag {
-		invalid = true
-		r.Problems = append(r.Problems, fmt.Sprintf(
-			"the generators fell behind: schedule lag p99 %s over every shard exceeds the %s bound, so latencies are not trustworthy",
-			lag.Round(time.Microsecond), maxLag))
+		r.Problems = append(r.Problems, p...) // over every shard's requests
 	}
 	for _, p := range parts {
 		for _, f := range p.Input.Faults {

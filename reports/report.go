@@ -243,17 +243,9 @@ func Evaluate(in Input) *Report {
 		invalid = true
 		r.Problems = append(r.Problems, "the journal is empty: nothing was sent, so nothing was measured")
 	}
-	if r.Load.Dropped > 0 {
+	if p := generatorProblems(r.Load, maxLag); len(p) > 0 {
 		invalid = true
-		r.Problems = append(r.Problems, fmt.Sprintf(
-			"the generator fell behind: %d of %d planned requests were dropped (no free worker at their send time)",
-			r.Load.Dropped, r.Load.Planned))
-	}
-	if lag := time.Duration(r.Load.ScheduleLagP99MS * float64(time.Millisecond)); lag > maxLag {
-		invalid = true
-		r.Problems = append(r.Problems, fmt.Sprintf(
-			"the generator fell behind: schedule lag p99 %s exceeds the %s bound, so latencies are not trustworthy",
-			lag.Round(time.Microsecond), maxLag))
+		r.Problems = append(r.Problems, p...)
 	}
 
 	for _, f := range in.Faults {
@@ -305,6 +297,24 @@ func Evaluate(in Input) *Report {
 			in.Wall.Round(time.Millisecond), r.Load.Sent, r.Load.Planned)}, r.Problems...)
 	}
 	return r
+}
+
+// generatorProblems says how the load generator fell behind, if it did:
+// requests dropped, or a schedule lag p99 over maxLag. Either makes the
+// measurement invalid.
+func generatorProblems(l Load, maxLag time.Duration) []string {
+	var out []string
+	if l.Dropped > 0 {
+		out = append(out, fmt.Sprintf(
+			"the generator fell behind: %d of %d planned requests were dropped (no free worker at their send time)",
+			l.Dropped, l.Planned))
+	}
+	if lag := time.Duration(l.ScheduleLagP99MS * float64(time.Millisecond)); lag > maxLag {
+		out = append(out, fmt.Sprintf(
+			"the generator fell behind: schedule lag p99 %s exceeds the %s bound, so latencies are not trustworthy",
+			lag.Round(time.Microsecond), maxLag))
+	}
+	return out
 }
 
 // verdict applies the exit-code precedence documented on Evaluate.
