@@ -68,7 +68,7 @@ func newCaptureGenerateCmd(stdout, stderr io.Writer) *cobra.Command {
 				return &exitError{code: exitInput, err: err}
 			}
 			counted := &kindCounter{Stream: s, n: map[replay.Kind]int{}}
-			if err := writeCaptureFile(out, stdout, counted); err != nil {
+			if _, err := writeCaptureFile(out, stdout, counted); err != nil {
 				return err
 			}
 			info := stdout
@@ -110,27 +110,21 @@ func (c *kindCounter) Next() (replay.Event, error) {
 }
 
 // writeCaptureFile writes s to path ("-": stdout), gzipped when path ends
-// in .gz. A file is written beside path and renamed into place once whole,
-// so a failure never leaves a short capture under path's name. A path that
-// cannot be created is bad input (exit 3); a failure while writing, the
-// environment's (exit 4).
-func writeCaptureFile(path string, stdout io.Writer, s replay.Stream) error {
+// in .gz, and returns how many events it wrote. A file is written beside
+// path and renamed into place once whole, so a failure never leaves a short
+// capture under path's name. A path that cannot be created, or an event
+// that cannot be read or is not valid, is bad input (exit 3); a failure
+// while writing, the environment's (exit 4).
+func writeCaptureFile(path string, stdout io.Writer, s replay.Stream) (int64, error) {
 	if path == "-" {
-		w, err := replay.NewCaptureWriter(stdout, s.Header())
-		if err == nil {
-			err = w.Copy(s)
-		}
-		if err != nil {
-			return &exitError{code: exitEnv, err: err}
-		}
-		return nil
+		return copyCapture(stdout, s, "stdout")
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return &exitError{code: exitInput, err: fmt.Errorf("-o %s: %w", path, err)}
+		return 0, &exitError{code: exitInput, err: fmt.Errorf("-o %s: %w", path, err)}
 	}
 	tmp := f.Name()
-	err = func() error {
+	n, err := func() (int64, error) {
 		var w io.Writer = f
 		var zw *gzip.Writer
 		if strings.HasSuffix(path, ".gz") {
@@ -139,22 +133,19 @@ func writeCaptureFile(path string, stdout io.Writer, s replay.Stream) error {
 			zw = gzip.NewWriter(f)
 			w = zw
 		}
-		cw, err := replay.NewCaptureWriter(w, s.Header())
+		n, err := copyCapture(w, s, path)
 		if err != nil {
-			return err
-		}
-		if err := cw.Copy(s); err != nil {
-			return err
+			return 0, err
 		}
 		if zw != nil {
 			if err := zw.Close(); err != nil {
-				return err
+				return 0, err
 			}
 		}
 		if err := f.Chmod(0o644); err != nil {
-			return err
+			return 0, err
 		}
-		return f.Close()
+		return n, f.Close()
 	}()
 	if err == nil {
 		err = os.Rename(tmp, path)
@@ -162,7 +153,41 @@ func writeCaptureFile(path string, stdout io.Writer, s replay.Stream) error {
 	if err != nil {
 		f.Close()
 		os.Remove(tmp)
-		return &exitError{code: exitEnv, err: fmt.Errorf("write %s: %w", path, err)}
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return 0, err
+		}
+		return 0, &exitError{code: exitEnv, err: fmt.Errorf("write %s: %w", path, err)}
 	}
-	return nil
+	return n, nil
+}
+
+// copyCapture writes every event of s to w as a capture: an event that
+// cannot be read or is not valid is bad input (exit 3), a failed write the
+// environment's (exit 4).
+func copyCapture(w io.Writer, s replay.Stream, name string) (int64, error) {
+	cw, err := replay.NewCaptureWriter(w, s.Header())
+	if err != nil {
+		return 0, &exitError{code: exitInput, err: err}
+	}
+	for {
+		e, err := s.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, &exitError{code: exitInput, err: err}
+		}
+		if err := cw.Write(e); err != nil {
+			var ce *replay.CaptureError
+			if errors.As(err, &ce) {
+				return 0, &exitError{code: exitInput, err: err}
+			}
+			return 0, &exitError{code: exitEnv, err: fmt.Errorf("writing %s: %w", name, err)}
+		}
+	}
+	if err := cw.Flush(); err != nil {
+		return 0, &exitError{code: exitEnv, err: fmt.Errorf("writing %s: %w", name, err)}
+	}
+	return cw.Events(), nil
 }

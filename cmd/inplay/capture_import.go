@@ -1,12 +1,10 @@
 package main
 
 import (
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -69,7 +67,7 @@ func newCaptureImportCmd(stdout, _ io.Writer) *cobra.Command {
 				return &exitError{code: exitInput, err: err}
 			}
 			defer im.Close()
-			written, err := writeCapture(out, im)
+			written, err := writeCaptureFile(out, stdout, im)
 			if err != nil {
 				return err
 			}
@@ -85,63 +83,6 @@ func newCaptureImportCmd(stdout, _ io.Writer) *cobra.Command {
 	f.StringVar(&opts.Until, "until", "", "end of the window, inclusive, in the same forms as --from")
 	f.BoolVar(&opts.SkipBad, "skip-bad", false, "count bad lines and go on, instead of stopping at the first (exit 3)")
 	return cmd
-}
-
-// writeCapture writes s to path through replay.CaptureWriter, via a
-// temporary file renamed into place, so a failed import leaves no short
-// capture behind. Errors reading s are bad input (exit 3); errors writing,
-// exit 4.
-func writeCapture(path string, s replay.Stream) (int64, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return 0, &exitError{code: exitEnv, err: err}
-	}
-	defer os.Remove(tmp.Name()) // after the rename, there is nothing to remove
-	fail := func(code int, err error) (int64, error) {
-		tmp.Close()
-		return 0, &exitError{code: code, err: err}
-	}
-	var w io.Writer = tmp
-	var zw *gzip.Writer
-	if strings.HasSuffix(path, ".gz") {
-		zw = gzip.NewWriter(tmp)
-		w = zw
-	}
-	cw, err := replay.NewCaptureWriter(w, s.Header())
-	if err != nil {
-		return fail(exitInput, err)
-	}
-	for {
-		e, err := s.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fail(exitInput, err)
-		}
-		if err := cw.Write(e); err != nil {
-			var ce *replay.CaptureError
-			if errors.As(err, &ce) {
-				return fail(exitInput, err)
-			}
-			return fail(exitEnv, fmt.Errorf("writing %s: %w", path, err))
-		}
-	}
-	if err := cw.Flush(); err != nil {
-		return fail(exitEnv, fmt.Errorf("writing %s: %w", path, err))
-	}
-	if zw != nil {
-		if err := zw.Close(); err != nil {
-			return fail(exitEnv, fmt.Errorf("writing %s: %w", path, err))
-		}
-	}
-	if err := tmp.Close(); err != nil {
-		return 0, &exitError{code: exitEnv, err: fmt.Errorf("writing %s: %w", path, err)}
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return 0, &exitError{code: exitEnv, err: err}
-	}
-	return cw.Events(), nil
 }
 
 // baseName is a file's name without its directory and its .gz, .bz2,
