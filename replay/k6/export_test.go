@@ -185,8 +185,9 @@ func TestExportSmokeK6Inspect(t *testing.T) {
 		t.Fatalf("k6 inspect printed no options: %v\n%s", err, out)
 	}
 	sc := got.Scenarios["replay"]
-	if sc.Executor != "ramping-arrival-rate" || len(sc.Stages) != 2*len(s.Steps) {
-		t.Errorf("k6 read executor %q with %d stages, want ramping-arrival-rate with %d", sc.Executor, len(sc.Stages), 2*len(s.Steps))
+	// Two stages a step (a jump and a hold), and a one-unit tail.
+	if sc.Executor != "ramping-arrival-rate" || len(sc.Stages) != 2*len(s.Steps)+1 {
+		t.Errorf("k6 read executor %q with %d stages, want ramping-arrival-rate with %d", sc.Executor, len(sc.Stages), 2*len(s.Steps)+1)
 	}
 	var sum time.Duration
 	for _, st := range sc.Stages {
@@ -196,7 +197,7 @@ func TestExportSmokeK6Inspect(t *testing.T) {
 		}
 		sum += d
 	}
-	if want := 40 * time.Second; sum != want {
+	if want := 40*time.Second + time.Second; sum != want { // the plan, and the tail
 		t.Errorf("k6 read stages of %s in all, want %s", sum, want)
 	}
 	for k := range s.Thresholds {
@@ -207,9 +208,12 @@ func TestExportSmokeK6Inspect(t *testing.T) {
 }
 
 // TestExportRunImport runs an exported script with k6 against a local
-// server whose answers are known, then imports k6's JSON output: every
-// request arrives, and the import counts exactly the
-// server's answers and reaches the verdict they imply.
+// server whose answers are known, then imports k6's JSON output: the
+// import counts exactly the server's answers and reaches the verdict they
+// imply. k6 is open loop too: on a machine too busy to start an iteration
+// on time it drops it (dropped_iterations), and then the import must count
+// exactly the requests that never arrived as dropped, and call the
+// measurement invalid.
 func TestExportRunImport(t *testing.T) {
 	bin := k6Binary(t)
 	// 3 s of traffic, 120 requests: bets answered 201, every 10th 422 and
@@ -270,8 +274,8 @@ func TestExportRunImport(t *testing.T) {
 	}
 	n := len(seen)
 	slices.Sort(seen)
-	if distinct := len(slices.Compact(seen)); n != 120 || distinct != 120 {
-		t.Fatalf("the server saw %d requests, %d distinct, want 120 once each", n, distinct)
+	if distinct := len(slices.Compact(seen)); distinct != n || n == 0 || n > 120 {
+		t.Fatalf("the server saw %d requests, %d distinct, want at most 120, each once", n, distinct)
 	}
 	f, err := os.Open(results)
 	if err != nil {
@@ -281,6 +285,22 @@ func TestExportRunImport(t *testing.T) {
 	res, err := k6.ImportResults(f, k6.ReadOptions{Source: results})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if n < 120 {
+		// A busy machine: k6 dropped iterations. What arrived and what was
+		// dropped must add up, and the verdict cannot be a pass or a breach.
+		sent := 0
+		for _, k := range res.Kinds {
+			sent += k.Requests
+		}
+		if sent != n || res.Dropped != 120-n {
+			t.Fatalf("the server saw %d requests; the import counts %d sent and %d dropped, want %d and %d", n, sent, res.Dropped, n, 120-n)
+		}
+		if r := res.Evaluate(k6.Scenario{Name: "run", Objectives: objs}); r.ExitCode != reports.ExitInvalid {
+			t.Fatalf("k6 dropped %d iterations, and the import exits %d, want %d (invalid)", res.Dropped, r.ExitCode, reports.ExitInvalid)
+		}
+		t.Logf("k6 dropped %d of 120 iterations on this machine; the import counted them and called the run invalid", res.Dropped)
+		return
 	}
 	// Bets: 90 (every 4th of 120 is a deposit). Of the bet numbers not
 	// divisible by 4: 503 for multiples of 15, 422 for other multiples of 10.
