@@ -176,27 +176,6 @@ func decodeStrict(b []byte, v any) error {
 	return nil
 }
 
-// feedWire is a message of the reference feed protocol as the recorder
-// reads it: leniently, as every client must (unknown fields are ignored),
-// with the optional fields of capture v1 under their capture names, so a
-// server that carries them (docs/feed-protocol.md) has them recorded.
-type feedWire struct {
-	Seq        *int64            `json:"seq"`
-	Producer   string            `json:"producer"`
-	TS         string            `json:"ts"`
-	Type       *string           `json:"type"`
-	Market     string            `json:"market"`
-	Prices     map[string]string `json:"prices"`
-	Status     string            `json:"status"`
-	Winners    []string          `json:"winners"`
-	Incident   string            `json:"incident"`
-	InPlay     *bool             `json:"in_play"`
-	BetDelayMS *int64            `json:"bet_delay_ms"`
-	Removed    []string          `json:"removed"`
-	Adjust     map[string]string `json:"adjust"`
-	VendorMS   int64             `json:"vendor_ms"`
-}
-
 // FeedMessage is one feed message as the recorder sees it.
 type FeedMessage struct {
 	Seq      int64
@@ -215,17 +194,14 @@ type FeedMessage struct {
 // vendor_ms when it has one, else its ts (when the vendor sent it), in
 // Unix milliseconds; its producer is the message's.
 func ParseFeedMessage(b []byte) (FeedMessage, error) {
-	var w feedWire
-	if err := json.Unmarshal(b, &w); err != nil {
-		return FeedMessage{}, fmt.Errorf("feed message: %w", err)
+	// The harness's own protocol decoding (unknown fields ignored, seq and
+	// type required), so the recorder reads a message as the feed server
+	// writes it.
+	w, err := replay.ParseFeedMessage(b)
+	if err != nil {
+		return FeedMessage{}, err
 	}
-	if w.Seq == nil || w.Type == nil || *w.Type == "" {
-		return FeedMessage{}, errors.New("feed message: no seq or no type")
-	}
-	if *w.Seq < 0 {
-		return FeedMessage{}, fmt.Errorf("feed message: seq %d is negative", *w.Seq)
-	}
-	m := FeedMessage{Seq: *w.Seq, Producer: w.Producer, Type: *w.Type}
+	m := FeedMessage{Seq: w.Seq, Producer: w.Producer, Type: w.Type}
 	kind := replay.Kind(m.Type)
 	if !kind.IsFeed() {
 		return m, nil // heartbeat, snapshot_complete, or a type from a newer server
@@ -244,7 +220,9 @@ func ParseFeedMessage(b []byte) (FeedMessage, error) {
 	case replay.KindStatus:
 		ev.Status, ev.InPlay, ev.BetDelayMS, ev.Removed, ev.Adjust = w.Status, w.InPlay, w.BetDelayMS, w.Removed, w.Adjust
 	case replay.KindResult:
-		ev.Winners = w.Winners
+		if w.Winners != nil {
+			ev.Winners = *w.Winners
+		}
 	case replay.KindIncident:
 		ev.Incident = w.Incident
 	}
