@@ -69,6 +69,10 @@ func (k *Latency) attempts() int {
 	return 1
 }
 
+// baselineProbes: the added delay is measured from the fastest of three
+// baseline probes (see baseline).
+func (k *Latency) baselineProbes() int { return 3 }
+
 // addedDelay lets the probes wait out the latency before calling it a stall.
 func (k *Latency) addedDelay() time.Duration {
 	return k.Latency + k.Jitter

@@ -24,6 +24,9 @@ type clockLink struct {
 	log       []string
 	up, down  int64 // the platform's bytes per second, each way
 	injectErr error // what inject returns, when set
+	// noise is added to the round trips of the first probes, one each, as a
+	// busy machine stalls a probe.
+	noise []time.Duration
 }
 
 func (c *clockLink) note(what string) {
@@ -63,6 +66,12 @@ func (c *clockLink) probe(ctx context.Context) ProbeResult {
 	on := c.injected
 	c.mu.Unlock()
 	r := ProbeResult{Probe: "clock PING", RoundTrip: true, RTT: time.Millisecond}
+	c.mu.Lock()
+	if len(c.noise) > 0 {
+		r.RTT += c.noise[0]
+		c.noise = c.noise[1:]
+	}
+	c.mu.Unlock()
 	switch k := c.kind.(type) {
 	case *Latency:
 		if on {
@@ -139,8 +148,9 @@ func TestScheduleOnReplayClock(t *testing.T) {
 		injected, healed time.Duration
 		log              []string
 	}{
-		// Baseline just before the injection at At, probe, heal at At+For, probe.
-		{"slow", 10 * time.Second, 15 * time.Second, []string{"probe@10s", "inject@10s", "probe@10s", "heal@15s", "probe@15s"}},
+		// Baseline just before the injection at At (three probes for a
+		// latency, the fastest kept), probe, heal at At+For, probe.
+		{"slow", 10 * time.Second, 15 * time.Second, []string{"probe@10s", "probe@10s", "probe@10s", "inject@10s", "probe@10s", "heal@15s", "probe@15s"}},
 		// Another fault runs on its own timeline, unaffected by the first.
 		{"gone", 2 * time.Second, 22 * time.Second, []string{"probe@2s", "inject@2s", "probe@2s", "heal@22s", "probe@22s"}},
 		// Nothing happens before the replay's zero; For 0 heals right after the proof.
@@ -312,10 +322,31 @@ func TestScheduleInjectionFails(t *testing.T) {
 		if !strings.Contains(r.Evidence.String(), "injection at 2s failed: proxy not found; NOT landed") {
 			t.Errorf("evidence: %s", r.Evidence)
 		}
-		// Baseline, the failed injection, and the heal that makes sure no
-		// half-applied state lingers; no probe during or after.
-		if got := strings.Join(link.log, " "); got != "probe@2s inject@2s heal@2s" {
+		// Baseline (three probes for a latency), the failed injection, and
+		// the heal that makes sure no half-applied state lingers; no probe
+		// during or after.
+		if got := strings.Join(link.log, " "); got != "probe@2s probe@2s probe@2s inject@2s heal@2s" {
 			t.Errorf("actions %s", got)
+		}
+	})
+}
+
+// A baseline probe stalled by a busy machine must not hide a latency: the
+// fastest of the baseline probes is the floor (CI saw a 7.1ms baseline hide
+// a 10ms latency on a link that answers in 0.65ms).
+func TestLatencyBaselineIgnoresANoisyProbe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		faults := []Fault{{Name: "slow", Target: "redis", Kind: "latency", At: time.Second, For: 2 * time.Second, Params: map[string]any{"latency": "10ms"}}}
+		s := schedule(context.Background(), faults, start, clockReach, onClock(func(f Fault, k Kind) (faultOps, error) {
+			return &clockLink{start: start, kind: k, up: 100, down: 100, noise: []time.Duration{7 * time.Millisecond}}, nil
+		}))
+		r := s.Wait()[0]
+		if !r.Landed {
+			t.Fatalf("a 10ms latency did not land behind one 8ms baseline probe: %s", r.Evidence)
+		}
+		if !strings.Contains(r.Evidence.String(), "1ms before, 11ms during") {
+			t.Errorf("the baseline is not the fastest probe: %s", r.Evidence)
 		}
 	})
 }
