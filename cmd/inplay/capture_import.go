@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/inplaylabs/inplay/replay"
 	"github.com/inplaylabs/inplay/replay/betfair"
+	"github.com/inplaylabs/inplay/replay/bettors"
 )
 
 func init() { captureCommands = append(captureCommands, newCaptureImportCmd) }
@@ -33,6 +35,15 @@ first time any market turned in play (inplay-10m, inplay+1h). What happened
 before --from is folded into the state the capture opens with: at t_us 0,
 one status and one odds event per market.
 
+A vendor's recording has odds but no bets. --bettors N overlays a seeded
+population of N bettors on it (replay/bettors, the same model as a
+scenario's load.bettors): deposits, bets on the prices each bettor last
+saw, cash-outs and withdrawals, heavy-tailed, with bursts after
+suspensions, big moves and incidents. --bettor-rate (bets per bettor per
+in-play hour) and --max-stake (minor units) are then required; --seed,
+--policy-mix (exact/better/any percentages, e.g. 60/25/15) and
+--bettor-prefix are optional. The same files and flags give the same bytes.
+
 The capture is written to a temporary file beside -o and renamed into place
 when the import succeeds, gzipped when -o ends in .gz; then a summary is
 printed.
@@ -46,6 +57,7 @@ func newCaptureImportCmd(stdout, _ io.Writer) *cobra.Command {
 	var (
 		format, out string
 		opts        betfair.Options
+		bf          bettorFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "import --format betfair FILE... -o OUT",
@@ -62,16 +74,31 @@ func newCaptureImportCmd(stdout, _ io.Writer) *cobra.Command {
 			if opts.Name == "" {
 				opts.Name = baseName(args[0])
 			}
+			cfg, err := bf.config(cmd.Flags())
+			if err != nil {
+				return &exitError{code: exitInput, err: err}
+			}
 			im, err := betfair.Open(args, opts)
 			if err != nil {
 				return &exitError{code: exitInput, err: err}
 			}
 			defer im.Close()
-			written, err := writeCaptureFile(out, stdout, im)
+			var s replay.Stream = im
+			if cfg != nil {
+				if s, err = bettors.Overlay(im, *cfg); err != nil {
+					return &exitError{code: exitInput, err: err}
+				}
+			}
+			written, err := writeCaptureFile(out, stdout, s)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(stdout, importSummary(args, out, im.Header(), im.Stats(), written))
+			summary := importSummary(args, out, im.Header(), im.Stats(), written)
+			if cfg != nil {
+				summary += fmt.Sprintf(" Overlaid %d bettors (seed %d, %g bets per bettor per in-play hour, stakes up to %d, ids from %q); the event count includes theirs.",
+					cfg.Bettors, cfg.Seed, cfg.Rate, cfg.MaxStake, cfg.Prefix)
+			}
+			fmt.Fprintln(stdout, summary)
 			return nil
 		},
 	}
@@ -82,7 +109,59 @@ func newCaptureImportCmd(stdout, _ io.Writer) *cobra.Command {
 	f.StringVar(&opts.From, "from", "", "start of the window: an RFC 3339 time, or inplay-DURATION / inplay+DURATION")
 	f.StringVar(&opts.Until, "until", "", "end of the window, inclusive, in the same forms as --from")
 	f.BoolVar(&opts.SkipBad, "skip-bad", false, "count bad lines and go on, instead of stopping at the first (exit 3)")
+	bf.register(f)
 	return cmd
+}
+
+// bettorFlags are the import's bettor overlay flags: load.bettors of a
+// scenario, as flags.
+type bettorFlags struct {
+	count    int
+	rate     float64
+	maxStake int64
+	seed     int64
+	mix      string
+	prefix   string
+}
+
+func (b *bettorFlags) register(f *pflag.FlagSet) {
+	f.IntVar(&b.count, "bettors", 0, "overlay a seeded population of this many bettors (0: none)")
+	f.Float64Var(&b.rate, "bettor-rate", 0, "with --bettors: bets per bettor per in-play hour (required)")
+	f.Int64Var(&b.maxStake, "max-stake", 0, "with --bettors: the largest stake, in minor units (required)")
+	f.Int64Var(&b.seed, "seed", 1, "with --bettors: the population's seed")
+	f.StringVar(&b.mix, "policy-mix", "", "with --bettors: percentages of bettors on the exact/better/any price policies, e.g. 60/25/15 (default: the package's documented mix)")
+	f.StringVar(&b.prefix, "bettor-prefix", "ov-", "with --bettors: the start of every account and id the population makes")
+}
+
+// config returns the overlay's Config, nil when --bettors is not given,
+// or every problem with the flags at once.
+func (b *bettorFlags) config(f *pflag.FlagSet) (*bettors.Config, error) {
+	if b.count == 0 {
+		for _, name := range []string{"bettor-rate", "max-stake", "seed", "policy-mix", "bettor-prefix"} {
+			if f.Changed(name) {
+				return nil, fmt.Errorf("--%s is a bettor overlay flag: it needs --bettors N", name)
+			}
+		}
+		return nil, nil
+	}
+	cfg := &bettors.Config{Seed: b.seed, Bettors: b.count, Rate: b.rate, MaxStake: b.maxStake, Prefix: b.prefix}
+	var errs []error
+	if b.mix != "" {
+		var m bettors.PolicyMix
+		if n, err := fmt.Sscanf(b.mix, "%d/%d/%d", &m.Exact, &m.Better, &m.Any); err != nil || n != 3 || fmt.Sprintf("%d/%d/%d", m.Exact, m.Better, m.Any) != b.mix {
+			errs = append(errs, fmt.Errorf("--policy-mix %q is not EXACT/BETTER/ANY, three whole percentages such as 60/25/15", b.mix))
+		} else {
+			cfg.PolicyMix = m
+		}
+	}
+	errs = append(errs, cfg.Validate()...)
+	if cfg.MaxStake > bettors.MaxMaxStake {
+		errs = append(errs, fmt.Errorf("--max-stake is %d; it must be at most %d", cfg.MaxStake, int64(bettors.MaxMaxStake)))
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("the bettor overlay: %w", errors.Join(errs...))
+	}
+	return cfg, nil
 }
 
 // baseName is a file's name without its directory and its .gz, .bz2,

@@ -111,3 +111,73 @@ func TestCaptureImportBadInput(t *testing.T) {
 		t.Fatalf("capture %+v, %v", c, err)
 	}
 }
+
+// --bettors overlays a population on a vendor's recording, which has odds
+// but no bets: the capture then carries the bettors' events, the same flags
+// give the same bytes, and flags without --bettors, or bad ones, are bad
+// input.
+func TestCaptureImportBettors(t *testing.T) {
+	dir := sharedBetfair(t)
+	odds := filepath.Join(dir, "cricket-match-odds-1.200806927.jsonl")
+	tmp := t.TempDir()
+	imp := func(out string, extra ...string) (int, string) {
+		args := append([]string{"capture", "import", "--format", "betfair", odds, "-o", out, "--from", "inplay-10m"}, extra...)
+		var stdout, stderr bytes.Buffer
+		code := run(args, &stdout, &stderr)
+		return code, stdout.String() + stderr.String()
+	}
+	flags := []string{"--bettors", "200", "--bettor-rate", "30", "--max-stake", "5000", "--seed", "7", "--policy-mix", "50/30/20"}
+	a, b := filepath.Join(tmp, "a.jsonl"), filepath.Join(tmp, "b.jsonl")
+	for _, out := range []string{a, b} {
+		if code, msg := imp(out, flags...); code != exitPass {
+			t.Fatalf("exit %d: %s", code, msg)
+		} else if !strings.Contains(msg, "Overlaid 200 bettors (seed 7") {
+			t.Errorf("summary: %s", msg)
+		}
+	}
+	ab, _ := os.ReadFile(a)
+	bb, _ := os.ReadFile(b)
+	if !bytes.Equal(ab, bb) {
+		t.Error("the same files and flags gave different bytes")
+	}
+	c, err := replay.OpenCapture(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[replay.Kind]int{}
+	policies := map[string]int{}
+	for _, e := range c.Events {
+		kinds[e.Kind]++
+		if e.Kind == replay.KindBet {
+			policies[string(e.Policy)]++
+			if !strings.HasPrefix(e.Account, "ov-") || e.Stake < 1 || e.Stake > 5000 {
+				t.Fatalf("bet %+v", e)
+			}
+		}
+	}
+	if kinds[replay.KindBet] < 100 || kinds[replay.KindDeposit] == 0 || kinds[replay.KindOdds] == 0 {
+		t.Errorf("events by kind %v", kinds)
+	}
+	if len(policies) != 3 {
+		t.Errorf("bets by policy %v; want all three of the 50/30/20 mix", policies)
+	}
+
+	out := filepath.Join(tmp, "bad.jsonl")
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--bettor-rate", "30"}, "--bettor-rate is a bettor overlay flag: it needs --bettors N"},
+		{[]string{"--bettors", "10", "--max-stake", "100"}, "rate is 0"},
+		{[]string{"--bettors", "10", "--bettor-rate", "30", "--max-stake", "100", "--policy-mix", "60/30"}, `--policy-mix "60/30"`},
+		{[]string{"--bettors", "10", "--bettor-rate", "30", "--max-stake", "100", "--policy-mix", "60/30/20"}, "sum to 100"},
+		{[]string{"--bettors", "10", "--bettor-rate", "30", "--max-stake", "100", "--bettor-prefix", "a b"}, "prefix"},
+	} {
+		if code, msg := imp(out, tt.args...); code != exitInput || !strings.Contains(msg, tt.want) {
+			t.Errorf("%v: exit %d, %q; want exit 3 and %q", tt.args, code, msg, tt.want)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%v: a refused import left %s", tt.args, out)
+		}
+	}
+}
