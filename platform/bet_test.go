@@ -30,6 +30,10 @@ func TestBetRepeats(t *testing.T) {
 		{"accepted odds as requested", with(func(r *platform.BetRequest) { r.Odds = 21000 }), false},
 		// Higher requested odds than were asked for.
 		{"higher requested odds", with(func(r *platform.BetRequest) { r.Odds = 20001 }), false},
+		// The default policy, named.
+		{"default policy named", with(func(r *platform.BetRequest) { r.Policy = platform.PolicyBetter }), true},
+		// Another policy.
+		{"other policy", with(func(r *platform.BetRequest) { r.Policy = platform.PolicyAny }), false},
 		// Another stake.
 		{"other stake", with(func(r *platform.BetRequest) { r.Stake = 501 }), false},
 		// Another account.
@@ -56,7 +60,7 @@ func TestConflictingBetNamesTheBookedContent(t *testing.T) {
 	if got := platform.ErrorCode(err); got != platform.ECONFLICT {
 		t.Fatalf("code = %q, want ECONFLICT", got)
 	}
-	const want = `bet "b-1" is already booked with other content: account "a1", market "m1", selection "home", stake 500, requested odds 2`
+	const want = `bet "b-1" is already booked with other content: account "a1", market "m1", selection "home", stake 500, requested odds 2, policy better`
 	if got := platform.ErrorMessage(err); got != want {
 		t.Fatalf("message = %q, want %q", got, want)
 	}

@@ -108,21 +108,26 @@ type Bet struct {
 	// stores them, because they are part of what a resend must repeat.
 	RequestedOdds Odds
 	Odds          Odds // accepted odds: the price when the bet was booked
-	Status        BetStatus
-	Payout        int64 // minor units credited to the player at settlement
-	PlacedAt      time.Time
-	SettledAt     *time.Time
+	// Policy is the price policy the bet was accepted under; a resend
+	// must repeat it.
+	Policy    PricePolicy
+	Status    BetStatus
+	Payout    int64 // minor units credited to the player at settlement
+	PlacedAt  time.Time
+	SettledAt *time.Time
 }
 
 // Repeats reports whether req is a resend of the request that booked b:
 // exactly the same account, market, selection, stake and requested odds
-// (invariant 4: the same id with a different stake or odds is refused).
+// and price policy (invariant 4: the same id with a different stake or
+// odds is refused).
 // Requested odds that differ are a different request even when the booked
 // price would satisfy them. The accepted odds are not compared: the price
 // can move between two sends of one request.
 func (b *Bet) Repeats(req BetRequest) bool {
 	return b.ID == req.ID && b.Account == req.Account && b.Market == req.Market &&
-		b.Selection == req.Selection && b.Stake == req.Stake && b.RequestedOdds == req.Odds
+		b.Selection == req.Selection && b.Stake == req.Stake && b.RequestedOdds == req.Odds &&
+		b.Policy.OrDefault() == req.Policy.OrDefault()
 }
 
 // ConflictingBet returns the ECONFLICT error for a request that reuses the
@@ -130,8 +135,8 @@ func (b *Bet) Repeats(req BetRequest) bool {
 // the caller can see which field differs.
 func ConflictingBet(b *Bet) error {
 	return Errorf(ECONFLICT,
-		"bet %q is already booked with other content: account %q, market %q, selection %q, stake %d, requested odds %s",
-		b.ID, b.Account, b.Market, b.Selection, b.Stake, b.RequestedOdds)
+		"bet %q is already booked with other content: account %q, market %q, selection %q, stake %d, requested odds %s, policy %s",
+		b.ID, b.Account, b.Market, b.Selection, b.Stake, b.RequestedOdds, b.Policy.OrDefault())
 }
 
 // Limits on the values the platform accepts. They keep every sum of money
@@ -149,7 +154,46 @@ type BetRequest struct {
 	Market    string
 	Selection string
 	Stake     int64 // minor units
-	Odds      Odds  // the lowest odds the bettor accepts
+	Odds      Odds  // the odds the bettor asked for
+	// Policy says which prices the bettor takes when the price has moved
+	// from Odds; "" is DefaultPolicy.
+	Policy PricePolicy
+}
+
+// PricePolicy is what a bettor accepts when the price moved between the
+// quote they saw and the decision on their bet (the "accept odds changes"
+// setting of a betting app).
+type PricePolicy string
+
+// The price policies.
+const (
+	// PolicyExact: only at the requested odds; any move refuses the bet.
+	PolicyExact PricePolicy = "exact"
+	// PolicyBetter: at the current odds when they are at least the
+	// requested ones (the bettor is paid the better price).
+	PolicyBetter PricePolicy = "better"
+	// PolicyAny: at the current odds, whatever they are.
+	PolicyAny PricePolicy = "any"
+	// DefaultPolicy is a request's policy when it names none: better,
+	// what the platform did before bets carried a policy.
+	DefaultPolicy = PolicyBetter
+)
+
+// OrDefault returns p, or DefaultPolicy when p is "".
+func (p PricePolicy) OrDefault() PricePolicy {
+	if p == "" {
+		return DefaultPolicy
+	}
+	return p
+}
+
+// Valid reports whether p is a policy the platform knows ("" included).
+func (p PricePolicy) Valid() bool {
+	switch p {
+	case "", PolicyExact, PolicyBetter, PolicyAny:
+		return true
+	}
+	return false
 }
 
 // Validate returns an EINVALID error naming every problem with r, or nil.
@@ -164,6 +208,9 @@ func (r BetRequest) Validate() error {
 		v.add("stake must be positive, not %d", r.Stake)
 	case r.Stake > MaxStake:
 		v.add("stake %d is above %d", r.Stake, int64(MaxStake))
+	}
+	if !r.Policy.Valid() {
+		v.add("policy %q is not one of exact, better, any", string(r.Policy))
 	}
 	if r.Odds == 0 {
 		v.add("odds are required")

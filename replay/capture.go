@@ -33,7 +33,7 @@
 //	adjust        status   {selection: adjustment factor, percent as a decimal string}
 //	producer      feed     the vendor producer that sent it ("betfair", "live", "prematch")
 //	vendor_ms     feed     the vendor's own timestamp, Unix epoch milliseconds
-//	policy        bet      the price policy: exact (default), better or any
+//	policy        bet      the price policy: exact, better or any; absent: none is sent, the platform's default holds
 //
 // and in the header, start_ms: the wall time of t_us 0, Unix epoch
 // milliseconds, when the capture was recorded rather than generated.
@@ -41,8 +41,10 @@
 // A status event is the market's definition as of its t_us: when in_play or
 // bet_delay_ms is absent, the market's earlier value holds. A bet's odds are
 // the price its bettor last saw; its policy says which prices the bettor
-// takes instead (better: that price or a higher one; any: whatever the
-// market offers when the bet is decided).
+// takes instead (exact: that price only; better: that price or a higher
+// one; any: whatever the market offers when the bet is decided). The
+// harness sends it with the bet (POST /v1/bets' policy), and reconciliation
+// holds the booked odds to it.
 //
 // # Versioning
 //
@@ -135,7 +137,9 @@ type Event struct {
 	Incident   string            `json:"incident,omitempty"`     // incident: what happened
 }
 
-// Bet price policies (Event.Policy); "" reads as PolicyExact.
+// Bet price policies (Event.Policy): what the bettor accepts when the price
+// moved from the odds they asked for. "" sends none, so the platform's
+// default applies (the reference platform's is better).
 const (
 	PolicyExact  = "exact"
 	PolicyBetter = "better"

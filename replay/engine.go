@@ -590,7 +590,7 @@ func newJournalEntry(seq int64, p Planned) JournalEntry {
 	ev := &p.Event
 	return JournalEntry{
 		Seq: seq, Kind: ev.Kind, ID: ev.ID, Account: ev.Account, Market: ev.Market,
-		Selection: ev.Selection, Odds: ev.Odds, Stake: ev.Stake, Amount: ev.Amount,
+		Selection: ev.Selection, Odds: ev.Odds, Policy: ev.Policy, Stake: ev.Stake, Amount: ev.Amount,
 		Bet: ev.Bet, Winners: ev.Winners, Clone: p.Clone,
 		IntendedUS: p.At.Microseconds(),
 	}

@@ -36,6 +36,7 @@ type JournalEntry struct {
 	Market     string   `json:"market,omitempty"`      // market, for bets and feed events
 	Selection  string   `json:"selection,omitempty"`   // bets
 	Odds       string   `json:"odds,omitempty"`        // requested odds, for bets
+	Policy     string   `json:"policy,omitempty"`      // bets: the price policy sent ("" = none, the platform's default)
 	Stake      int64    `json:"stake,omitempty"`       // bets, minor units
 	Amount     int64    `json:"amount,omitempty"`      // deposits, withdrawals, cash-outs
 	Bet        string   `json:"bet,omitempty"`         // cash-outs: the bet cashed out
@@ -75,6 +76,7 @@ func appendJournalEntry(b []byte, e *JournalEntry) []byte {
 	b = appendStringField(b, `,"market":`, e.Market)
 	b = appendStringField(b, `,"selection":`, e.Selection)
 	b = appendStringField(b, `,"odds":`, e.Odds)
+	b = appendStringField(b, `,"policy":`, e.Policy)
 	b = appendIntField(b, `,"stake":`, e.Stake)
 	b = appendIntField(b, `,"amount":`, e.Amount)
 	b = appendStringField(b, `,"bet":`, e.Bet)

@@ -106,6 +106,9 @@ type (
 		Selection string `json:"selection"`
 		Odds      string `json:"odds"`
 		Stake     int64  `json:"stake"`
+		// Policy is sent only when the capture gives one: without it the
+		// platform applies its own default.
+		Policy string `json:"policy,omitempty"`
 	}
 )
 
@@ -117,7 +120,7 @@ func route(ev Event) (string, any, error) {
 	case KindWithdraw:
 		return "/v1/accounts/" + url.PathEscape(ev.Account) + "/withdrawals", moneyBody{ev.ID, ev.Amount}, nil
 	case KindBet:
-		return "/v1/bets", betBody{ev.ID, ev.Account, ev.Market, ev.Selection, ev.Odds, ev.Stake}, nil
+		return "/v1/bets", betBody{ev.ID, ev.Account, ev.Market, ev.Selection, ev.Odds, ev.Stake, ev.Policy}, nil
 	case KindCashout:
 		return "/v1/bets/" + url.PathEscape(ev.Bet) + "/cashout", moneyBody{ev.ID, ev.Amount}, nil
 	}

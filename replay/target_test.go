@@ -52,6 +52,8 @@ func TestHTTPTargetRequests(t *testing.T) {
 		{"withdraw", Event{Kind: KindWithdraw, Account: "a1", ID: "w-1", Amount: 500}, "/v1/accounts/a1/withdrawals", `{"amount":500,"id":"w-1"}`},
 		{"bet", Event{Kind: KindBet, Account: "a1", ID: "b-1", Market: "m1", Selection: "home", Odds: "2.10", Stake: 500},
 			"/v1/bets", `{"account":"a1","id":"b-1","market":"m1","odds":"2.10","selection":"home","stake":500}`},
+		{"bet with a policy", Event{Kind: KindBet, Account: "a1", ID: "b-2", Market: "m1", Selection: "home", Odds: "2.10", Stake: 500, Policy: PolicyAny},
+			"/v1/bets", `{"account":"a1","id":"b-2","market":"m1","odds":"2.10","policy":"any","selection":"home","stake":500}`},
 		{"cashout", Event{Kind: KindCashout, Account: "a1", ID: "c-1", Bet: "b-1", Amount: 450}, "/v1/bets/b-1/cashout", `{"amount":450,"id":"c-1"}`},
 		{"a clone's account is escaped in the path", Event{Kind: KindDeposit, Account: "a 1~h1", ID: "d-1~h1", Amount: 1}, "/v1/accounts/a%201~h1/deposits", `{"amount":1,"id":"d-1~h1"}`},
 	}

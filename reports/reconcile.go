@@ -494,12 +494,18 @@ func betContent(e replay.JournalEntry) string {
 	if e4, err := replay.ParseOdds(e.Odds); err == nil {
 		odds = strconv.FormatInt(e4, 10) + "e-4"
 	}
-	return fmt.Sprintf("account %s market %s selection %s stake %d odds %s", e.Account, e.Market, e.Selection, e.Stake, odds)
+	policy := e.Policy
+	if policy == "" {
+		policy = "default"
+	}
+	return fmt.Sprintf("account %s market %s selection %s stake %d odds %s policy %s", e.Account, e.Market, e.Selection, e.Stake, odds, policy)
 }
 
 // betMismatch says how a booked bet differs from what request e asked for,
 // or "" when it is what was asked: same account, market, selection and
-// stake, at odds no worse than requested.
+// stake, at odds the request's price policy allows: exactly the requested
+// ones (exact), at least them (better, and a request that named no policy:
+// the platform's default, docs/api.md), or any (any).
 func betMismatch(bet Bet, e replay.JournalEntry) string {
 	var diffs []string
 	if bet.Account != e.Account {
@@ -516,8 +522,18 @@ func betMismatch(bet Bet, e replay.JournalEntry) string {
 	}
 	if want, err := replay.ParseOdds(e.Odds); err != nil {
 		diffs = append(diffs, fmt.Sprintf("booked although the requested odds %q are invalid", e.Odds))
-	} else if bet.OddsE4 < want {
-		diffs = append(diffs, fmt.Sprintf("odds_e4 %d, below the requested %s", bet.OddsE4, e.Odds))
+	} else {
+		switch e.Policy {
+		case replay.PolicyExact:
+			if bet.OddsE4 != want {
+				diffs = append(diffs, fmt.Sprintf("odds_e4 %d, not the requested %s (policy exact)", bet.OddsE4, e.Odds))
+			}
+		case replay.PolicyAny:
+		default:
+			if bet.OddsE4 < want {
+				diffs = append(diffs, fmt.Sprintf("odds_e4 %d, below the requested %s", bet.OddsE4, e.Odds))
+			}
+		}
 	}
 	return strings.Join(diffs, ", ")
 }

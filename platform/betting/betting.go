@@ -63,7 +63,7 @@ func (s *Service) PlaceBet(ctx context.Context, req platform.BetRequest) (*platf
 	}
 	return s.Ledger.PlaceBet(ctx, platform.Bet{
 		ID: req.ID, Account: req.Account, Market: req.Market, Selection: req.Selection,
-		Stake: req.Stake, RequestedOdds: req.Odds, Odds: odds,
+		Stake: req.Stake, RequestedOdds: req.Odds, Odds: odds, Policy: req.Policy.OrDefault(),
 	})
 }
 
@@ -92,7 +92,7 @@ func (s *Service) price(ctx context.Context, req platform.BetRequest) (platform.
 	if err != nil {
 		return 0, err
 	}
-	return pricing.Accept(p, req.Selection, req.Odds)
+	return pricing.Accept(p, req.Selection, req.Odds, req.Policy)
 }
 
 // FindBet implements platform.BetService.

@@ -12,6 +12,9 @@ func FuzzDecodeBet(f *testing.F) {
 		`{"id":"b-1","account":"a1","market":"m1","selection":"home","odds":"2.10","stake":500}`,
 		`{"id":"b-1","account":"a1","market":"m1","selection":"home","odds":"2.10","stake":0}`,
 		`{"id":"b-1","odds":2.1}`,
+		`{"id":"b-1","account":"a1","market":"m1","selection":"home","odds":"2.10","stake":500,"policy":"any"}`,
+		`{"id":"b-1","account":"a1","market":"m1","selection":"home","odds":"2.10","stake":500,"policy":"EXACT"}`,
+		`{"id":"b-1","account":"a1","market":"m1","selection":"home","odds":"2.10","stake":500,"policy":""}`,
 		`{"id":"b-1","extra":1}`,
 		`null`,
 		`{} {}`,
@@ -26,7 +29,11 @@ func FuzzDecodeBet(f *testing.F) {
 			}
 			return
 		}
-		// Whatever decodes is a valid request.
+		// Whatever decodes is a valid request, with a policy the
+		// platform knows.
+		if !req.Policy.Valid() {
+			t.Fatalf("decoded an unknown policy %q", req.Policy)
+		}
 		if err := req.Validate(); err != nil {
 			t.Fatalf("decoded an invalid request %+v: %v", req, err)
 		}

@@ -212,6 +212,7 @@ type betBody struct {
 	Selection *string `json:"selection"`
 	Odds      *string `json:"odds"`
 	Stake     *int64  `json:"stake"`
+	Policy    *string `json:"policy"` // optional: platform.DefaultPolicy when absent
 }
 
 // decodeBet decodes and validates a bet request body.
@@ -239,6 +240,12 @@ func decodeBet(r io.Reader) (platform.BetRequest, error) {
 	}
 	req := platform.BetRequest{ID: *b.ID, Account: *b.Account, Market: *b.Market, Selection: *b.Selection,
 		Stake: *b.Stake, Odds: odds}
+	if b.Policy != nil {
+		if *b.Policy == "" {
+			return platform.BetRequest{}, platform.Errorf(platform.EINVALID, "policy is empty: give exact, better or any, or leave it out for %s", platform.DefaultPolicy)
+		}
+		req.Policy = platform.PricePolicy(*b.Policy)
+	}
 	if err := req.Validate(); err != nil {
 		return platform.BetRequest{}, err
 	}
@@ -282,6 +289,7 @@ type betJSON struct {
 	Stake         int64         `json:"stake"`
 	RequestedOdds platform.Odds `json:"requested_odds"`
 	Odds          platform.Odds `json:"odds"`
+	Policy        string        `json:"policy"`
 	Status        string        `json:"status"`
 	Payout        int64         `json:"payout"`
 	PlacedAt      time.Time     `json:"placed_at"`
@@ -290,7 +298,7 @@ type betJSON struct {
 
 func toBetJSON(b *platform.Bet) betJSON {
 	return betJSON{ID: b.ID, Account: b.Account, Market: b.Market, Selection: b.Selection, Stake: b.Stake,
-		RequestedOdds: b.RequestedOdds, Odds: b.Odds, Status: string(b.Status), Payout: b.Payout,
+		RequestedOdds: b.RequestedOdds, Odds: b.Odds, Policy: string(b.Policy.OrDefault()), Status: string(b.Status), Payout: b.Payout,
 		PlacedAt: b.PlacedAt.UTC(), SettledAt: utc(b.SettledAt)}
 }
 

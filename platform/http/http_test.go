@@ -114,7 +114,23 @@ func TestAPI(t *testing.T) {
 		// A bet at a better price than asked.
 		{"bet", "POST", "/v1/bets", `{"id":"b-1","account":"a1","market":"m1","selection":"home","odds":"2.00","stake":500}`, 201, "",
 			map[string]any{"id": "b-1", "account": "a1", "market": "m1", "selection": "home", "stake": 500.0,
-				"requested_odds": "2", "odds": "2.1", "status": "accepted", "payout": 0.0, "settled_at": nil}},
+				"requested_odds": "2", "odds": "2.1", "policy": "better", "status": "accepted", "payout": 0.0, "settled_at": nil}},
+		// Its resend naming the default policy: the same request.
+		{"bet replay default policy", "POST", "/v1/bets", `{"id":"b-1","account":"a1","market":"m1","selection":"home","odds":"2.00","stake":500,"policy":"better"}`, 200, "",
+			map[string]any{"id": "b-1", "odds": "2.1", "policy": "better"}},
+		// Its resend under another policy: another request.
+		{"bet other policy", "POST", "/v1/bets", `{"id":"b-1","account":"a1","market":"m1","selection":"home","odds":"2.00","stake":500,"policy":"any"}`, 409, platform.ECONFLICT, nil},
+		// exact refuses a better price than asked.
+		{"exact, price moved up", "POST", "/v1/bets", `{"id":"b-e","account":"a1","market":"m1","selection":"home","odds":"2.00","stake":10,"policy":"exact"}`, 422, platform.EPRICECHANGED, nil},
+		// exact at the price: booked at it.
+		{"exact", "POST", "/v1/bets", `{"id":"b-e","account":"a1","market":"m1","selection":"home","odds":"2.1","stake":10,"policy":"exact"}`, 201, "",
+			map[string]any{"id": "b-e", "requested_odds": "2.1", "odds": "2.1", "policy": "exact"}},
+		// any takes a lower price than asked, and books it.
+		{"any, price moved down", "POST", "/v1/bets", `{"id":"b-a","account":"a1","market":"m1","selection":"home","odds":"3","stake":10,"policy":"any"}`, 201, "",
+			map[string]any{"id": "b-a", "requested_odds": "3", "odds": "2.1", "policy": "any"}},
+		// An unknown policy, and an empty one, are refused.
+		{"unknown policy", "POST", "/v1/bets", `{"id":"b-p","account":"a1","market":"m1","selection":"home","odds":"2","stake":10,"policy":"sometimes"}`, 400, platform.EINVALID, nil},
+		{"empty policy", "POST", "/v1/bets", `{"id":"b-p","account":"a1","market":"m1","selection":"home","odds":"2","stake":10,"policy":""}`, 400, platform.EINVALID, nil},
 		// Its resend.
 		{"bet replay", "POST", "/v1/bets", `{"id":"b-1","account":"a1","market":"m1","selection":"home","odds":"2.00","stake":500}`, 200, "",
 			map[string]any{"id": "b-1", "requested_odds": "2", "odds": "2.1", "status": "accepted"}},
@@ -183,16 +199,17 @@ func TestAPI(t *testing.T) {
 			}
 		})
 	}
-	// Only b-1 was booked, once: no refused request (the conflicts
-	// included) left a transaction or a posting behind.
+	// Only b-1, b-e and b-a were booked, once each: no refused request
+	// (the conflicts included) left a transaction or a posting behind.
 	for _, q := range []struct {
 		sql  string
 		want int64
 	}{
-		{`SELECT count(*) FROM bets`, 1},
-		{`SELECT count(*) FROM transactions WHERE kind = 'stake'`, 1},
+		{`SELECT count(*) FROM bets`, 3},
+		{`SELECT count(*) FROM transactions WHERE kind = 'stake'`, 3},
 		{`SELECT count(*) FROM postings p JOIN transactions t ON t.id = p.tx_id WHERE t.kind = 'stake' AND t.ref = 'b-1'`, 2},
-		{`SELECT count(*) FROM postings p JOIN transactions t ON t.id = p.tx_id WHERE t.kind = 'stake'`, 2},
+		{`SELECT count(*) FROM postings p JOIN transactions t ON t.id = p.tx_id WHERE t.kind = 'stake'`, 6},
+		{`SELECT count(*) FROM bets WHERE policy = 'any' AND odds_e4 < requested_odds_e4`, 1},
 	} {
 		var n int64
 		if err := pool.QueryRow(ctx, q.sql).Scan(&n); err != nil {

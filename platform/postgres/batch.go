@@ -180,10 +180,10 @@ const (
 	batchMarketsSQL = `SELECT id, status FROM markets WHERE id = ANY($1) ORDER BY id FOR SHARE`
 	batchPlayersSQL = `SELECT id, kind, balance FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE`
 	batchBetsSQL    = `SELECT id, account_id, market_id, selection_id, stake, requested_odds_e4, odds_e4,
-		status, payout, placed_at, settled_at
+		policy, status, payout, placed_at, settled_at
 		FROM bets WHERE id = ANY($1)`
-	batchInsertBetsSQL = `INSERT INTO bets (id, account_id, market_id, selection_id, stake, requested_odds_e4, odds_e4, status)
-		SELECT u.*, 'accepted' FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[]) AS u
+	batchInsertBetsSQL = `INSERT INTO bets (id, account_id, market_id, selection_id, stake, requested_odds_e4, odds_e4, policy, status)
+		SELECT u.*, 'accepted' FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[]) AS u
 		RETURNING id, placed_at`
 	batchAddBalancesSQL = `UPDATE accounts SET balance = accounts.balance + u.delta
 		FROM unnest($1::text[], $2::bigint[]) AS u(id, delta) WHERE accounts.id = u.id`
@@ -365,7 +365,7 @@ func (s *Store) bookBatchOnce(ctx context.Context, conn *pgx.Conn, calls []*betC
 	// every batch, locked (in id order) and moved last, right before COMMIT.
 	placedAt := make(map[string]time.Time, len(booked))
 	writes.Queue(batchInsertBetsSQL, nb.ids, nb.accounts, nb.markets, nb.selections, nb.stakes,
-		nb.requested, nb.odds).Query(func(rows pgx.Rows) error {
+		nb.requested, nb.odds, nb.policies).Query(func(rows pgx.Rows) error {
 		var (
 			id string
 			at time.Time
@@ -422,8 +422,8 @@ type batchPlayer struct {
 
 // newBets are the columns of a batch's new bets, for unnest.
 type newBets struct {
-	ids, accounts, markets, selections []string
-	stakes, requested, odds            []int64
+	ids, accounts, markets, selections, policies []string
+	stakes, requested, odds                      []int64
 }
 
 func (n *newBets) add(b *platform.Bet) {
@@ -434,6 +434,7 @@ func (n *newBets) add(b *platform.Bet) {
 	n.stakes = append(n.stakes, b.Stake)
 	n.requested = append(n.requested, b.RequestedOdds.E4())
 	n.odds = append(n.odds, b.Odds.E4())
+	n.policies = append(n.policies, string(b.Policy.OrDefault()))
 }
 
 // distinct returns the markets, accounts and bet ids of calls, each once.

@@ -19,11 +19,14 @@ func (s *Store) PlaceBet(ctx context.Context, bet platform.Bet) (*platform.Bet, 
 	if err := req.Validate(); err != nil {
 		return nil, false, err
 	}
+	bet.Policy = bet.Policy.OrDefault()
 	switch {
 	case !bet.Odds.Valid():
 		return nil, false, platform.Errorf(platform.EINVALID, "accepted odds %s are outside 1.01 to 1000", bet.Odds)
-	case bet.RequestedOdds > bet.Odds:
-		return nil, false, platform.Errorf(platform.EINVALID, "accepted odds %s are below the requested %s", bet.Odds, bet.RequestedOdds)
+	case bet.Policy == platform.PolicyExact && bet.RequestedOdds != bet.Odds:
+		return nil, false, platform.Errorf(platform.EINVALID, "accepted odds %s are not the requested %s (policy exact)", bet.Odds, bet.RequestedOdds)
+	case bet.Policy == platform.PolicyBetter && bet.RequestedOdds > bet.Odds:
+		return nil, false, platform.Errorf(platform.EINVALID, "accepted odds %s are below the requested %s (policy better)", bet.Odds, bet.RequestedOdds)
 	}
 	if platform.IsSystemAccount(bet.Account) {
 		return nil, false, platform.Errorf(platform.ENOTFOUND, "account %q not found", bet.Account)
@@ -37,7 +40,7 @@ func (s *Store) PlaceBet(ctx context.Context, bet platform.Bet) (*platform.Bet, 
 // betRequest is the request bet answers: what a resend must repeat.
 func betRequest(bet platform.Bet) platform.BetRequest {
 	return platform.BetRequest{ID: bet.ID, Account: bet.Account, Market: bet.Market,
-		Selection: bet.Selection, Stake: bet.Stake, Odds: bet.RequestedOdds}
+		Selection: bet.Selection, Stake: bet.Stake, Odds: bet.RequestedOdds, Policy: bet.Policy}
 }
 
 // placeAlone books one validated bet in a transaction of its own.
@@ -111,9 +114,9 @@ func (s *Store) placeAlone(ctx context.Context, bet platform.Bet, req platform.B
 		b.Status = platform.BetAccepted
 		b.Payout = 0
 		b.SettledAt = nil
-		writes.Queue(`INSERT INTO bets (id, account_id, market_id, selection_id, stake, requested_odds_e4, odds_e4, status)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, 'accepted') RETURNING placed_at`,
-			b.ID, b.Account, b.Market, b.Selection, b.Stake, b.RequestedOdds.E4(), b.Odds.E4()).QueryRow(func(row pgx.Row) error {
+		writes.Queue(`INSERT INTO bets (id, account_id, market_id, selection_id, stake, requested_odds_e4, odds_e4, policy, status)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'accepted') RETURNING placed_at`,
+			b.ID, b.Account, b.Market, b.Selection, b.Stake, b.RequestedOdds.E4(), b.Odds.E4(), string(b.Policy.OrDefault())).QueryRow(func(row pgx.Row) error {
 			return row.Scan(&placedAt)
 		})
 		writes.Queue(addBalanceSQL, b.Account, -b.Stake)
@@ -156,7 +159,7 @@ type querier interface {
 
 // betSQL reads bet $1 in the order scanBet scans it.
 const betSQL = `SELECT id, account_id, market_id, selection_id, stake, requested_odds_e4, odds_e4,
-	status, payout, placed_at, settled_at
+	policy, status, payout, placed_at, settled_at
 	FROM bets WHERE id = $1`
 
 func queryBet(ctx context.Context, q querier, id string) (*platform.Bet, error) {
@@ -168,10 +171,10 @@ func scanBet(row pgx.Row, id string) (*platform.Bet, error) {
 	var (
 		b                   platform.Bet
 		requestedE4, oddsE4 int64
-		status              string
+		status, policy      string
 	)
 	err := row.Scan(&b.ID, &b.Account, &b.Market, &b.Selection, &b.Stake, &requestedE4, &oddsE4,
-		&status, &b.Payout, &b.PlacedAt, &b.SettledAt)
+		&policy, &status, &b.Payout, &b.PlacedAt, &b.SettledAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, platform.Errorf(platform.ENOTFOUND, "bet %q not found", id)
 	}
@@ -185,5 +188,6 @@ func scanBet(row pgx.Row, id string) (*platform.Bet, error) {
 		return nil, fmt.Errorf("bet %s requested odds: %w", id, err)
 	}
 	b.Status = platform.BetStatus(status)
+	b.Policy = platform.PricePolicy(policy)
 	return &b, nil
 }

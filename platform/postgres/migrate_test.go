@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -124,4 +125,55 @@ func legacyLedger(t *testing.T, migrations []string, seed ...string) *pgxpool.Po
 		}
 	}
 	return pool
+}
+
+// TestPricePolicyMigration upgrades a ledger from before price policies:
+// its bets were accepted under what is now "better", so that is their
+// policy, a resend naming another policy is another request, and the
+// schema then holds each policy's odds rule.
+func TestPricePolicyMigration(t *testing.T) {
+	ctx := context.Background()
+	pool := legacyLedger(t, []string{"0001_ledger", "0002_requested_odds", "0003_system_shards"},
+		`INSERT INTO accounts (id, kind, balance) VALUES ('a1', 'player', 900)`,
+		`INSERT INTO markets (id, status) VALUES ('m1', 'open')`,
+		`INSERT INTO bets (id, account_id, market_id, selection_id, stake, requested_odds_e4, odds_e4, status)
+		 VALUES ('old', 'a1', 'm1', 'home', 100, 20000, 25000, 'accepted')`,
+	)
+	if err := postgres.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	s := postgres.NewStore(pool)
+	b, err := s.Bet(ctx, "old")
+	if err != nil || b.Policy != platform.PolicyBetter {
+		t.Fatalf("Bet(old) = %+v, %v; want policy better", b, err)
+	}
+	resend := bet("old", "a1", "m1", "home", 100, 20000)
+	resend.Odds = 25000
+	if _, created, err := s.PlaceBet(ctx, resend); err != nil || created {
+		t.Fatalf("resend under the default policy: created=%v err=%v", created, err)
+	}
+	resend.Policy, resend.Odds = platform.PolicyExact, 20000
+	_, _, err = s.PlaceBet(ctx, resend)
+	wantCode(t, err, platform.ECONFLICT)
+
+	// The schema's rule per policy, below the store's own checks.
+	for _, tt := range []struct {
+		policy          string
+		requested, odds int64
+		ok              bool
+	}{
+		{"exact", 20000, 20000, true},
+		{"exact", 20000, 21000, false},
+		{"better", 20000, 21000, true},
+		{"better", 21000, 20000, false},
+		{"any", 21000, 20000, true},
+		{"sometimes", 20000, 20000, false},
+	} {
+		_, err := pool.Exec(ctx, `INSERT INTO bets (id, account_id, market_id, selection_id, stake, requested_odds_e4, odds_e4, policy, status)
+			VALUES ($1, 'a1', 'm1', 'home', 1, $2, $3, $4, 'accepted')`,
+			fmt.Sprintf("raw-%s-%d-%d", tt.policy, tt.requested, tt.odds), tt.requested, tt.odds, tt.policy)
+		if (err == nil) != tt.ok {
+			t.Errorf("policy %s, requested %d, accepted %d: err = %v, want ok=%v", tt.policy, tt.requested, tt.odds, err, tt.ok)
+		}
+	}
 }

@@ -572,3 +572,36 @@ func TestSettlementRacesPlacement(t *testing.T) {
 	checkSettledAfterTheirTransaction(t, pool)
 	checkBooks(t, pool)
 }
+
+// TestPlaceBetPolicy: the store books each policy's odds and keeps the
+// policy, and refuses accepted odds the policy does not allow, whatever the
+// caller says.
+func TestPlaceBetPolicy(t *testing.T) {
+	s, _ := mustStore(t)
+	ctx := context.Background()
+	mustDeposit(t, s, "a1", 1000)
+	for _, tt := range []struct {
+		id              string
+		policy          platform.PricePolicy
+		requested, odds platform.Odds
+		code            string
+	}{
+		{"e1", platform.PolicyExact, 20000, 20000, ""},
+		{"e2", platform.PolicyExact, 20000, 21000, platform.EINVALID},
+		{"b1", platform.PolicyBetter, 20000, 21000, ""},
+		{"b2", "", 21000, 20000, platform.EINVALID},
+		{"a1", platform.PolicyAny, 21000, 20000, ""},
+	} {
+		b := bet(tt.id, "a1", "m1", "home", 10, tt.requested)
+		b.Odds, b.Policy = tt.odds, tt.policy
+		got, _, err := s.PlaceBet(ctx, b)
+		wantCode(t, err, tt.code)
+		if tt.code != "" {
+			continue
+		}
+		read, err := s.Bet(ctx, tt.id)
+		if err != nil || read.Policy != tt.policy.OrDefault() || read.Odds != tt.odds || read.RequestedOdds != tt.requested || got.Policy != read.Policy {
+			t.Errorf("%s: booked %+v, read back %+v, %v", tt.id, got, read, err)
+		}
+	}
+}

@@ -50,11 +50,13 @@ type Store interface {
 	Writer
 }
 
-// Accept decides whether a bet asking for at least requested odds on
-// selection can be taken at price p, and at what odds: the current ones.
-// Returns EMARKETSUSPENDED (the market is not open), ENOTFOUND (the
-// selection is not quoted) or EPRICECHANGED (the current odds are lower).
-func Accept(p *platform.Price, selection string, requested platform.Odds) (platform.Odds, error) {
+// Accept decides whether a bet asking for requested odds on selection
+// under policy can be taken at price p, and at what odds: the current ones
+// (for exact, they equal the requested). Returns EMARKETSUSPENDED (the
+// market is not open), ENOTFOUND (the selection is not quoted) or
+// EPRICECHANGED (the current odds differ from the requested ones, for
+// exact, or are lower, for better; any takes every price).
+func Accept(p *platform.Price, selection string, requested platform.Odds, policy platform.PricePolicy) (platform.Odds, error) {
 	if p.Status != platform.MarketOpen {
 		return 0, platform.Errorf(platform.EMARKETSUSPENDED, "market %q is %s", p.Market, p.Status)
 	}
@@ -62,9 +64,20 @@ func Accept(p *platform.Price, selection string, requested platform.Odds) (platf
 	if !ok {
 		return 0, platform.Errorf(platform.ENOTFOUND, "selection %q of market %q is not quoted", selection, p.Market)
 	}
-	if current < requested {
-		return 0, platform.Errorf(platform.EPRICECHANGED, "the price of %q in market %q is %s, below the requested %s",
-			selection, p.Market, current, requested)
+	switch policy.OrDefault() {
+	case platform.PolicyExact:
+		if current != requested {
+			return 0, platform.Errorf(platform.EPRICECHANGED, "the price of %q in market %q is %s, not the requested %s (policy exact)",
+				selection, p.Market, current, requested)
+		}
+	case platform.PolicyBetter:
+		if current < requested {
+			return 0, platform.Errorf(platform.EPRICECHANGED, "the price of %q in market %q is %s, below the requested %s (policy better)",
+				selection, p.Market, current, requested)
+		}
+	case platform.PolicyAny:
+	default:
+		return 0, platform.Errorf(platform.EINVALID, "policy %q is not one of exact, better, any", string(policy))
 	}
 	return current, nil
 }

@@ -425,7 +425,7 @@ func (o *overlay) decide(i int, v int64) {
 		b.median = o.d.logNormal(medianStake, bettorStakeSigma)
 		switch x := o.d.r.IntN(100); {
 		case x < o.cfg.PolicyMix.Exact:
-			b.policy = "" // exact, the default, is not written
+			b.policy = replay.PolicyExact // written: a bet without a policy takes the platform's default
 		case x < o.cfg.PolicyMix.Exact+o.cfg.PolicyMix.Better:
 			b.policy = replay.PolicyBetter
 		default:

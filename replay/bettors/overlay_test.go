@@ -290,7 +290,7 @@ func TestOverlayRules(t *testing.T) {
 			t.Fatalf("%s at %d leaves %s at %d", e.ID, e.T, e.Account, money[e.Account])
 		}
 	}
-	if policies[""] == 0 || policies[replay.PolicyBetter] == 0 || policies[replay.PolicyAny] == 0 {
+	if policies[replay.PolicyExact] == 0 || policies[replay.PolicyBetter] == 0 || policies[replay.PolicyAny] == 0 {
 		t.Errorf("policies %v: want every one", policies)
 	}
 }
