@@ -64,6 +64,9 @@ BENCH_RECORD   = $(GO) test -run '^$$' -bench '^BenchmarkRecordOverhead$$' -benc
 # same PostgreSQL for scale. INPLAY_BENCH_RATES / INPLAY_BENCH_SECONDS
 # shorten it by hand.
 BENCH_PLATFORM = $(GO) test -run '^$$' -bench '^(BenchmarkPlatform|BenchmarkPgbench)$$' -benchtime 1x -count 1 -timeout 40m ./scenarios/
+# report.html of a one-hour run at 1,000 requests/s (a generated journal of
+# 3.6M entries streamed through Evaluate, with quote subscribers and a fault).
+BENCH_HTML     = $(GO) test -run '^$$' -bench '^BenchmarkHTMLReportSize$$' -benchtime 1x -count 1 -timeout 10m ./reports/
 
 define BENCH_NOTES
 How to read this. Both tools sent the same bets (the same JSON bodies, to the
@@ -115,7 +118,7 @@ the same PostgreSQL, in the same make bench.
 endef
 export BENCH_PLATFORM_NOTES
 
-## bench: run the benchmarks (inplay vs vegeta open loop, capture reader, the replay engine at scale, the platform stepped vs pgbench) and write bench/RESULTS.md
+## bench: run the benchmarks (inplay vs vegeta open loop, capture reader, the replay engine at scale, the platform stepped vs pgbench, report.html size) and write bench/RESULTS.md
 bench:
 	@mkdir -p bench
 	@cat /proc/loadavg > bench/load.txt 2>/dev/null || echo unknown > bench/load.txt
@@ -127,11 +130,12 @@ bench:
 	$(BENCH_IMPORT) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
 	$(BENCH_RECORD) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
 	$(BENCH_PLATFORM) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
+	$(BENCH_HTML) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
 	@cat bench/raw.txt
 	@{ echo "# Benchmark results"; echo; \
 	   echo "Reproduce with \`make bench\`, which runs:"; echo; echo '```sh'; \
 	   echo "$(BENCH_OPENLOOP)"; echo "$(BENCH_READER)"; echo "$(BENCH_DISPATCH)"; echo "$(BENCH_MAXRATE)"; \
-	   echo "$(BENCH_CAPTURE)"; echo "$(BENCH_IMPORT)"; echo "$(BENCH_RECORD)"; echo "$(BENCH_PLATFORM)"; echo '```'; echo; \
+	   echo "$(BENCH_CAPTURE)"; echo "$(BENCH_IMPORT)"; echo "$(BENCH_RECORD)"; echo "$(BENCH_PLATFORM)"; echo "$(BENCH_HTML)"; echo '```'; echo; \
 	   echo "## Machine"; echo; \
 	   echo "- cores (nproc): $$(nproc)"; \
 	   echo "- cpu: $$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')"; \
@@ -195,6 +199,10 @@ bench:
 	         (tps > 0 ? v["accepted/s"] / tps : 0), v["p50-ms"], v["p99-ms"], v["max-ms"], v["dropped"], v["unknown"], \
 	         v["violations"], v["rss-MB"], v["lag-p99-ms"], bar }' bench/raw.txt; echo; \
 	   printf '%s\n' "$$BENCH_PLATFORM_NOTES"; echo; \
+	   echo "## Reports"; echo; \
+	   awk '/^BenchmarkHTMLReportSize/ { for (i = 3; i < NF; i += 2) v[$$(i+1)] = $$i } \
+	     END { printf "report.html of a one-hour run at 1,000 requests/s: %.3f MB (report.json %.3f MB); bar <= 2 MB %s.\n", \
+	       v["html-MB"], v["json-MB"], (v["html-MB"] != "" && v["html-MB"] <= 2 ? "holds" : "does not hold") }' bench/raw.txt; echo; \
 	   echo "## Raw output"; echo; echo '```'; cat bench/raw.txt; echo '```'; } > bench/RESULTS.md
 	@rm -f bench/raw.txt bench/load.txt
 	@echo "wrote bench/RESULTS.md"

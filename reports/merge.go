@@ -68,6 +68,8 @@ func MergeShards(parts []Part) (*Report, error) {
 			CaptureSHA256: first.CaptureSHA256,
 			StackSource:   first.StackSource,
 			Shards:        len(parts),
+			Build:         currentBuild(),
+			Host:          currentHost(),
 		},
 		Faults:     []Fault{},
 		SLOs:       []SLOResult{},
@@ -96,6 +98,7 @@ func MergeShards(parts []Part) (*Report, error) {
 		}
 	}
 	r.Load = loadStats(merged, wall)
+	r.Timeline = mergeTimeline(merged, wall, parts[0].Report)
 	entries := r.Load.Planned
 	// Each shard planned the whole feed; the merge counts shard 0's.
 	planned := 0

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/inplaylabs/inplay/replay"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -30,6 +32,8 @@ func goldenReport() *Report {
 			ID: "smoke_20261129t090000_a1b2c3", StartedAt: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC),
 			WallS: 60.25, Speed: 4, Headroom: 1.3, CaptureSHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 			StackSource: "local",
+			Build:       &BuildInfo{Go: "go1.26.0", Version: "(devel)", Revision: "5b80647e0c4d1b1f0f7d1e6f2a9c3b4d5e6f7a8b", Modified: true},
+			Host:        "ci-runner-3",
 		},
 		Load: Load{Planned: 12000, Sent: 11990, Dropped: 10, RatePerS: 199.0, ScheduleLagP99MS: 3.2,
 			Bets:   BetCount{Sent: 8000, Accepted: 7100, Rejected: 880, Unknown: 20},
@@ -60,7 +64,48 @@ func goldenReport() *Report {
 			`fault "pg-down" did not land: no connection error observed`,
 			`fault "feed-gap" did not land: not injected: the replay ended first`,
 		},
+		Timeline: goldenTimeline(),
 	}
+}
+
+// goldenTimeline is the timeline of a generated 60 s run, through the code
+// a run uses: 200 bettor requests/s whose latency rises while redis-slow
+// (20 s to 30 s) is in and again from pg-down (40.5 s, never healed), with
+// timeouts then, a feed message every 50 ms, and quote figures that follow
+// the faults.
+func goldenTimeline() *Timeline {
+	var j []replay.JournalEntry
+	for us := int64(0); us < 60_000_000; us += 5_000 {
+		lat, out := int64(8_000+us%7_000), replay.OutcomeAccepted
+		switch {
+		case us >= 20_000_000 && us < 30_000_000:
+			lat += 200_000 + us%50_000
+		case us >= 40_500_000:
+			lat += 90_000 + us%30_000
+			if us%2_000_000 == 0 {
+				lat, out = 5_000_000, replay.OutcomeUnknown
+			}
+		}
+		if us%100_000 == 5_000 {
+			out = replay.OutcomeRejected
+		}
+		sentUS := us + us%3*400
+		j = append(j, replay.JournalEntry{Kind: replay.KindBet, IntendedUS: us, SentUS: sentUS, DoneUS: us + lat, Outcome: out})
+		if us%50_000 == 0 {
+			j = append(j, replay.JournalEntry{Kind: replay.KindOdds, IntendedUS: us, SentUS: us, Outcome: replay.OutcomePublished})
+		}
+	}
+	j = append(j, replay.JournalEntry{Kind: replay.KindBet, IntendedUS: 45_000_000, Outcome: replay.OutcomeDropped})
+	in := Input{Wall: 60250 * time.Millisecond, Journal: j}
+	tl := buildTimeline(in, in.entries(nil))
+	for i := range tl.Buckets {
+		q, st := 3.5+float64(i%4)*0.25, 0.0
+		if i >= 20 && i < 30 {
+			q, st = 180+float64(i%5)*12, 400+float64(i%3)*60
+		}
+		tl.Buckets[i].QuoteLatencyP99MS, tl.Buckets[i].OddsStalenessP99MS = ptr(q), ptr(st)
+	}
+	return tl
 }
 
 func TestRenderGolden(t *testing.T) {

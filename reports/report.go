@@ -60,6 +60,9 @@ type Report struct {
 	// verdict is "interrupted", the exit code 130, and everything else is
 	// what was measured until then.
 	Interrupted bool `json:"interrupted"`
+	// Timeline is the run over time, for the charts; absent when there
+	// is no journal (a run another tool made).
+	Timeline *Timeline `json:"timeline,omitempty"`
 }
 
 // ScenarioRef names the scenario a run executed.
@@ -81,6 +84,10 @@ type RunInfo struct {
 	// --shard i/n); Shards on the report inplay merge makes of all n.
 	Shard  *ShardInfo `json:"shard,omitempty"`
 	Shards int        `json:"shards,omitempty"`
+	// Build is the inplay binary that reached the verdict, Host the
+	// machine it ran on: the run manifest's versions.
+	Build *BuildInfo `json:"build,omitempty"`
+	Host  string     `json:"host,omitempty"`
 }
 
 // ShardInfo says which part of a sharded run a report is: shard Index of
@@ -214,6 +221,8 @@ func Evaluate(in Input) *Report {
 			CaptureSHA256: in.CaptureSHA256,
 			StackSource:   in.StackSource,
 			Shard:         in.Shard,
+			Build:         currentBuild(),
+			Host:          currentHost(),
 		},
 		Faults:     append([]Fault{}, in.Faults...),
 		SLOs:       []SLOResult{},
@@ -227,6 +236,7 @@ func Evaluate(in Input) *Report {
 	var jerr error
 	journal := in.entries(&jerr)
 	r.Load = loadStats(journal, in.Wall)
+	r.Timeline = buildTimeline(in, journal)
 	entries := r.Load.Planned
 	// An interrupted run's journal ends where it stopped; the plan was more.
 	r.Load.Planned = max(r.Load.Planned, in.Planned)
