@@ -64,7 +64,20 @@ type Price struct {
 	Selections []Selection // sorted by ID
 	Seq        int64       // feed seq of the last update applied
 	UpdatedAt  time.Time   // feed timestamp of that update; zero if unknown
+	MarketDef              // what the feed said of the market's phase and delay
 }
+
+// MarketDef is what a feed's status message may say of a market beside its
+// status (docs/feed-protocol.md): whether it is in play, and its in-play
+// bet delay. nil is "the feed has not said": a feed that never sends them
+// leaves the platform's configured delay in force.
+type MarketDef struct {
+	InPlay   *bool
+	BetDelay *time.Duration
+}
+
+// IsZero reports whether d says nothing.
+func (d MarketDef) IsZero() bool { return d.InPlay == nil && d.BetDelay == nil }
 
 // FeedRef is where an update came from in the feed: the message's seq, its
 // ts and the producer that sent it. A snapshot recovery carries the

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -62,6 +63,28 @@ type FeedServer struct {
 	holdUpTo int64
 
 	slow atomic.Int64 // subscribers disconnected for falling behind
+
+	delaySpeed float64 // ScaleBetDelay's speed; 0 = serve bet_delay_ms as given
+}
+
+// ScaleBetDelay makes the server announce each market's bet_delay_ms in a
+// replay's time: divided by speed and rounded to the millisecond, as the
+// replay divides every other interval, so a platform that applies the
+// feed's delay holds a bet for the share of the run the recording did.
+// Call it before the first Publish; a speed of 0 or 1 serves them as given.
+func (s *FeedServer) ScaleBetDelay(speed float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delaySpeed = speed
+}
+
+// betDelay is ms as served. The caller holds s.mu.
+func (s *FeedServer) betDelay(ms *int64) *int64 {
+	if ms == nil || s.delaySpeed <= 0 || s.delaySpeed == 1 {
+		return ms
+	}
+	v := int64(math.Round(float64(*ms) / s.delaySpeed))
+	return &v
 }
 
 // feedSub is one connected stream client.
@@ -126,7 +149,9 @@ func (s *FeedServer) Publish(ev Event) int64 {
 	seq := int64(len(s.log)) + 1
 	producer := cmp.Or(ev.Producer, s.producer)
 	s.pseq[producer]++
-	b, err := json.Marshal(feedMessageFor(ev, seq, producer, s.pseq[producer], time.Now()))
+	m := feedMessageFor(ev, seq, producer, s.pseq[producer], time.Now())
+	m.BetDelayMS = s.betDelay(m.BetDelayMS)
+	b, err := json.Marshal(m)
 	if err != nil {
 		panic(fmt.Sprintf("replay: encoding a feed message: %v", err)) // strings and maps always encode
 	}
@@ -171,7 +196,7 @@ func (s *FeedServer) apply(ev Event) {
 			m.InPlay = new(*ev.InPlay)
 		}
 		if ev.BetDelayMS != nil {
-			m.BetDelayMS = new(*ev.BetDelayMS)
+			m.BetDelayMS = new(*s.betDelay(ev.BetDelayMS))
 		}
 		if ev.Removed != nil {
 			m.Removed = slices.Clone(ev.Removed)

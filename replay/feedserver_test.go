@@ -298,3 +298,32 @@ func TestFeedServerRequests(t *testing.T) {
 		}
 	})
 }
+
+// ScaleBetDelay: at speed 4 a 5 s announced delay is served as 1.25 s, on
+// the stream and in the snapshot; the capture's own value is untouched.
+func TestFeedServerScalesBetDelay(t *testing.T) {
+	fs, base := startFeed(t)
+	fs.ScaleBetDelay(4)
+	inPlay, delay := true, int64(5000)
+	ev := Event{Kind: KindStatus, Market: "m1", Status: StatusOpen, InPlay: &inPlay, BetDelayMS: &delay}
+	fs.Publish(ev)
+	m := next(t, dial(t, base, 0), false)
+	if m.BetDelayMS == nil || *m.BetDelayMS != 1250 || m.InPlay == nil || !*m.InPlay {
+		t.Fatalf("stream message %+v; want in play, bet_delay_ms 1250", m)
+	}
+	if *ev.BetDelayMS != 5000 {
+		t.Errorf("the event's delay became %d", *ev.BetDelayMS)
+	}
+	resp, err := http.Get(base + "/feed/v1/snapshot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var snap FeedSnapshot
+	if err := json.NewDecoder(resp.Body).Decode(&snap); err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Markets) != 1 || snap.Markets[0].BetDelayMS == nil || *snap.Markets[0].BetDelayMS != 1250 {
+		t.Fatalf("snapshot %+v; want bet_delay_ms 1250", snap)
+	}
+}

@@ -69,8 +69,12 @@ type RefPlatformConfig struct {
 	KeyPrefix   string        // the run's Redis key prefix
 	FeedURL     string        // base URL of the feed server, e.g. http://127.0.0.1:1234
 	InPlayDelay time.Duration // bet delay; 0 disables it
-	MaxStake    int64         // 0 = no limit
-	Logger      *slog.Logger  // nil = discard
+	// BetDelayFromFeed: each market's delay is the one its feed announces
+	// (betting.Service.FeedDelay); InPlayDelay is kept for markets the feed
+	// says nothing of.
+	BetDelayFromFeed bool
+	MaxStake         int64        // 0 = no limit
+	Logger           *slog.Logger // nil = discard
 	// Listen is the API's address; "" = 127.0.0.1:0 (a free loopback port).
 	Listen string
 	// Listener, when set, is served instead of listening on Listen: the
@@ -209,7 +213,8 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 	if err := UntilUp(startCtx, p.rebuild.Init); err != nil {
 		return nil, fmt.Errorf("reference platform: hot state: %w", err)
 	}
-	bets := &betting.Service{Ledger: ledger, Quotes: quotes, Limits: risk.Limits{MaxStake: cfg.MaxStake}, Delay: cfg.InPlayDelay}
+	bets := &betting.Service{Ledger: ledger, Quotes: quotes, Limits: risk.Limits{MaxStake: cfg.MaxStake}, Delay: cfg.InPlayDelay,
+		FeedDelay: cfg.BetDelayFromFeed}
 	p.hub = pricing.NewHub(pricing.HubConfig{StaleAfter: cfg.QuoteStaleAfter, Encode: phttp.EncodeQuote})
 	// A platform started again (after a kill, a restart) finds its quotes in
 	// Redis; the hub starts from them, so its first pushes are whole.
@@ -287,7 +292,7 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 			cfg.FeedURL, st.DialErrors, startCtx.Err())
 	}
 	log.Info("reference platform started", "url", p.url, "feed", cfg.FeedURL,
-		"in_play_delay", cfg.InPlayDelay, "max_stake", cfg.MaxStake)
+		"in_play_delay", cfg.InPlayDelay, "bet_delay_from_feed", cfg.BetDelayFromFeed, "max_stake", cfg.MaxStake)
 	ok = true
 	return p, nil
 }

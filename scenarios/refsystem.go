@@ -55,8 +55,9 @@ type refLauncher struct {
 // PlatformSettings are the scenario's platform: settings, handed to the
 // reference platform's flags.
 type PlatformSettings struct {
-	InPlayDelay time.Duration
-	MaxStake    int64
+	InPlayDelay      time.Duration
+	BetDelayFromFeed bool // platform.in_play_delay: feed
+	MaxStake         int64
 }
 
 func (l *refLauncher) Prepare(ctx context.Context) (Upstreams, error) {
@@ -94,6 +95,7 @@ func (l *refLauncher) Start(ctx context.Context, w Wiring) (System, error) {
 		"--postgres-url", w.PostgresURL,
 		"--feed-url", w.FeedURL,
 		"--in-play-delay", l.cfg.InPlayDelay.String(),
+		"--bet-delay-from-feed=" + strconv.FormatBool(l.cfg.BetDelayFromFeed),
 		"--max-stake", strconv.FormatInt(l.cfg.MaxStake, 10),
 		"--shutdown-timeout", (platformStopGrace - 2*time.Second).String(),
 		"--log-level", "info",

@@ -34,7 +34,10 @@ type Scenario struct {
 	QuoteSubscribers int
 
 	InPlayDelay time.Duration
-	MaxStake    int64
+	// BetDelayFromFeed is platform.in_play_delay: feed, each market's
+	// delay as its feed announces it (in the replay's time).
+	BetDelayFromFeed bool
+	MaxStake         int64
 
 	// Faults is the plan as written; Random, when set, is drawn for each
 	// run by Plan.
@@ -174,7 +177,9 @@ func (s *Spec) resolve() (*Scenario, []error) {
 	}
 
 	// platform
-	if s.Platform.InPlayDelay != "" {
+	if s.Platform.InPlayDelay == "feed" {
+		sc.BetDelayFromFeed = true
+	} else if s.Platform.InPlayDelay != "" {
 		if d, err := parseDuration(s.Platform.InPlayDelay); err != nil {
 			errs = append(errs, errAt("platform.in_play_delay", "%v", err))
 		} else if d < 0 || d > time.Minute {

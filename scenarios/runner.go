@@ -235,6 +235,9 @@ func (r *runner) link(ctx context.Context) error {
 
 	// The feed server the platform subscribes to, as it would to a vendor.
 	r.feed = replay.NewFeedServer("replay")
+	// A replay at speed N serves the feed's announced bet delays in its
+	// own time, as it does every other interval: divided by N.
+	r.feed.ScaleBetDelay(r.sc.Speed)
 	r.defer_(func(context.Context) { r.feed.Close() })
 	feedURL, stopFeed, err := serve(r.feed)
 	if err != nil {
@@ -257,7 +260,7 @@ func (r *runner) link(ctx context.Context) error {
 			}
 		}
 		r.launcher = &refLauncher{binary: bin, log: r.platLog, extraArgs: r.opts.PlatformArgs,
-			cfg: PlatformSettings{InPlayDelay: r.sc.InPlayDelay, MaxStake: r.sc.MaxStake}}
+			cfg: PlatformSettings{InPlayDelay: r.sc.InPlayDelay, BetDelayFromFeed: r.sc.BetDelayFromFeed, MaxStake: r.sc.MaxStake}}
 	}
 	r.defer_(func(context.Context) { r.launcher.Close() })
 	up, err := r.launcher.Prepare(ctx)

@@ -341,3 +341,19 @@ func TestParseFaultPlanProblems(t *testing.T) {
 		})
 	}
 }
+
+// in_play_delay: feed takes each market's delay from its feed.
+func TestParseInPlayDelayFromFeed(t *testing.T) {
+	src := strings.Replace(validScenario, "platform: {in_play_delay: 2s}", "platform: {in_play_delay: feed}", 1)
+	sc, err := Parse("feed.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sc.BetDelayFromFeed || sc.InPlayDelay != 0 {
+		t.Fatalf("BetDelayFromFeed %v, InPlayDelay %s; want true, 0", sc.BetDelayFromFeed, sc.InPlayDelay)
+	}
+	bad := strings.Replace(validScenario, "platform: {in_play_delay: 2s}", "platform: {in_play_delay: feeds}", 1)
+	if _, err := Parse("bad.yaml", []byte(bad)); err == nil || !strings.Contains(err.Error(), "platform.in_play_delay") {
+		t.Fatalf("in_play_delay: feeds gave %v", err)
+	}
+}

@@ -27,20 +27,21 @@ import (
 // INPLAY_* variable of the same name (--redis-url: INPLAY_REDIS_URL); a flag
 // given on the command line wins over its variable.
 type platformFlags struct {
-	listen          string
-	listenFD        int
-	redisURL        string
-	postgresURL     string
-	redisPrefix     string
-	feedURL         string
-	inPlayDelay     time.Duration
-	maxStake        int64
-	quoteStaleAfter time.Duration
-	shutdownTimeout time.Duration
-	startTimeout    time.Duration
-	logFormat       string
-	logLevel        string
-	debugAddr       string
+	listen           string
+	listenFD         int
+	redisURL         string
+	postgresURL      string
+	redisPrefix      string
+	feedURL          string
+	inPlayDelay      time.Duration
+	betDelayFromFeed bool
+	maxStake         int64
+	quoteStaleAfter  time.Duration
+	shutdownTimeout  time.Duration
+	startTimeout     time.Duration
+	logFormat        string
+	logLevel         string
+	debugAddr        string
 }
 
 // storeCheckTimeout bounds the first contact with each store, so that an
@@ -86,6 +87,7 @@ feed cannot be reached, or the API cannot listen.`,
 	f.StringVar(&pf.redisPrefix, "redis-prefix", "inplay:", "prefix of every Redis key the platform writes")
 	f.StringVar(&pf.feedURL, "feed-url", "", "base URL of the feed server to subscribe to, e.g. http://127.0.0.1:9000 (required)")
 	f.DurationVar(&pf.inPlayDelay, "in-play-delay", 0, "in-play bet delay: how long a bet waits before it is checked again and booked (0: none)")
+	f.BoolVar(&pf.betDelayFromFeed, "bet-delay-from-feed", false, "each market's bet delay is the feed's: its bet_delay_ms while in play, none pre-match; --in-play-delay is kept for markets the feed says neither of")
 	f.Int64Var(&pf.maxStake, "max-stake", 0, "largest stake one bet may have, in minor units (0: no limit)")
 	f.DurationVar(&pf.quoteStaleAfter, "quote-stale-after", 10*time.Second, "a quote is flagged delayed when its market's newest feed update is older than this")
 	f.DurationVar(&pf.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long requests in flight may take to finish")
@@ -228,17 +230,18 @@ func servePlatform(ctx context.Context, pf platformFlags, stderr io.Writer) erro
 	startCtx, cancelStart := context.WithTimeout(ctx, pf.startTimeout)
 	defer cancelStart()
 	plat, err := scenarios.StartRefPlatform(startCtx, scenarios.RefPlatformConfig{
-		PostgresURL:     pf.postgresURL,
-		RedisAddr:       ropts.Addr,
-		RedisDB:         ropts.DB,
-		KeyPrefix:       pf.redisPrefix,
-		FeedURL:         pf.feedURL,
-		InPlayDelay:     pf.inPlayDelay,
-		MaxStake:        pf.maxStake,
-		Logger:          log,
-		Listener:        ln,
-		ShutdownTimeout: pf.shutdownTimeout,
-		QuoteStaleAfter: pf.quoteStaleAfter,
+		PostgresURL:      pf.postgresURL,
+		RedisAddr:        ropts.Addr,
+		RedisDB:          ropts.DB,
+		KeyPrefix:        pf.redisPrefix,
+		FeedURL:          pf.feedURL,
+		InPlayDelay:      pf.inPlayDelay,
+		BetDelayFromFeed: pf.betDelayFromFeed,
+		MaxStake:         pf.maxStake,
+		Logger:           log,
+		Listener:         ln,
+		ShutdownTimeout:  pf.shutdownTimeout,
+		QuoteStaleAfter:  pf.quoteStaleAfter,
 	})
 	if err != nil {
 		ln.Close()

@@ -24,6 +24,12 @@ type Service struct {
 	// before the feed did cannot profit. The market's status and price are
 	// checked again when it ends. Zero disables it.
 	Delay time.Duration
+	// FeedDelay makes each market's delay the one its feed announces
+	// (docs/feed-protocol.md, a status message's in_play and
+	// bet_delay_ms): the market's bet delay while the feed says it is in
+	// play, and none while it says pre-match, where a bet is decided at
+	// once. A market the feed has said neither of keeps Delay.
+	FeedDelay bool
 }
 
 var _ platform.BetService = (*Service)(nil)
@@ -44,12 +50,12 @@ func (s *Service) PlaceBet(ctx context.Context, req platform.BetRequest) (*platf
 	if err := s.Limits.Check(req); err != nil {
 		return s.orBooked(ctx, req, err)
 	}
-	odds, err := s.price(ctx, req)
+	p, odds, err := s.price(ctx, req)
 	if err != nil {
 		return s.orBooked(ctx, req, err)
 	}
-	if s.Delay > 0 {
-		t := time.NewTimer(s.Delay)
+	if delay := s.delayFor(p); delay > 0 {
+		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -57,7 +63,7 @@ func (s *Service) PlaceBet(ctx context.Context, req platform.BetRequest) (*platf
 		case <-t.C:
 		}
 		// What counts is the market as the delay ends.
-		if odds, err = s.price(ctx, req); err != nil {
+		if _, odds, err = s.price(ctx, req); err != nil {
 			return s.orBooked(ctx, req, err)
 		}
 	}
@@ -86,13 +92,30 @@ func (s *Service) orBooked(ctx context.Context, req platform.BetRequest, refusal
 	}
 }
 
-// price returns the odds req would be accepted at now.
-func (s *Service) price(ctx context.Context, req platform.BetRequest) (platform.Odds, error) {
+// price returns the market's quote and the odds req would be accepted at
+// now.
+func (s *Service) price(ctx context.Context, req platform.BetRequest) (*platform.Price, platform.Odds, error) {
 	p, err := s.Quotes.Price(ctx, req.Market)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
-	return pricing.Accept(p, req.Selection, req.Odds, req.Policy)
+	odds, err := pricing.Accept(p, req.Selection, req.Odds, req.Policy)
+	return p, odds, err
+}
+
+// delayFor is how long a bet on the market quoted by p waits before it is
+// decided (see Delay and FeedDelay).
+func (s *Service) delayFor(p *platform.Price) time.Duration {
+	if !s.FeedDelay {
+		return s.Delay
+	}
+	switch {
+	case p.InPlay != nil && !*p.InPlay:
+		return 0 // pre-match: decided at once
+	case p.BetDelay != nil:
+		return *p.BetDelay
+	}
+	return s.Delay
 }
 
 // FindBet implements platform.BetService.

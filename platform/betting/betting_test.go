@@ -244,3 +244,45 @@ func TestInPlayDelayCancelled(t *testing.T) {
 		}
 	})
 }
+
+// TestFeedDelay: with FeedDelay, each market waits the delay its feed
+// announced while in play, a pre-match market decides at once, and a
+// market the feed said nothing of keeps the configured delay.
+func TestFeedDelay(t *testing.T) {
+	yes, no := true, false
+	d3 := 3 * time.Second
+	tests := []struct {
+		name string
+		def  platform.MarketDef // what the feed said, with the market open
+		wait time.Duration      // how long the bet takes to be decided
+	}{
+		{"in play with a delay", platform.MarketDef{InPlay: &yes, BetDelay: &d3}, 3 * time.Second},
+		{"in play without a delay", platform.MarketDef{InPlay: &yes, BetDelay: new(time.Duration)}, 0},
+		{"pre-match, a delay announced for later", platform.MarketDef{InPlay: &no, BetDelay: &d3}, 0},
+		{"a delay, the phase unsaid", platform.MarketDef{BetDelay: &d3}, 3 * time.Second},
+		{"nothing said: the configured delay", platform.MarketDef{}, time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dbURL := pgtest.NewDatabase(t)
+			addr, prefix := pgtest.RedisPrefix(t)
+			synctest.Test(t, func(t *testing.T) {
+				w := newWorld(t, dbURL, addr, prefix, time.Second)
+				w.svc.FeedDelay = true
+				w.deposit("a1", 1000)
+				w.odds("m1", "home", "2.1")
+				w.seq++
+				if _, err := w.quotes.SetStatusDef(context.Background(), "m1", platform.MarketOpen, tt.def, w.seq, time.Time{}); err != nil {
+					t.Fatal(err)
+				}
+				start := time.Now()
+				if _, _, err := w.svc.PlaceBet(context.Background(), req("b-1", "m1", "home", 100, 21000)); err != nil {
+					t.Fatal(err)
+				}
+				if got := time.Since(start); got != tt.wait {
+					t.Fatalf("decided after %v, want %v", got, tt.wait)
+				}
+			})
+		})
+	}
+}

@@ -36,8 +36,9 @@ import (
 type Quotes interface {
 	// Odds applies an odds update. Returns EINVALID or EINTERNAL.
 	Odds(ctx context.Context, market string, odds []platform.Selection, ref platform.FeedRef) error
-	// Status applies a status update. Returns EINVALID or EINTERNAL.
-	Status(ctx context.Context, market string, status platform.MarketStatus, ref platform.FeedRef) error
+	// Status applies a status update and what it says of the market's
+	// phase and bet delay. Returns EINVALID or EINTERNAL.
+	Status(ctx context.Context, market string, status platform.MarketStatus, def platform.MarketDef, ref platform.FeedRef) error
 }
 
 // Results receives market results (settlement.Service).
@@ -449,7 +450,7 @@ func (c *Client) apply(ctx context.Context, m Message) error {
 	case TypeOdds:
 		return c.cfg.Quotes.Odds(ctx, m.Market, m.Prices, ref)
 	case TypeStatus:
-		return c.cfg.Quotes.Status(ctx, m.Market, m.Status, ref)
+		return c.cfg.Quotes.Status(ctx, m.Market, m.Status, platform.MarketDef{InPlay: m.InPlay, BetDelay: m.BetDelay}, ref)
 	case TypeResult:
 		return c.cfg.Results.Result(ctx, m.Market, m.Winners, ref)
 	case TypeIncident:
@@ -529,7 +530,7 @@ func (c *Client) applySnapshot(ctx context.Context, snap *Snapshot) error {
 		}
 		switch m.Status {
 		case platform.MarketOpen, platform.MarketSuspended, platform.MarketClosed:
-			err = errors.Join(err, c.cfg.Quotes.Status(ctx, m.Market, m.Status, ref))
+			err = errors.Join(err, c.cfg.Quotes.Status(ctx, m.Market, m.Status, platform.MarketDef{InPlay: m.InPlay, BetDelay: m.BetDelay}, ref))
 		}
 		if m.Winners != nil {
 			err = errors.Join(err, c.cfg.Results.Result(ctx, m.Market, m.Winners, ref))

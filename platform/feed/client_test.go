@@ -226,8 +226,15 @@ func (r *recorder) Odds(_ context.Context, market string, odds []platform.Select
 	return r.record(seq, fmt.Sprintf("%d odds %s %s", seq, market, strings.Join(parts, ",")))
 }
 
-func (r *recorder) Status(_ context.Context, market string, status platform.MarketStatus, ref platform.FeedRef) error {
-	return r.record(ref.Seq, fmt.Sprintf("%d status %s %s", ref.Seq, market, status))
+func (r *recorder) Status(_ context.Context, market string, status platform.MarketStatus, def platform.MarketDef, ref platform.FeedRef) error {
+	line := fmt.Sprintf("%d status %s %s", ref.Seq, market, status)
+	if def.InPlay != nil {
+		line += fmt.Sprintf(" in_play=%v", *def.InPlay)
+	}
+	if def.BetDelay != nil {
+		line += fmt.Sprintf(" bet_delay=%s", *def.BetDelay)
+	}
+	return r.record(ref.Seq, line)
 }
 
 func (r *recorder) Result(_ context.Context, market string, winners []string, ref platform.FeedRef) error {

@@ -29,9 +29,11 @@ type Writer interface {
 	// for the first time is open. Returns EINVALID or EINTERNAL.
 	SetOdds(ctx context.Context, market string, odds []platform.Selection, seq int64, at time.Time) (applied bool, err error)
 
-	// SetStatus sets a market's status. Settled is final: once set, no later
-	// status replaces it. Returns EINVALID or EINTERNAL.
-	SetStatus(ctx context.Context, market string, status platform.MarketStatus, seq int64, at time.Time) (applied bool, err error)
+	// SetStatusDef sets a market's status and what def says of its phase
+	// and bet delay (nil fields keep their values), atomically. Settled is
+	// final: once set, no later status replaces it. Returns EINVALID or
+	// EINTERNAL.
+	SetStatusDef(ctx context.Context, market string, status platform.MarketStatus, def platform.MarketDef, seq int64, at time.Time) (applied bool, err error)
 }
 
 // Publisher is told of every update the quote store has applied, after it
@@ -126,9 +128,9 @@ func (s *Service) Odds(ctx context.Context, market string, odds []platform.Selec
 	return nil
 }
 
-// Status applies a status update (open, suspended or closed). Returns
-// EINVALID or EINTERNAL.
-func (s *Service) Status(ctx context.Context, market string, status platform.MarketStatus, ref platform.FeedRef) error {
+// Status applies a status update (open, suspended or closed) and what it
+// says of the market's phase and bet delay. Returns EINVALID or EINTERNAL.
+func (s *Service) Status(ctx context.Context, market string, status platform.MarketStatus, def platform.MarketDef, ref platform.FeedRef) error {
 	switch status {
 	case platform.MarketOpen, platform.MarketSuspended, platform.MarketClosed:
 	default:
@@ -137,7 +139,7 @@ func (s *Service) Status(ctx context.Context, market string, status platform.Mar
 	if err := s.Ledger.SetMarketStatus(ctx, market, status); err != nil {
 		return err
 	}
-	applied, err := s.Quotes.SetStatus(ctx, market, status, ref.Seq, ref.TS)
+	applied, err := s.Quotes.SetStatusDef(ctx, market, status, def, ref.Seq, ref.TS)
 	if err != nil {
 		return err
 	}

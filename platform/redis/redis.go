@@ -156,11 +156,15 @@ func pairs(res []any, i int) map[string]string {
 }
 
 // setStatus: KEYS = market; ARGV = seq, ts, status.
+// setStatus: KEYS = market; ARGV = seq, ts, status, in_play ("" = the
+// feed did not say, "1" or "0"), bet_delay_ms ("" = did not say).
 var setStatus = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], 'seq')
 if cur and tonumber(cur) > tonumber(ARGV[1]) then return 0 end
 if redis.call('HGET', KEYS[1], 'status') == 'settled' then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[3], 'seq', ARGV[1], 'ts', ARGV[2])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'in_play', ARGV[4]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'bet_delay_ms', ARGV[5]) end
 return 1
 `)
 
@@ -207,15 +211,36 @@ func (s *QuoteStore) SetOdds(ctx context.Context, market string, odds []platform
 	return n == 1, nil
 }
 
-// SetStatus implements pricing.Writer.
+// SetStatus sets a market's status, leaving what the feed said of its
+// phase and delay as it was (SetStatusDef with a zero MarketDef).
 func (s *QuoteStore) SetStatus(ctx context.Context, market string, status platform.MarketStatus, seq int64, at time.Time) (bool, error) {
+	return s.SetStatusDef(ctx, market, status, platform.MarketDef{}, seq, at)
+}
+
+// SetStatusDef implements pricing.Writer: the status and, where def says
+// them, the market's in-play flag and bet delay, in one atomic step, so a
+// bet never sees a market open in play without its delay.
+func (s *QuoteStore) SetStatusDef(ctx context.Context, market string, status platform.MarketStatus, def platform.MarketDef, seq int64, at time.Time) (bool, error) {
 	if err := checkMarket(market, seq); err != nil {
 		return false, err
 	}
 	if !status.Valid() {
 		return false, platform.Errorf(platform.EINVALID, "market status %q is unknown", status)
 	}
-	n, err := setStatus.Run(ctx, s.client, []string{s.MarketKey(market)}, seq, formatTime(at), string(status)).Int()
+	inPlay, delay := "", ""
+	if def.InPlay != nil {
+		inPlay = "0"
+		if *def.InPlay {
+			inPlay = "1"
+		}
+	}
+	if def.BetDelay != nil {
+		if *def.BetDelay < 0 {
+			return false, platform.Errorf(platform.EINVALID, "bet delay %s of market %q is negative", *def.BetDelay, market)
+		}
+		delay = strconv.FormatInt(def.BetDelay.Milliseconds(), 10)
+	}
+	n, err := setStatus.Run(ctx, s.client, []string{s.MarketKey(market)}, seq, formatTime(at), string(status), inPlay, delay).Int()
 	if err != nil {
 		return false, fmt.Errorf("redis: set status of %s: %w", market, err)
 	}
@@ -302,6 +327,22 @@ func (s *QuoteStore) Price(ctx context.Context, market string) (*platform.Price,
 			return nil, fmt.Errorf("redis: market %s has ts %q", market, v)
 		}
 		p.UpdatedAt = at
+	}
+	switch v := fields["in_play"]; v {
+	case "":
+	case "0", "1":
+		inPlay := v == "1"
+		p.InPlay = &inPlay
+	default:
+		return nil, fmt.Errorf("redis: market %s has in_play %q", market, v)
+	}
+	if v := fields["bet_delay_ms"]; v != "" {
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || ms < 0 {
+			return nil, fmt.Errorf("redis: market %s has bet_delay_ms %q", market, v)
+		}
+		d := time.Duration(ms) * time.Millisecond
+		p.BetDelay = &d
 	}
 	p.Selections = make([]platform.Selection, 0, len(odds))
 	for id, v := range odds {

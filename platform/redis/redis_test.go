@@ -218,3 +218,48 @@ func TestEscapeGlob(t *testing.T) {
 		t.Fatalf("EscapeGlob = %q", got)
 	}
 }
+
+// TestStatusDefinition: a status carries what the feed says of the market's
+// phase and bet delay; a status that says nothing keeps them, an older one
+// changes nothing, and they read back with the price.
+func TestStatusDefinition(t *testing.T) {
+	s := mustStore(t)
+	ctx := context.Background()
+	yes, no := true, false
+	d5 := 5 * time.Second
+	if _, err := s.SetOdds(ctx, "m1", []platform.Selection{sel("home", 21000)}, 1, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(step string, inPlay *bool, delay *time.Duration) {
+		t.Helper()
+		p, err := s.Price(ctx, "m1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (p.InPlay == nil) != (inPlay == nil) || (inPlay != nil && *p.InPlay != *inPlay) ||
+			(p.BetDelay == nil) != (delay == nil) || (delay != nil && *p.BetDelay != *delay) {
+			t.Fatalf("%s: in_play %v bet delay %v; want %v, %v", step, p.InPlay, p.BetDelay, inPlay, delay)
+		}
+	}
+	check("odds only: the feed said nothing", nil, nil)
+	if _, err := s.SetStatusDef(ctx, "m1", platform.MarketOpen, platform.MarketDef{InPlay: &no}, 2, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	check("pre-match", &no, nil)
+	if _, err := s.SetStatusDef(ctx, "m1", platform.MarketOpen, platform.MarketDef{InPlay: &yes, BetDelay: &d5}, 3, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	check("in play", &yes, &d5)
+	if _, err := s.SetStatus(ctx, "m1", platform.MarketSuspended, 4, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	check("a status that says nothing keeps them", &yes, &d5)
+	if applied, err := s.SetStatusDef(ctx, "m1", platform.MarketOpen, platform.MarketDef{InPlay: &no}, 3, time.Time{}); err != nil || applied {
+		t.Fatalf("an older status applied=%v err=%v", applied, err)
+	}
+	check("an older status changes nothing", &yes, &d5)
+	neg := -time.Second
+	if _, err := s.SetStatusDef(ctx, "m1", platform.MarketOpen, platform.MarketDef{BetDelay: &neg}, 5, time.Time{}); platform.ErrorCode(err) != platform.EINVALID {
+		t.Fatalf("a negative delay: %v, want EINVALID", err)
+	}
+}

@@ -41,7 +41,7 @@ func (s *Service) Result(ctx context.Context, market string, winners []string, r
 	if err != nil {
 		return err
 	}
-	applied, err := s.Quotes.SetStatus(ctx, market, platform.MarketSettled, ref.Seq, ref.TS)
+	applied, err := s.Quotes.SetStatusDef(ctx, market, platform.MarketSettled, platform.MarketDef{}, ref.Seq, ref.TS)
 	if err != nil {
 		return err
 	}
