@@ -31,11 +31,17 @@ func TestServiceAppliesFeedUpdates(t *testing.T) {
 			return svc.Odds(ctx, "m1", []platform.Selection{{ID: "home", Odds: 21000}}, platform.FeedRef{Seq: 1, TS: at})
 		}, "", ""},
 		// A status reaches the ledger and the quotes.
-		{"suspend", func() error { return svc.Status(ctx, "m1", platform.MarketSuspended, platform.MarketDef{}, platform.FeedRef{Seq: 2, TS: at}) }, "", platform.MarketSuspended},
+		{"suspend", func() error {
+			return svc.Status(ctx, "m1", platform.MarketSuspended, platform.MarketDef{}, platform.FeedRef{Seq: 2, TS: at})
+		}, "", platform.MarketSuspended},
 		// And again.
-		{"reopen", func() error { return svc.Status(ctx, "m1", platform.MarketOpen, platform.MarketDef{}, platform.FeedRef{Seq: 3, TS: at}) }, "", platform.MarketOpen},
+		{"reopen", func() error {
+			return svc.Status(ctx, "m1", platform.MarketOpen, platform.MarketDef{}, platform.FeedRef{Seq: 3, TS: at})
+		}, "", platform.MarketOpen},
 		// The feed cannot settle a market by status.
-		{"settled status", func() error { return svc.Status(ctx, "m1", platform.MarketSettled, platform.MarketDef{}, platform.FeedRef{Seq: 4, TS: at}) }, platform.EINVALID, platform.MarketOpen},
+		{"settled status", func() error {
+			return svc.Status(ctx, "m1", platform.MarketSettled, platform.MarketDef{}, platform.FeedRef{Seq: 4, TS: at})
+		}, platform.EINVALID, platform.MarketOpen},
 		// Odds with no selection.
 		{"empty odds", func() error { return svc.Odds(ctx, "m1", nil, platform.FeedRef{Seq: 5, TS: at}) }, platform.EINVALID, platform.MarketOpen},
 		// Odds out of range.
