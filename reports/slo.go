@@ -112,6 +112,7 @@ type Objective struct {
 type SLOResult struct {
 	Metric    string   `json:"metric"`
 	Phase     string   `json:"phase"`
+	Stat      string   `json:"stat"`      // the statistic, e.g. "p99": what inplay compare matches runs by
 	Objective string   `json:"objective"` // e.g. "p99 <= 250ms"
 	Observed  *float64 `json:"observed"`
 	Unit      string   `json:"unit"` // UnitMS or UnitPercent
@@ -374,7 +375,7 @@ func begin(o Objective, faults []string) (_ Objective, res SLOResult, m metric, 
 	if o.Phase == "" {
 		o.Phase = PhaseAll
 	}
-	res = SLOResult{Metric: o.Metric, Phase: o.Phase, Objective: objectiveText(o), Unit: UnitMS}
+	res = SLOResult{Metric: o.Metric, Phase: o.Phase, Stat: o.Stat, Objective: objectiveText(o), Unit: UnitMS}
 	m, known := lookup(o.Metric)
 	if known {
 		res.Unit = m.Unit
