@@ -40,11 +40,11 @@ func RecordLatency(h *hdrhistogram.Histogram, us int64) { record(h, us) }
 // texts and notes as EvaluateObjectives. With no faults, phases all and
 // steady take every sample; fault and recovery have none, so an objective
 // for them fails with "no samples", as it would in a run whose fault never
-// went in. A metric m does not hold has no samples either.
+// went in, and one for a fault:NAME phase fails as naming no fault. A metric m does not hold has no samples either.
 func EvaluateMeasured(objs []Objective, m Measured) []SLOResult {
 	out := make([]SLOResult, 0, len(objs))
 	for _, o := range objs {
-		o, res, met, ok := begin(o)
+		o, res, met, ok := begin(o, nil)
 		if !ok {
 			out = append(out, res)
 			continue
@@ -109,7 +109,7 @@ func EvaluateExternal(in External) *Report {
 			"%s fell behind: %d iterations were dropped (no free VU at their start time); raise maxVUs or use more load generators",
 			in.Tool, in.Load.Dropped))
 	}
-	for _, err := range ValidateObjectives(in.Objectives) {
+	for _, err := range ValidateObjectives(in.Objectives, nil) {
 		r.Problems = append(r.Problems, err.Error())
 	}
 	r.ExitCode, r.Verdict = verdict(nil, invalid, r.SLOs)

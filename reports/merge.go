@@ -143,11 +143,14 @@ func MergeShards(parts []Part) (*Report, error) {
 		}
 	}
 
-	for _, err := range ValidateObjectives(first.Objectives) {
+	// Every shard ran the same plan: shard 0's fault names are everyone's,
+	// and a fault phase is judged on each shard's own window of it.
+	names := faultNames(first.Faults)
+	for _, err := range ValidateObjectives(first.Objectives, names) {
 		r.Problems = append(r.Problems, err.Error())
 	}
-	for _, o := range first.Objectives {
-		r.SLOs = append(r.SLOs, mergeObjective(o, parts, journals))
+	for _, o := range expandObjectives(first.Objectives, first.Faults) {
+		r.SLOs = append(r.SLOs, mergeObjective(o, parts, journals, names))
 	}
 
 	drainTimedOut := false
@@ -237,8 +240,8 @@ func checkShards(parts []Part) error {
 // mergeObjective evaluates o over every shard's samples, each shard's
 // phases on its own fault clock; a quote objective is shard 0's as it
 // measured it.
-func mergeObjective(o Objective, parts []Part, journals []iter.Seq[replay.JournalEntry]) SLOResult {
-	o, res, m, ok := begin(o)
+func mergeObjective(o Objective, parts []Part, journals []iter.Seq[replay.JournalEntry], faults []string) SLOResult {
+	o, res, m, ok := begin(o, faults)
 	if !ok {
 		return res
 	}
@@ -259,7 +262,7 @@ func mergeObjective(o Objective, parts []Part, journals []iter.Seq[replay.Journa
 		obs := newObservedFrom(p.Input, journals[i])
 		ph := newPhaser(p.Input.Faults)
 		for s := range m.measure(obs) {
-			if o.Phase != PhaseAll && ph.phaseOf(s.atUS) != o.Phase {
+			if !ph.in(o.Phase, s.atUS) {
 				continue
 			}
 			n++

@@ -1,8 +1,10 @@
 package reports
 
 import (
+	"fmt"
 	"iter"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/inplaylabs/inplay/replay"
@@ -33,8 +35,55 @@ type metric struct {
 	measure     func(*observed) iter.Seq[sample] // every sample of a run
 }
 
-// latencyStats are the statistics of a latency metric.
-var latencyStats = []string{"p50", "p90", "p95", "p99", "p999", "max"}
+// StatInfo describes a statistic an objective may name: one row of the
+// statistic table, which validation, evaluation, the error budget and the
+// scenario's keys all read.
+type StatInfo struct {
+	Name string
+	// Percentile is the HDR percentile the statistic reads: 99 for p99,
+	// 100 for max.
+	Percentile float64
+	// BudgetPct is the error budget of an objective on it: the share of
+	// samples, in percent, that may be over the limit while the objective
+	// holds (1 for p99, 0 for max). Written out rather than computed as
+	// 100 − Percentile, which is not exact in floating point (100 − 99.9).
+	BudgetPct float64
+}
+
+// stats is the statistic table, from the loosest to the strictest.
+var stats = []StatInfo{
+	{Name: "p50", Percentile: 50, BudgetPct: 50},
+	{Name: "p90", Percentile: 90, BudgetPct: 10},
+	{Name: "p95", Percentile: 95, BudgetPct: 5},
+	{Name: "p99", Percentile: 99, BudgetPct: 1},
+	{Name: "p999", Percentile: 99.9, BudgetPct: 0.1},
+	{Name: "max", Percentile: 100, BudgetPct: 0},
+}
+
+// Stats returns every statistic an objective can name, in the table's
+// order; a metric's MetricInfo.Stats says which of them it takes.
+func Stats() []StatInfo { return slices.Clone(stats) }
+
+// LookupStat returns the statistic called name.
+func LookupStat(name string) (StatInfo, bool) {
+	i := slices.IndexFunc(stats, func(s StatInfo) bool { return s.Name == name })
+	if i < 0 {
+		return StatInfo{}, false
+	}
+	return stats[i], true
+}
+
+// statNames returns the names of every statistic.
+func statNames() []string {
+	names := make([]string, len(stats))
+	for i, s := range stats {
+		names[i] = s.Name
+	}
+	return names
+}
+
+// latencyStats are the statistics of a latency metric: all of them.
+var latencyStats = statNames()
 
 // metrics is the metric table, in the order DESIGN.md lists them.
 var metrics = []metric{
@@ -180,4 +229,26 @@ func measureSettlementLag(o *observed) iter.Seq[sample] {
 			}
 		}
 	}
+}
+
+// ObjectivesHelp describes, from the tables, what an objective can say:
+// every metric with its unit, statistics and how it is measured, every
+// phase, and how the error budget is counted. The CLI's help shows it.
+func ObjectivesHelp() string {
+	var b strings.Builder
+	b.WriteString("Metrics (slos[].metric), each with the statistics it takes as keys:\n")
+	for _, m := range metrics {
+		limit := "a duration, e.g. 250ms"
+		if m.Unit == UnitPercent {
+			limit = "a percentage, e.g. 0.5%"
+		}
+		fmt.Fprintf(&b, "  %s (%s: %s): %s.\n", m.Name, strings.Join(m.Stats, ", "), limit, m.Help)
+	}
+	b.WriteString("Phases (slos[].phase):\n")
+	for _, p := range phases {
+		fmt.Fprintf(&b, "  %s: %s.\n", p.name, p.help)
+	}
+	b.WriteString("Error budget: the share of samples a statistic allows over its limit (p99: 1%, max: 0),\n" +
+		"or for a percentage the limit itself; burn = the share used / the share allowed (above 1: breached).\n")
+	return b.String()
 }

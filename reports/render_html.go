@@ -38,6 +38,7 @@ func (htmlRenderer) Render(w io.Writer, r *Report) error {
 var htmlPage = template.Must(template.New("report").Funcs(template.FuncMap{
 	"upper":    strings.ToUpper,
 	"observed": observedText,
+	"budget":   budgetText,
 	"ids":      func(ids []string) string { return strings.Join(ids, " ") },
 	"sub":      func(a, b float64) float64 { return a - b },
 }).Parse(`<!DOCTYPE html>
@@ -86,8 +87,8 @@ dl.manifest dt{font-weight:600}dl.manifest dd{margin:0}
 {{end}}{{else}}<p>No timeline: the run has no journal to draw (a run made by another load tool).</p>
 {{end}}<h2>SLOs</h2>
 {{if .SLOs}}<table>
-<tr><th>metric</th><th>phase</th><th>objective</th><th>observed</th><th>samples</th><th>result</th></tr>
-{{range .SLOs}}<tr><td>{{.Metric}}</td><td>{{.Phase}}</td><td>{{.Objective}}</td><td>{{if .Observed}}{{observed .}}{{else}}—{{end}}</td><td>{{.Samples}}</td><td class="{{if .Pass}}pass{{else}}fail{{end}}">{{if .Pass}}pass{{else}}FAIL{{end}}{{with .Note}} ({{.}}){{end}}</td></tr>
+<tr><th>metric</th><th>phase</th><th>objective</th><th>observed</th><th>samples</th><th>error budget used</th><th>result</th></tr>
+{{range .SLOs}}<tr><td>{{.Metric}}</td><td>{{.Phase}}</td><td>{{.Objective}}</td><td>{{if .Observed}}{{observed .}}{{else}}—{{end}}</td><td>{{.Samples}}</td><td>{{with .Budget}}{{budget .}}{{else}}—{{end}}</td><td class="{{if .Pass}}pass{{else}}fail{{end}}">{{if .Pass}}pass{{else}}FAIL{{end}}{{with .Note}} ({{.}}){{end}}</td></tr>
 {{end}}</table>
 {{else}}<p>No objectives.</p>
 {{end}}<h2>Invariants</h2>

@@ -75,12 +75,12 @@ func (junitRenderer) Render(w io.Writer, r *Report) error {
 		c := junitCase{Name: fmt.Sprintf("%s %s %s", s.Metric, s.Phase, s.Objective)}
 		switch {
 		case !s.Pass:
-			c.Failure = &junitFailure{Type: "slo", Message: fmt.Sprintf("observed %s, objective %s (phase %s, %d samples)",
-				observedText(s), s.Objective, s.Phase, s.Samples), Body: s.Note}
+			c.Failure = &junitFailure{Type: "slo", Message: fmt.Sprintf("observed %s, objective %s (phase %s, %d samples)%s",
+				observedText(s), s.Objective, s.Phase, s.Samples, budgetClause(s)), Body: s.Note}
 		case s.Observed == nil:
 			c.Skipped = &junitSkipped{Message: s.Note}
 		default:
-			c.SystemOut = fmt.Sprintf("observed %s over %d samples", observedText(s), s.Samples)
+			c.SystemOut = fmt.Sprintf("observed %s over %d samples%s", observedText(s), s.Samples, budgetClause(s))
 		}
 		slos.add(c)
 	}
@@ -148,6 +148,25 @@ func observedText(s SLOResult) string {
 		return "nothing"
 	}
 	return strconv.FormatFloat(math.Round(*s.Observed*1e4)/1e4, 'f', -1, 64) + s.Unit
+}
+
+// budgetText renders an error budget: "0.4% of 1% (burn 0.4)"; an
+// overspent zero budget burns "∞".
+func budgetText(b Budget) string {
+	burn := "∞"
+	if b.Burn != nil {
+		burn = strconv.FormatFloat(math.Round(*b.Burn*1e4)/1e4, 'f', -1, 64)
+	}
+	pct := func(f float64) string { return strconv.FormatFloat(math.Round(f*1e4)/1e4, 'f', -1, 64) + "%" }
+	return fmt.Sprintf("%s of %s (burn %s)", pct(b.UsedPct), pct(b.AllowedPct), burn)
+}
+
+// budgetClause is "; error budget used: …" for an objective that has one.
+func budgetClause(s SLOResult) string {
+	if s.Budget == nil {
+		return ""
+	}
+	return "; error budget used: " + budgetText(*s.Budget)
 }
 
 // faultWindow renders when a fault was active.

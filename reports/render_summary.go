@@ -51,14 +51,17 @@ func (summaryRenderer) Render(w io.Writer, r *Report) error {
 	if len(r.SLOs) == 0 {
 		b.WriteString("No objectives.\n")
 	} else {
-		b.WriteString("| metric | phase | objective | observed | samples | result |\n|---|---|---|---|---:|---|\n")
+		b.WriteString("| metric | phase | objective | observed | samples | error budget used | result |\n|---|---|---|---|---:|---|---|\n")
 		for _, s := range r.SLOs {
-			obs := "—"
+			obs, budget := "—", "—"
 			if s.Observed != nil {
 				obs = observedText(s)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s |\n",
-				s.Metric, s.Phase, mdText(s.Objective), obs, s.Samples, result(s.Pass, s.Note))
+			if s.Budget != nil {
+				budget = budgetText(*s.Budget)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s | %s |\n",
+				s.Metric, mdText(s.Phase), mdText(s.Objective), obs, s.Samples, budget, result(s.Pass, s.Note))
 		}
 	}
 

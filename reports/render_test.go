@@ -39,11 +39,16 @@ func goldenReport() *Report {
 			Bets:   BetCount{Sent: 8000, Accepted: 7100, Rejected: 880, Unknown: 20},
 			Quotes: QuoteCount{Subscribers: 4, Received: 48210, Disconnects: 3}},
 		SLOs: []SLOResult{
-			{Metric: MetricBetAcceptance, Phase: PhaseAll, Objective: "p99 <= 250ms", Observed: ptr(312.447), Unit: "ms", Pass: false, Samples: 7980},
-			{Metric: MetricSettlementLag, Phase: PhaseSteady, Objective: "p99 <= 5s", Observed: ptr(820.5), Unit: "ms", Pass: true, Samples: 640},
-			{Metric: MetricErrorRate, Phase: PhaseRecovery, Objective: "max <= 0.5%", Unit: "%", Pass: false, Note: "no samples in phase recovery: nothing was measured"},
-			{Metric: MetricQuoteLatency, Phase: PhaseFault, Objective: "p99 <= 500ms", Observed: ptr(10250.5), Unit: "ms", Pass: false, Samples: 1200,
-				Note: "12 of 1200 updates × subscribers never arrived; each counts as the time from its intended send to the end of observation"},
+			{Metric: MetricBetAcceptance, Phase: PhaseAll, Stat: "p99", Objective: "p99 <= 250ms", Observed: ptr(312.447), Unit: "ms", Pass: false, Samples: 7980,
+				Budget: &Budget{AllowedPct: 1, UsedPct: 2.5, Burn: ptr(2.5)}},
+			{Metric: MetricSettlementLag, Phase: PhaseSteady, Stat: "p99", Objective: "p99 <= 5s", Observed: ptr(820.5), Unit: "ms", Pass: true, Samples: 640,
+				Budget: &Budget{AllowedPct: 1, UsedPct: 0.3125, Burn: ptr(0.3125)}},
+			{Metric: MetricErrorRate, Phase: PhaseRecovery, Stat: "max", Objective: "max <= 0.5%", Unit: "%", Pass: false, Note: "no samples in phase recovery: nothing was measured"},
+			{Metric: MetricQuoteLatency, Phase: PhaseFault, Stat: "p99", Objective: "p99 <= 500ms", Observed: ptr(10250.5), Unit: "ms", Pass: false, Samples: 1200,
+				Note:   "12 of 1200 updates × subscribers never arrived; each counts as the time from its intended send to the end of observation",
+				Budget: &Budget{AllowedPct: 1, UsedPct: 1.5, Burn: ptr(1.5)}},
+			{Metric: MetricBetAcceptance, Phase: FaultPhase("redis-slow"), Stat: "max", Objective: "max <= 1s", Observed: ptr(1200), Unit: "ms", Pass: false, Samples: 400,
+				Budget: &Budget{AllowedPct: 0, UsedPct: 0.25}},
 		},
 		Invariants: []Invariant{
 			{Name: InvDoubleEntry, Checked: 9000, Violations: 4, Pass: false, Witnesses: []Witness{
@@ -163,10 +168,10 @@ func TestRenderedFormatsParse(t *testing.T) {
 		if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
 			t.Fatal(err)
 		}
-		// Failures: three SLOs (two breached, one with no samples), one
+		// Failures: four SLOs (three breached, one with no samples), one
 		// invariant, two faults (one did not land, one never went in) and
 		// the run's problems.
-		if doc.Tests != 11 || doc.Failures != 7 || doc.Skipped != 0 {
+		if doc.Tests != 12 || doc.Failures != 8 || doc.Skipped != 0 {
 			t.Fatalf("tests %d failures %d skipped %d", doc.Tests, doc.Failures, doc.Skipped)
 		}
 		var names []string

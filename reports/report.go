@@ -271,7 +271,7 @@ func Evaluate(in Input) *Report {
 		}
 	}
 
-	for _, err := range ValidateObjectives(in.Objectives) {
+	for _, err := range ValidateObjectives(in.Objectives, faultNames(in.Faults)) {
 		r.Problems = append(r.Problems, err.Error())
 	}
 	r.SLOs = evaluateObjectives(in, journal)

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -219,13 +220,24 @@ func (s *Spec) resolve() (*Scenario, []error) {
 	}
 	// Checked against all a run can have; the runner checks the plan again
 	// against what its run really has (chaos.Env.Reach).
+	// The names a fault:NAME objective may name: the plan's, and a random
+	// plan's as drawn for everything a run can have (docs/contracts.md).
+	var faultNames []string
+	for _, f := range sc.Faults {
+		faultNames = append(faultNames, f.Name)
+	}
 	if sc.Random == nil || len(errs) > 0 {
 		for _, err := range chaos.ValidateFaults(sc.Faults, chaos.FullReach()) {
 			errs = append(errs, errAt(prefix, "%v", err))
 		}
-	} else if _, perrs := sc.Plan(chaos.FullReach()); perrs != nil {
+	} else if plan, perrs := sc.Plan(chaos.FullReach()); perrs != nil {
 		for _, err := range perrs {
 			errs = append(errs, errAt("faults", "%v", err))
+		}
+	} else {
+		faultNames = faultNames[:0]
+		for _, f := range plan {
+			faultNames = append(faultNames, f.Name)
 		}
 	}
 
@@ -243,7 +255,7 @@ func (s *Spec) resolve() (*Scenario, []error) {
 				"set load.quote_subscribers to at least 1, or remove the objective", obj.Metric))
 		}
 	}
-	for _, err := range reports.ValidateObjectives(sc.Objectives) {
+	for _, err := range reports.ValidateObjectives(sc.Objectives, faultNames) {
 		errs = append(errs, errAt("slos", "%v", err))
 	}
 
@@ -361,52 +373,55 @@ func (r *RandomSpec) resolve(sc *Scenario) (*chaos.Random, []error) {
 	return out, nil
 }
 
-// objective turns {metric, phase, pNN: limit} into a reports.Objective.
+// objective turns {metric, phase, STAT: limit} into a reports.Objective:
+// the statistics are reports' table (reports.Stats), and the metric's unit
+// says how its limit is written (a duration, or a percentage).
 func (o SLOSpec) objective() (reports.Objective, error) {
 	obj := reports.Objective{Metric: o.Metric, Phase: o.Phase}
 	if obj.Phase == "" {
-		obj.Phase = "all"
+		obj.Phase = reports.PhaseAll
 	}
-	stats := []struct{ name, value string }{
-		{"p50", o.P50}, {"p90", o.P90}, {"p95", o.P95}, {"p99", o.P99}, {"p999", o.P999}, {"max", o.Max},
-	}
-	var set []string
+	limits := o.limits()
+	var set, names []string
 	var value string
-	for _, s := range stats {
-		if s.value != "" {
-			set = append(set, s.name)
-			obj.Stat, value = s.name, s.value
+	for _, st := range reports.Stats() {
+		names = append(names, st.Name)
+		if v := limits[st.Name]; v != "" {
+			set = append(set, st.Name)
+			obj.Stat, value = st.Name, v
 		}
 	}
 	switch len(set) {
 	case 0:
-		return obj, fmt.Errorf("metric %s needs one limit: p50, p90, p95, p99, p999 or max", o.Metric)
+		return obj, fmt.Errorf("metric %s needs one limit: %s", o.Metric, strings.Join(names, ", "))
 	case 1:
 	default:
 		return obj, fmt.Errorf("metric %s has %d limits (%s); write one objective per limit", o.Metric, len(set), strings.Join(set, ", "))
 	}
-	if o.Metric == "error_rate" {
-		if obj.Stat != "max" {
-			return obj, fmt.Errorf("error_rate takes max (e.g. max: 0.5%%), not %s", obj.Stat)
-		}
-		pct, ok := strings.CutSuffix(strings.TrimSpace(value), "%")
-		if !ok {
-			return obj, fmt.Errorf("error_rate limit %q must be a percentage, e.g. 0.5%%", value)
-		}
-		v, err := strconv.ParseFloat(pct, 64)
-		if err != nil || v < 0 || v > 100 {
-			return obj, fmt.Errorf("error_rate limit %q must be a percentage between 0%% and 100%%", value)
-		}
-		obj.Limit = v
+	m, ok := reports.LookupMetric(o.Metric)
+	if !ok {
+		// Unknown metrics are reported by reports.ValidateObjectives.
 		return obj, nil
 	}
-	if m, ok := reports.LookupMetric(o.Metric); ok && m.Unit == reports.UnitMS {
+	if !slices.Contains(m.Stats, obj.Stat) {
+		return obj, fmt.Errorf("%s takes %s, not %s", o.Metric, strings.Join(m.Stats, ", "), obj.Stat)
+	}
+	switch m.Unit {
+	case reports.UnitPercent:
+		pct, ok := strings.CutSuffix(strings.TrimSpace(value), "%")
+		v, err := strconv.ParseFloat(pct, 64)
+		if !ok || err != nil || v < 0 || v > 100 {
+			return obj, fmt.Errorf("%s limit %q must be a percentage between 0%% and 100%%, e.g. 0.5%%", o.Metric, value)
+		}
+		obj.Limit = v
+	case reports.UnitMS:
 		d, err := parseDuration(value)
 		if err != nil {
 			return obj, fmt.Errorf("%s %s limit %v", o.Metric, obj.Stat, err)
 		}
 		obj.Limit = float64(d) / float64(time.Millisecond)
+	default:
+		return obj, fmt.Errorf("%s has unit %q, which a scenario cannot write a limit in", o.Metric, m.Unit)
 	}
-	// Unknown metrics are reported by reports.ValidateObjectives.
 	return obj, nil
 }

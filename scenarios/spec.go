@@ -159,6 +159,9 @@ type RandomSpec struct {
 
 // SLOSpec is one objective: a metric, an optional phase and exactly one
 // statistic with its limit, e.g. {metric: bet_acceptance, p99: 250ms}.
+// Its statistic keys are reports' statistic table (reports.Stats), one
+// field each, so that strict decoding knows them; a test holds the two
+// equal.
 type SLOSpec struct {
 	Metric string `yaml:"metric"`
 	Phase  string `yaml:"phase"`
@@ -168,6 +171,20 @@ type SLOSpec struct {
 	P99    string `yaml:"p99"`
 	P999   string `yaml:"p999"`
 	Max    string `yaml:"max"`
+}
+
+// limits returns the value of each statistic key, by the key's name.
+func (o SLOSpec) limits() map[string]string {
+	out := map[string]string{}
+	v := reflect.ValueOf(o)
+	for i := range v.NumField() {
+		switch key := v.Type().Field(i).Tag.Get("yaml"); key {
+		case "metric", "phase":
+		default:
+			out[key] = v.Field(i).String()
+		}
+	}
+	return out
 }
 
 // InputError is bad input: a scenario, capture, flag or feed file. It lists

@@ -3,12 +3,14 @@ package scenarios
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/inplaylabs/inplay/chaos"
 	"github.com/inplaylabs/inplay/replay/bettors"
+	"github.com/inplaylabs/inplay/reports"
 )
 
 const validScenario = `
@@ -100,6 +102,12 @@ func TestParseProblems(t *testing.T) {
 		// Metrics are checked by reports: an unknown one, a stat it does not take.
 		{"bad metric", "name: x\nload:\n  capture: a.jsonl\nslos:\n  - {metric: odds_staleness, p99: 0s}\n  - {metric: throughput, p99: 1s}\n",
 			[]string{"odds_staleness limit 0 must be a positive number", `metric "throughput" is not one of`}},
+		// A fault phase names a fault of the plan.
+		{"fault phase naming no fault", "name: x\nload:\n  capture: a.jsonl\nfaults:\n  - {name: redis-slow, at: 1s, for: 1s, target: redis, kind: latency, params: {latency: 1ms}}\nslos:\n  - {metric: bet_acceptance, p99: 1s, phase: \"fault:redis\"}\n",
+			[]string{`phase "fault:redis" names the fault "redis", and there is none; the faults are: redis-slow`}},
+		// One objective per fault needs a fault.
+		{"every fault with no faults", "name: x\nload:\n  capture: a.jsonl\nslos:\n  - {metric: bet_acceptance, p99: 1s, phase: \"fault:*\"}\n",
+			[]string{"phase fault:* asks for one objective per fault, and there are no faults"}},
 		// A quote objective needs quote subscribers; the message names the key.
 		{"quote objective without subscribers", "name: x\nload:\n  capture: a.jsonl\n  quote_subscribers: 0\nslos:\n  - {metric: bet_acceptance, p99: 1s}\n  - {metric: odds_staleness, p99: 1s}\n",
 			[]string{"line 7: slos[1]: odds_staleness is measured by the quote subscribers, and load.quote_subscribers is 0"}},
@@ -355,5 +363,45 @@ func TestParseInPlayDelayFromFeed(t *testing.T) {
 	bad := strings.Replace(validScenario, "platform: {in_play_delay: 2s}", "platform: {in_play_delay: feeds}", 1)
 	if _, err := Parse("bad.yaml", []byte(bad)); err == nil || !strings.Contains(err.Error(), "platform.in_play_delay") {
 		t.Fatalf("in_play_delay: feeds gave %v", err)
+	}
+}
+
+func TestParseFaultPhases(t *testing.T) {
+	src := strings.Replace(validScenario, "reconcile: strict",
+		"  - {metric: bet_acceptance, p99: 1s, phase: \"fault:redis-slow\"}\n  - {metric: error_rate, max: 1%, phase: \"fault:*\"}\nreconcile: strict", 1)
+	sc, err := Parse("smoke.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// fault:* stays one objective here: it is expanded against the run's
+	// faults, which a random plan only draws when the run starts.
+	if got := sc.Objectives[3].Phase + " " + sc.Objectives[4].Phase; got != "fault:redis-slow fault:*" {
+		t.Fatalf("phases %q", got)
+	}
+
+	// A random plan's faults can be named too, as drawn for all a run can reach.
+	random := "name: x\nseed: 3\nload:\n  generate: {profile: football, matches: 1, bettors: 1, duration: 60s}\n" +
+		"faults:\n  random: {count: 1, kinds: [latency], targets: [redis]}\nslos:\n  - {metric: bet_acceptance, p99: 1s, phase: \"fault:*\"}\n" +
+		"  - {metric: bet_acceptance, p99: 1s, phase: \"fault:random-1-latency-redis\"}\n"
+	if _, err := Parse("random.yaml", []byte(random)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSLOSpecKeysAreTheStatTable holds the scenario's statistic keys to
+// reports' statistic table: a statistic added to one and not the other
+// would be a key the scenario refuses, or one it takes and cannot evaluate.
+func TestSLOSpecKeysAreTheStatTable(t *testing.T) {
+	var keys, stats []string
+	for f := range reflect.TypeFor[SLOSpec]().Fields() {
+		if k := f.Tag.Get("yaml"); k != "metric" && k != "phase" {
+			keys = append(keys, k)
+		}
+	}
+	for _, st := range reports.Stats() {
+		stats = append(stats, st.Name)
+	}
+	if !slices.Equal(keys, stats) {
+		t.Fatalf("SLOSpec's statistic keys %v, reports.Stats() %v", keys, stats)
 	}
 }

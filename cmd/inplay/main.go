@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -82,8 +83,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Load-replay and chaos test harness for in-play betting platforms",
 		Long: `inplay replays recorded peak in-play traffic, plus headroom, through a betting
 platform, injects faults on the same clock, and gives one verdict: did the SLOs
-hold (quote latency, odds staleness, bet acceptance, settlement lag), and does
-the ledger reconcile end to end.
+hold (` + metricNames() + `),
+and does the ledger reconcile end to end.
 
 Exit codes: 0 pass, 1 an SLO was breached, 2 reconciliation failed (wins over
 1 and 5), 3 bad input, 4 the environment is unusable, 5 invalid measurement
@@ -199,6 +200,7 @@ func newValidateCmd(stdout io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use:   "validate SCENARIO.yaml",
 		Short: "Check a scenario without running it (exit 3 lists every problem)",
+		Long:  "validate loads SCENARIO.yaml as run would, reports every problem at once (exit 3), and\nsays what it holds.\n\n" + reports.ObjectivesHelp(),
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sc, err := scenarios.LoadFile(args[0])
@@ -214,6 +216,15 @@ func newValidateCmd(stdout io.Writer) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// metricNames lists the metrics an objective can name, from reports' table.
+func metricNames() string {
+	var names []string
+	for _, m := range reports.Metrics() {
+		names = append(names, m.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 // exitCodeOf maps a run that produced no verdict to its exit code.

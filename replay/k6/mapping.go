@@ -99,7 +99,12 @@ func threshold(o reports.Objective) string {
 	if o.Metric == reports.MetricErrorRate {
 		return "rate<=" + strconv.FormatFloat(o.Limit/100, 'f', -1, 64)
 	}
-	agg := map[string]string{"p50": "p(50)", "p90": "p(90)", "p95": "p(95)", "p99": "p(99)", "p999": "p(99.9)", "max": "max"}[o.Stat]
+	// k6 names a percentile by its value (p(99.9)), and the maximum max;
+	// reports' statistic table says which percentile each stat is.
+	agg := "max"
+	if st, _ := reports.LookupStat(o.Stat); st.Percentile < 100 {
+		agg = "p(" + strconv.FormatFloat(st.Percentile, 'f', -1, 64) + ")"
+	}
 	return agg + "<=" + strconv.FormatFloat(o.Limit, 'f', -1, 64)
 }
 
