@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sync"
+
+	"github.com/inplaylabs/inplay/internal/herr"
 )
 
 func init() {
@@ -25,12 +27,12 @@ type AckLost struct {
 }
 
 // checkTarget: the api link only, when the run can lose answers.
-func (k *AckLost) checkTarget(target string, r Reach) *Error {
+func (k *AckLost) checkTarget(target string, r Reach) *herr.Error {
 	if target != "api" {
-		return errorf(EINVALID, "kind ack_lost acts on the api link only, not %s", target)
+		return inputf("kind ack_lost acts on the api link only, not %s", target)
 	}
 	if !r.Answers {
-		return errorf(ENOTFOUND, "kind ack_lost needs the harness's end of the api link, and this run has none")
+		return inputf("kind ack_lost needs the harness's end of the api link, and this run has none")
 	}
 	return nil
 }
@@ -45,7 +47,7 @@ func (k *AckLost) Inject(ctx context.Context, env Env, f Fault) (Injection, erro
 	ev := &Evidence{What: "answers lost on the api link"}
 	inj := Injection{Evidence: ev}
 	if env.Answers == nil {
-		return inj, errorf(ENOTFOUND, "kind ack_lost needs the harness's end of the api link, and this run has none")
+		return inj, inputf("kind ack_lost needs the harness's end of the api link, and this run has none")
 	}
 	end, err := env.Answers.StartAckLoss(ctx, k.every)
 	if err != nil {

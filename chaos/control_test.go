@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/inplaylabs/inplay/internal/herr"
 )
 
 // The process, store and feed kinds act through the run's controls
@@ -301,8 +303,8 @@ func TestOverlapRules(t *testing.T) {
 			switch {
 			case tt.want == "" && errs != nil:
 				t.Errorf("ValidateFaults: %v", errs)
-			case tt.want != "" && (len(errs) != 1 || !strings.Contains(errs[0].Error(), tt.want) || ErrorCode(errs[0]) != ECONFLICT):
-				t.Errorf("ValidateFaults: %v; want one ECONFLICT containing %q", errs, tt.want)
+			case tt.want != "" && (len(errs) != 1 || !strings.Contains(errs[0].Error(), tt.want) || herr.CodeOf(errs[0]) != herr.EINPUT):
+				t.Errorf("ValidateFaults: %v; want one EINPUT containing %q", errs, tt.want)
 			}
 		})
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 )
 
@@ -23,7 +25,7 @@ func (k *Down) Inject(ctx context.Context, env Env, f Fault) (Injection, error) 
 }
 
 // checkTarget: down acts on a link.
-func (k *Down) checkTarget(target string, r Reach) *Error {
+func (k *Down) checkTarget(target string, r Reach) *herr.Error {
 	return linkTarget("down", target, r)
 }
 

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/inplaylabs/inplay/internal/herr"
 )
 
 // Fault is one scheduled fault from the scenario.
@@ -64,21 +66,20 @@ func FullReach() Reach {
 // or duplicate name, an unknown target or one the kind cannot act on or
 // the run does not have, an unknown kind, bad, missing or unknown params, a
 // negative at or for, and overlapping faults that cannot overlap. It
-// returns nil for a good plan. Each error is an *Error with code EINVALID,
-// EUNSUPPORTED, ENOTFOUND or ECONFLICT.
+// returns nil for a good plan. Each error is a *herr.Error with code EINPUT.
 func ValidateFaults(faults []Fault, reach Reach) []error {
 	var errs []error
-	add := func(code, name, format string, args ...any) {
-		errs = append(errs, errorf(code, "fault %s: %s", name, fmt.Sprintf(format, args...)))
+	add := func(name, format string, args ...any) {
+		errs = append(errs, inputf("fault %s: %s", name, fmt.Sprintf(format, args...)))
 	}
 	first := map[string]int{}
 	for i, f := range faults {
 		name := fmt.Sprintf("%q", f.Name)
 		if f.Name == "" {
 			name = fmt.Sprintf("#%d", i+1)
-			add(EINVALID, name, "has no name")
+			add(name, "has no name")
 		} else if j, dup := first[f.Name]; dup {
-			add(ECONFLICT, name, "is defined twice (faults #%d and #%d); names must be unique", j+1, i+1)
+			add(name, "is defined twice (faults #%d and #%d); names must be unique", j+1, i+1)
 		} else {
 			first[f.Name] = i
 		}
@@ -86,40 +87,40 @@ func ValidateFaults(faults []Fault, reach Reach) []error {
 		knownTarget := false
 		switch {
 		case f.Target == "":
-			add(EINVALID, name, "has no target; use one of %s", strings.Join(Targets, ", "))
+			add(name, "has no target; use one of %s", strings.Join(Targets, ", "))
 		case !slices.Contains(Targets, f.Target):
-			add(EINVALID, name, "target %q is unknown; use one of %s", f.Target, strings.Join(Targets, ", "))
+			add(name, "target %q is unknown; use one of %s", f.Target, strings.Join(Targets, ", "))
 		default:
 			knownTarget = true
 		}
 
 		if f.At < 0 {
-			add(EINVALID, name, "at must not be negative, not %s", f.At)
+			add(name, "at must not be negative, not %s", f.At)
 		}
 		if f.For < 0 {
-			add(EINVALID, name, "for must not be negative, not %s", f.For)
+			add(name, "for must not be negative, not %s", f.For)
 		}
 
 		if f.Kind == "" {
-			add(EINVALID, name, "has no kind; use one of %s", strings.Join(Kinds(), ", "))
+			add(name, "has no kind; use one of %s", strings.Join(Kinds(), ", "))
 			continue
 		}
 		if slices.Contains(plannedKinds, f.Kind) {
-			add(EUNSUPPORTED, name, "kind %s is not supported yet; use one of %s", f.Kind, strings.Join(Kinds(), ", "))
+			add(name, "kind %s is not supported yet; use one of %s", f.Kind, strings.Join(Kinds(), ", "))
 			continue
 		}
 		k, problems, ok := newKind(f.Kind, f.Params)
 		if !ok {
-			add(EINVALID, name, "kind %q is unknown; use one of %s", f.Kind, strings.Join(Kinds(), ", "))
+			add(name, "kind %q is unknown; use one of %s", f.Kind, strings.Join(Kinds(), ", "))
 			continue
 		}
 		if knownTarget {
 			if err := checkTarget(k, f.Kind, f.Target, reach); err != nil {
-				add(err.Code, name, "%s", err.Message)
+				add(name, "%s", err.Error())
 			}
 		}
 		for _, problem := range problems {
-			add(EINVALID, name, "%s", problem)
+			add(name, "%s", problem)
 		}
 	}
 	errs = append(errs, overlaps(faults)...)
@@ -132,14 +133,14 @@ func ValidateFaults(faults []Fault, reach Reach) []error {
 // checkTarget checks that kind k can act on target in a run that reaches
 // r. A kind that does not check its own target may act on anything the run
 // has.
-func checkTarget(k Kind, kind, target string, r Reach) *Error {
+func checkTarget(k Kind, kind, target string, r Reach) *herr.Error {
 	if t, ok := k.(targeter); ok {
 		return t.checkTarget(target, r)
 	}
 	if slices.Contains(r.Links, target) || slices.Contains(r.Processes, target) {
 		return nil
 	}
-	return errorf(ENOTFOUND, "target %s is not in this run (links: %s; processes: %s)", target, orNone(r.Links), orNone(r.Processes))
+	return inputf("target %s is not in this run (links: %s; processes: %s)", target, orNone(r.Links), orNone(r.Processes))
 }
 
 // overlaps reports faults of the same exclusion group whose windows overlap
@@ -163,7 +164,7 @@ func overlaps(faults []Fault) []error {
 				continue
 			}
 			if a.At <= b.At+b.For && b.At <= a.At+a.For {
-				errs = append(errs, errorf(ECONFLICT,
+				errs = append(errs, inputf(
 					"fault %q: overlaps fault %q (%s on %s from %s to %s); %s",
 					a.Name, b.Name, b.Kind, a.Target, b.At, b.At+b.For, overlapWhy(group[i])))
 			}

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/inplaylabs/inplay/internal/herr"
 )
 
 var allLinks = []string{"redis", "postgres", "api", "feed", "stream"}
@@ -67,68 +69,68 @@ func TestValidateFaultsRefuses(t *testing.T) {
 		name  string
 		fault Fault
 		reach Reach
-		code  string
+		code  herr.Code
 		want  string
 	}{
 		// Records and reports need a name.
-		{"no name", Fault{Target: "redis", Kind: "down"}, FullReach(), EINVALID, `fault #1: has no name`},
-		{"no target", Fault{Name: "x", Kind: "down"}, FullReach(), EINVALID, `fault "x": has no target`},
-		{"unknown target", Fault{Name: "x", Target: "kafka", Kind: "down"}, FullReach(), EINVALID, `target "kafka" is unknown; use one of redis, postgres, api, feed, stream`},
+		{"no name", Fault{Target: "redis", Kind: "down"}, FullReach(), herr.EINPUT, `fault #1: has no name`},
+		{"no target", Fault{Name: "x", Kind: "down"}, FullReach(), herr.EINPUT, `fault "x": has no target`},
+		{"unknown target", Fault{Name: "x", Target: "kafka", Kind: "down"}, FullReach(), herr.EINPUT, `target "kafka" is unknown; use one of redis, postgres, api, feed, stream`},
 		// A link kind on a process.
-		{"down on platform", Fault{Name: "x", Target: "platform", Kind: "down"}, FullReach(), EINVALID, `kind down acts on a link, and platform is not one`},
+		{"down on platform", Fault{Name: "x", Target: "platform", Kind: "down"}, FullReach(), herr.EINPUT, `kind down acts on a link, and platform is not one`},
 		// The machine's shared services are never killed, paused or restarted.
-		{"kill redis", Fault{Name: "x", Target: "redis", Kind: "kill"}, FullReach(), EINVALID,
+		{"kill redis", Fault{Name: "x", Target: "redis", Kind: "kill"}, FullReach(), herr.EINPUT,
 			`kind kill cannot target redis: the machine's Redis and PostgreSQL serve other runs and tests`},
-		{"pause postgres", Fault{Name: "x", Target: "postgres", Kind: "pause"}, FullReach(), EINVALID, `use terminate (the run's own data only) or down on the postgres link`},
+		{"pause postgres", Fault{Name: "x", Target: "postgres", Kind: "pause"}, FullReach(), herr.EINPUT, `use terminate (the run's own data only) or down on the postgres link`},
 		// A process kind on a link.
-		{"restart api", Fault{Name: "x", Target: "api", Kind: "restart"}, FullReach(), EINVALID, `kind restart acts on a process, and api is a link; use target platform`},
+		{"restart api", Fault{Name: "x", Target: "api", Kind: "restart"}, FullReach(), herr.EINPUT, `kind restart acts on a process, and api is a link; use target platform`},
 		// A run without process control (an operator's platform, today's runner).
-		{"kill without control", Fault{Name: "x", Target: "platform", Kind: "kill"}, Reach{Links: allLinks}, ENOTFOUND, `target platform has no process control in this run`},
+		{"kill without control", Fault{Name: "x", Target: "platform", Kind: "kill"}, Reach{Links: allLinks}, herr.EINPUT, `target platform has no process control in this run`},
 		// Store kinds act on their one store, when the run has control of them.
-		{"data_loss on postgres", Fault{Name: "x", Target: "postgres", Kind: "data_loss"}, FullReach(), EINVALID, `kind data_loss acts on redis only, not postgres`},
-		{"terminate without stores", Fault{Name: "x", Target: "postgres", Kind: "terminate"}, Reach{Links: allLinks}, ENOTFOUND, `needs control of the run's stores`},
+		{"data_loss on postgres", Fault{Name: "x", Target: "postgres", Kind: "data_loss"}, FullReach(), herr.EINPUT, `kind data_loss acts on redis only, not postgres`},
+		{"terminate without stores", Fault{Name: "x", Target: "postgres", Kind: "terminate"}, Reach{Links: allLinks}, herr.EINPUT, `needs control of the run's stores`},
 		// Feed kinds act on the feed stream, when the run's feed server can alter it.
-		{"gap on redis", Fault{Name: "x", Target: "redis", Kind: "gap"}, FullReach(), EINVALID, `kind gap alters the feed stream: its target is feed, not redis`},
-		{"dropout without feed control", Fault{Name: "x", Target: "feed", Kind: "dropout"}, Reach{Links: allLinks}, ENOTFOUND, `needs a feed server that can alter its stream`},
-		{"skew without skew", Fault{Name: "x", Target: "feed", Kind: "skew"}, FullReach(), EINVALID, `param skew is missing or 0`},
-		{"reorder zero window", Fault{Name: "x", Target: "feed", Kind: "reorder", Params: map[string]any{"window": "0s"}}, FullReach(), EINVALID, `param window must be more than 0`},
-		{"duplicate every 0", Fault{Name: "x", Target: "feed", Kind: "duplicate", Params: map[string]any{"every": 0}}, FullReach(), EINVALID, `param every must be from 1`},
-		{"kill with params", Fault{Name: "x", Target: "platform", Kind: "kill", Params: map[string]any{"signal": "TERM"}}, FullReach(), EINVALID, `param "signal" is unknown`},
+		{"gap on redis", Fault{Name: "x", Target: "redis", Kind: "gap"}, FullReach(), herr.EINPUT, `kind gap alters the feed stream: its target is feed, not redis`},
+		{"dropout without feed control", Fault{Name: "x", Target: "feed", Kind: "dropout"}, Reach{Links: allLinks}, herr.EINPUT, `needs a feed server that can alter its stream`},
+		{"skew without skew", Fault{Name: "x", Target: "feed", Kind: "skew"}, FullReach(), herr.EINPUT, `param skew is missing or 0`},
+		{"reorder zero window", Fault{Name: "x", Target: "feed", Kind: "reorder", Params: map[string]any{"window": "0s"}}, FullReach(), herr.EINPUT, `param window must be more than 0`},
+		{"duplicate every 0", Fault{Name: "x", Target: "feed", Kind: "duplicate", Params: map[string]any{"every": 0}}, FullReach(), herr.EINPUT, `param every must be from 1`},
+		{"kill with params", Fault{Name: "x", Target: "platform", Kind: "kill", Params: map[string]any{"signal": "TERM"}}, FullReach(), herr.EINPUT, `param "signal" is unknown`},
 		// The protocol fault loses the api's answers, at the harness's end.
-		{"ack_lost on redis", Fault{Name: "x", Target: "redis", Kind: "ack_lost"}, FullReach(), EINVALID, `kind ack_lost acts on the api link only, not redis`},
-		{"ack_lost without answers", Fault{Name: "x", Target: "api", Kind: "ack_lost"}, Reach{Links: allLinks}, ENOTFOUND, `needs the harness's end of the api link`},
-		{"ack_lost every 0", Fault{Name: "x", Target: "api", Kind: "ack_lost", Params: map[string]any{"every": 0}}, FullReach(), EINVALID, `param every must be from 1`},
+		{"ack_lost on redis", Fault{Name: "x", Target: "redis", Kind: "ack_lost"}, FullReach(), herr.EINPUT, `kind ack_lost acts on the api link only, not redis`},
+		{"ack_lost without answers", Fault{Name: "x", Target: "api", Kind: "ack_lost"}, Reach{Links: allLinks}, herr.EINPUT, `needs the harness's end of the api link`},
+		{"ack_lost every 0", Fault{Name: "x", Target: "api", Kind: "ack_lost", Params: map[string]any{"every": 0}}, FullReach(), herr.EINPUT, `param every must be from 1`},
 		// A known target the run put no link on.
-		{"unlinked", Fault{Name: "x", Target: "stream", Kind: "down"}, linksOnly("redis"), ENOTFOUND, `target stream has no chaos link in this run (linked: redis)`},
-		{"no kind", Fault{Name: "x", Target: "redis"}, FullReach(), EINVALID, `has no kind; use one of`},
-		{"unknown kind", Fault{Name: "x", Target: "redis", Kind: "jitter"}, FullReach(), EINVALID, `kind "jitter" is unknown; use one of ack_lost, bandwidth, burst, data_loss, down`},
-		{"negative at", Fault{Name: "x", Target: "redis", Kind: "down", At: -time.Second}, FullReach(), EINVALID, `at must not be negative, not -1s`},
-		{"negative for", Fault{Name: "x", Target: "redis", Kind: "down", For: -time.Second}, FullReach(), EINVALID, `for must not be negative, not -1s`},
-		{"missing param", Fault{Name: "x", Target: "redis", Kind: "latency"}, FullReach(), EINVALID, `param latency is missing`},
+		{"unlinked", Fault{Name: "x", Target: "stream", Kind: "down"}, linksOnly("redis"), herr.EINPUT, `target stream has no chaos link in this run (linked: redis)`},
+		{"no kind", Fault{Name: "x", Target: "redis"}, FullReach(), herr.EINPUT, `has no kind; use one of`},
+		{"unknown kind", Fault{Name: "x", Target: "redis", Kind: "jitter"}, FullReach(), herr.EINPUT, `kind "jitter" is unknown; use one of ack_lost, bandwidth, burst, data_loss, down`},
+		{"negative at", Fault{Name: "x", Target: "redis", Kind: "down", At: -time.Second}, FullReach(), herr.EINPUT, `at must not be negative, not -1s`},
+		{"negative for", Fault{Name: "x", Target: "redis", Kind: "down", For: -time.Second}, FullReach(), herr.EINPUT, `for must not be negative, not -1s`},
+		{"missing param", Fault{Name: "x", Target: "redis", Kind: "latency"}, FullReach(), herr.EINPUT, `param latency is missing`},
 		// A bare number is toxiproxy's unit, and toxiproxy's are whole.
-		{"fractional bare number", Fault{Name: "x", Target: "redis", Kind: "latency", Params: map[string]any{"latency": 2.5}}, FullReach(), EINVALID,
+		{"fractional bare number", Fault{Name: "x", Target: "redis", Kind: "latency", Params: map[string]any{"latency": 2.5}}, FullReach(), herr.EINPUT,
 			`param latency must be a whole number of milliseconds (toxiproxy's unit), not the number 2.5`},
-		{"negative bare number", Fault{Name: "x", Target: "redis", Kind: "timeout", Params: map[string]any{"timeout": -1}}, FullReach(), EINVALID, `param timeout must not be negative`},
-		{"huge bare number", Fault{Name: "x", Target: "redis", Kind: "latency", Params: map[string]any{"latency": int64(1) << 62}}, FullReach(), EINVALID, `is more than 24h0m0s`},
+		{"negative bare number", Fault{Name: "x", Target: "redis", Kind: "timeout", Params: map[string]any{"timeout": -1}}, FullReach(), herr.EINPUT, `param timeout must not be negative`},
+		{"huge bare number", Fault{Name: "x", Target: "redis", Kind: "latency", Params: map[string]any{"latency": int64(1) << 62}}, FullReach(), herr.EINPUT, `is more than 24h0m0s`},
 		// Feed params are durations with a unit: there is no toxiproxy unit to borrow.
-		{"bare window", Fault{Name: "x", Target: "feed", Kind: "reorder", Params: map[string]any{"window": 500}}, FullReach(), EINVALID, `must be a duration with a unit`},
-		{"bad duration", Fault{Name: "x", Target: "redis", Kind: "latency", Params: map[string]any{"latency": "fast"}}, FullReach(), EINVALID, `not "fast"`},
-		{"negative duration", Fault{Name: "x", Target: "redis", Kind: "latency", Params: map[string]any{"latency": "-5ms"}}, FullReach(), EINVALID, `must not be negative`},
+		{"bare window", Fault{Name: "x", Target: "feed", Kind: "reorder", Params: map[string]any{"window": 500}}, FullReach(), herr.EINPUT, `must be a duration with a unit`},
+		{"bad duration", Fault{Name: "x", Target: "redis", Kind: "latency", Params: map[string]any{"latency": "fast"}}, FullReach(), herr.EINPUT, `not "fast"`},
+		{"negative duration", Fault{Name: "x", Target: "redis", Kind: "latency", Params: map[string]any{"latency": "-5ms"}}, FullReach(), herr.EINPUT, `must not be negative`},
 		// Rounding would misstate the fault.
-		{"sub-millisecond", Fault{Name: "x", Target: "redis", Kind: "latency", Params: map[string]any{"latency": "1500us"}}, FullReach(), EINVALID, `finer than the 1ms precision`},
-		{"typo param", Fault{Name: "x", Target: "redis", Kind: "latency", Params: map[string]any{"latency": "1s", "jiter": "5ms"}}, FullReach(), EINVALID, `param "jiter" is unknown`},
-		{"down with params", Fault{Name: "x", Target: "redis", Kind: "down", Params: map[string]any{"latency": "1s"}}, FullReach(), EINVALID, `param "latency" is unknown`},
+		{"sub-millisecond", Fault{Name: "x", Target: "redis", Kind: "latency", Params: map[string]any{"latency": "1500us"}}, FullReach(), herr.EINPUT, `finer than the 1ms precision`},
+		{"typo param", Fault{Name: "x", Target: "redis", Kind: "latency", Params: map[string]any{"latency": "1s", "jiter": "5ms"}}, FullReach(), herr.EINPUT, `param "jiter" is unknown`},
+		{"down with params", Fault{Name: "x", Target: "redis", Kind: "down", Params: map[string]any{"latency": "1s"}}, FullReach(), herr.EINPUT, `param "latency" is unknown`},
 		// toxiproxy reads 0 as no limit and then spins.
-		{"zero rate", Fault{Name: "x", Target: "redis", Kind: "bandwidth", Params: map[string]any{"rate": 0}}, FullReach(), EINVALID, `param rate must be from 1 to`},
-		{"fractional rate", Fault{Name: "x", Target: "redis", Kind: "bandwidth", Params: map[string]any{"rate": 1.5}}, FullReach(), EINVALID, `must be a whole number, not the number 1.5`},
-		{"string rate", Fault{Name: "x", Target: "redis", Kind: "bandwidth", Params: map[string]any{"rate": "100"}}, FullReach(), EINVALID, `not the string "100"`},
-		{"huge bytes", Fault{Name: "x", Target: "redis", Kind: "limit_data", Params: map[string]any{"bytes": uint64(1 << 63)}}, FullReach(), EINVALID, `must be a whole number`},
-		{"bad stream", Fault{Name: "x", Target: "redis", Kind: "timeout", Params: map[string]any{"stream": "sideways"}}, FullReach(), EINVALID, `param stream must be one of downstream, upstream`},
+		{"zero rate", Fault{Name: "x", Target: "redis", Kind: "bandwidth", Params: map[string]any{"rate": 0}}, FullReach(), herr.EINPUT, `param rate must be from 1 to`},
+		{"fractional rate", Fault{Name: "x", Target: "redis", Kind: "bandwidth", Params: map[string]any{"rate": 1.5}}, FullReach(), herr.EINPUT, `must be a whole number, not the number 1.5`},
+		{"string rate", Fault{Name: "x", Target: "redis", Kind: "bandwidth", Params: map[string]any{"rate": "100"}}, FullReach(), herr.EINPUT, `not the string "100"`},
+		{"huge bytes", Fault{Name: "x", Target: "redis", Kind: "limit_data", Params: map[string]any{"bytes": uint64(1 << 63)}}, FullReach(), herr.EINPUT, `must be a whole number`},
+		{"bad stream", Fault{Name: "x", Target: "redis", Kind: "timeout", Params: map[string]any{"stream": "sideways"}}, FullReach(), herr.EINPUT, `param stream must be one of downstream, upstream`},
 		// A toxic that never applies is no fault.
-		{"zero toxicity", Fault{Name: "x", Target: "redis", Kind: "timeout", Params: map[string]any{"toxicity": 0}}, FullReach(), EINVALID, `toxicity must be more than 0 and at most 1`},
-		{"toxicity above 1", Fault{Name: "x", Target: "redis", Kind: "timeout", Params: map[string]any{"toxicity": 1.5}}, FullReach(), EINVALID, `not 1.5`},
+		{"zero toxicity", Fault{Name: "x", Target: "redis", Kind: "timeout", Params: map[string]any{"toxicity": 0}}, FullReach(), herr.EINPUT, `toxicity must be more than 0 and at most 1`},
+		{"toxicity above 1", Fault{Name: "x", Target: "redis", Kind: "timeout", Params: map[string]any{"toxicity": 1.5}}, FullReach(), herr.EINPUT, `not 1.5`},
 		// A wide variation panics toxiproxy's slicer.
-		{"slicer variation", Fault{Name: "x", Target: "redis", Kind: "slicer", Params: map[string]any{"average_size": 8, "size_variation": 8}}, FullReach(), EINVALID,
+		{"slicer variation", Fault{Name: "x", Target: "redis", Kind: "slicer", Params: map[string]any{"average_size": 8, "size_variation": 8}}, FullReach(), herr.EINPUT,
 			`size_variation (8) must be below average_size (8)`},
 	}
 	for _, tt := range tests {
@@ -137,8 +139,8 @@ func TestValidateFaultsRefuses(t *testing.T) {
 			if len(errs) != 1 {
 				t.Fatalf("got %d errors %v, want 1", len(errs), errs)
 			}
-			if !strings.Contains(errs[0].Error(), tt.want) || ErrorCode(errs[0]) != tt.code {
-				t.Errorf("error %q (code %s); want it to contain %q with code %s", errs[0], ErrorCode(errs[0]), tt.want, tt.code)
+			if !strings.Contains(errs[0].Error(), tt.want) || herr.CodeOf(errs[0]) != tt.code {
+				t.Errorf("error %q (code %s); want it to contain %q with code %s", errs[0], herr.CodeOf(errs[0]), tt.want, tt.code)
 			}
 		})
 	}

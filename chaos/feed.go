@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/inplaylabs/inplay/internal/herr"
 )
 
 // This file is the feed family: alterations of the stream the harness's
@@ -27,12 +29,12 @@ type feedFault struct {
 
 // checkTarget: a feed kind acts on the feed, when the run's feed server can
 // alter its stream.
-func (k *feedFault) checkTarget(target string, r Reach) *Error {
+func (k *feedFault) checkTarget(target string, r Reach) *herr.Error {
 	if target != "feed" {
-		return errorf(EINVALID, "kind %s alters the feed stream: its target is feed, not %s", k.fault.Kind, target)
+		return inputf("kind %s alters the feed stream: its target is feed, not %s", k.fault.Kind, target)
 	}
 	if !r.Feed {
-		return errorf(ENOTFOUND, "kind %s needs a feed server that can alter its stream, and this run has none", k.fault.Kind)
+		return inputf("kind %s needs a feed server that can alter its stream, and this run has none", k.fault.Kind)
 	}
 	return nil
 }
@@ -45,7 +47,7 @@ func (k *feedFault) Inject(ctx context.Context, env Env, f Fault) (Injection, er
 	ev := &Evidence{What: "feed stream " + k.fault.Kind, Expect: k.expect}
 	inj := Injection{Evidence: ev}
 	if env.Feed == nil {
-		return inj, errorf(ENOTFOUND, "kind %s needs a feed server that can alter its stream, and this run has none", k.fault.Kind)
+		return inj, inputf("kind %s needs a feed server that can alter its stream, and this run has none", k.fault.Kind)
 	}
 	end, err := env.Feed.StartFault(ctx, k.fault)
 	if err != nil {

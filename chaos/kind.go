@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/inplaylabs/inplay/internal/herr"
 )
 
 // Kind is one kind of fault, configured for one fault of the plan: a struct
@@ -54,7 +56,7 @@ type (
 	// reaches. Every kind of this package is one; a kind that is not may
 	// act on any target the run has.
 	targeter interface {
-		checkTarget(target string, r Reach) *Error
+		checkTarget(target string, r Reach) *herr.Error
 	}
 	// excluder is a kind that cannot overlap another of the same group on
 	// one target: two "down" faults would bring the link up when the first

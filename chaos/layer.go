@@ -66,7 +66,7 @@ func NewLayer(ctx context.Context) (*Layer, error) {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, errorf(EINTERNAL, "chaos: cannot listen for the toxiproxy API: %v", err)
+		return nil, envf("chaos: cannot listen for the toxiproxy API: %v", err)
 	}
 	l := &Layer{
 		server: &http.Server{Handler: srv.Routes(), ReadHeaderTimeout: 5 * time.Second},
@@ -79,7 +79,7 @@ func NewLayer(ctx context.Context) (*Layer, error) {
 	go func() { l.served <- l.server.Serve(ln) }()
 	if _, err := l.client.Version(); err != nil {
 		l.server.Close()
-		return nil, errorf(EINTERNAL, "chaos: the embedded toxiproxy API does not answer: %v", err)
+		return nil, envf("chaos: the embedded toxiproxy API does not answer: %v", err)
 	}
 	return l, nil
 }
@@ -98,31 +98,31 @@ func (l *Layer) APIURL() string {
 // it.
 func (l *Layer) Link(name, upstream string) (listen string, err error) {
 	if !linkName.MatchString(name) {
-		return "", errorf(EINVALID, "chaos: link name %q must be lower case letters, digits, - or _, starting with a letter", name)
+		return "", inputf("chaos: link name %q must be lower case letters, digits, - or _, starting with a letter", name)
 	}
 	if _, _, err := net.SplitHostPort(upstream); err != nil {
-		return "", errorf(EINVALID, "chaos: link %s: upstream %q is not host:port: %v", name, upstream, err)
+		return "", inputf("chaos: link %s: upstream %q is not host:port: %v", name, upstream, err)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return "", errorf(EINVALID, "chaos: link %s: the layer is closed", name)
+		return "", inputf("chaos: link %s: the layer is closed", name)
 	}
 	if _, dup := l.links[name]; dup {
-		return "", errorf(ECONFLICT, "chaos: link %s exists already", name)
+		return "", inputf("chaos: link %s exists already", name)
 	}
 	l.apiMu.Lock()
 	p, err := l.client.CreateProxy(name, "127.0.0.1:0", upstream)
 	l.apiMu.Unlock()
 	if err != nil {
-		return "", errorf(EINTERNAL, "chaos: link %s → %s: %v", name, upstream, err)
+		return "", envf("chaos: link %s → %s: %v", name, upstream, err)
 	}
 	f, err := newFront(p.Listen)
 	if err != nil {
 		l.apiMu.Lock()
 		derr := p.Delete()
 		l.apiMu.Unlock()
-		return "", errorf(EINTERNAL, "chaos: link %s: cannot listen for the platform: %v", name, errors.Join(err, derr))
+		return "", envf("chaos: link %s: cannot listen for the platform: %v", name, errors.Join(err, derr))
 	}
 	l.links[name] = &link{front: f, proxy: p.Listen}
 	return f.addr, nil
@@ -130,11 +130,11 @@ func (l *Layer) Link(name, upstream string) (listen string, err error) {
 
 // Traffic returns the bytes the platform has sent (upstream) and received
 // (downstream) through the link name since it was made. Probes are not
-// counted. The error has code ENOTFOUND for a name that is not linked.
+// counted. A name that is not linked is an EINPUT error.
 func (l *Layer) Traffic(name string) (upstream, downstream int64, err error) {
 	k, ok := l.link(name)
 	if !ok {
-		return 0, 0, errorf(ENOTFOUND, "chaos: no link %s (linked: %s)", name, orNone(l.Links()))
+		return 0, 0, inputf("chaos: no link %s (linked: %s)", name, orNone(l.Links()))
 	}
 	upstream, downstream = k.front.traffic()
 	return upstream, downstream, nil

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 
 	"github.com/inplaylabs/inplay/internal/servicetest"
@@ -38,8 +40,8 @@ func TestLinkCarriesTraffic(t *testing.T) {
 	if up, down, err := l.Traffic("redis"); err != nil || up != 6 || down != 7 {
 		t.Errorf("Traffic(redis) = %d, %d, %v; want 6 up, 7 down", up, down, err)
 	}
-	if _, _, err := l.Traffic("stream"); ErrorCode(err) != ENOTFOUND {
-		t.Errorf("Traffic(stream) error %v, want code ENOTFOUND", err)
+	if _, _, err := l.Traffic("stream"); herr.CodeOf(err) != herr.EINPUT {
+		t.Errorf("Traffic(stream) error %v, want code EINPUT", err)
 	}
 }
 
@@ -47,24 +49,25 @@ func TestLinkRefusesBadInput(t *testing.T) {
 	l := newLayer(t)
 	mustLink(t, l, "api", "127.0.0.1:1")
 	tests := []struct {
-		name, link, upstream, code string
+		name, link, upstream string
+		code                 herr.Code
 	}{
 		// The same name twice would make two proxies answer to one target.
-		{"duplicate", "api", "127.0.0.1:2", ECONFLICT},
+		{"duplicate", "api", "127.0.0.1:2", herr.EINPUT},
 		// Names go into API URL paths.
-		{"slash in name", "re/dis", "127.0.0.1:6379", EINVALID},
+		{"slash in name", "re/dis", "127.0.0.1:6379", herr.EINPUT},
 		// Upper case is refused so target names match the scenario's.
-		{"upper case", "Redis", "127.0.0.1:6379", EINVALID},
+		{"upper case", "Redis", "127.0.0.1:6379", herr.EINPUT},
 		// An empty name cannot be targeted.
-		{"empty name", "", "127.0.0.1:6379", EINVALID},
+		{"empty name", "", "127.0.0.1:6379", herr.EINPUT},
 		// The upstream must say where to dial.
-		{"upstream without port", "feed", "127.0.0.1", EINVALID},
+		{"upstream without port", "feed", "127.0.0.1", herr.EINPUT},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := l.Link(tt.link, tt.upstream)
-			if ErrorCode(err) != tt.code {
-				t.Fatalf("Link(%q, %q) = %v (code %s), want code %s", tt.link, tt.upstream, err, ErrorCode(err), tt.code)
+			if herr.CodeOf(err) != tt.code {
+				t.Fatalf("Link(%q, %q) = %v (code %s), want code %s", tt.link, tt.upstream, err, herr.CodeOf(err), tt.code)
 			}
 		})
 	}

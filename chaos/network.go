@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	toxiclient "github.com/Shopify/toxiproxy/v2/client"
 )
 
@@ -96,7 +98,7 @@ const (
 // onLink injects a network kind on the link of f's target in env's Layer.
 func onLink(ctx context.Context, env Env, f Fault, k netKind) (Injection, error) {
 	if env.Layer == nil {
-		return Injection{}, errorf(ENOTFOUND, "target %s: the run has no chaos layer", f.Target)
+		return Injection{}, inputf("target %s: the run has no chaos layer", f.Target)
 	}
 	ops, err := env.Layer.ops(f, k)
 	if err != nil {
@@ -238,12 +240,12 @@ func probeWithin(ctx context.Context, ops faultOps, timeout time.Duration) Probe
 }
 
 // linkTarget is the target rule of the network family: a link the run has.
-func linkTarget(kind, target string, r Reach) *Error {
+func linkTarget(kind, target string, r Reach) *herr.Error {
 	if !slices.Contains(LinkTargets, target) {
-		return errorf(EINVALID, "kind %s acts on a link, and %s is not one; use one of %s", kind, target, strings.Join(LinkTargets, ", "))
+		return inputf("kind %s acts on a link, and %s is not one; use one of %s", kind, target, strings.Join(LinkTargets, ", "))
 	}
 	if !slices.Contains(r.Links, target) {
-		return errorf(ENOTFOUND, "target %s has no chaos link in this run (linked: %s)", target, orNone(r.Links))
+		return inputf("target %s has no chaos link in this run (linked: %s)", target, orNone(r.Links))
 	}
 	return nil
 }
@@ -252,7 +254,7 @@ func linkTarget(kind, target string, r Reach) *Error {
 func (l *Layer) ops(f Fault, k netKind) (faultOps, error) {
 	hop, ok := l.link(f.Target)
 	if !ok {
-		return nil, errorf(ENOTFOUND, "target %s has no chaos link (linked: %s)", f.Target, orNone(l.Links()))
+		return nil, inputf("target %s has no chaos link (linked: %s)", f.Target, orNone(l.Links()))
 	}
 	return &linkOps{
 		layer:  l,
@@ -341,7 +343,7 @@ func (t *toxic) configure(p *Params) {
 }
 
 // checkTarget: a toxic acts on a link.
-func (t *toxic) checkTarget(target string, r Reach) *Error {
+func (t *toxic) checkTarget(target string, r Reach) *herr.Error {
 	return linkTarget(t.typ, target, r)
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/inplaylabs/inplay/internal/herr"
 )
 
 // This file is the process family: faults on a process of the system under
@@ -24,16 +26,16 @@ type process struct {
 
 // checkTarget: a process kind acts on a process the run controls, never on
 // the machine's shared Redis or PostgreSQL.
-func (p process) checkTarget(target string, r Reach) *Error {
+func (p process) checkTarget(target string, r Reach) *herr.Error {
 	switch {
 	case target == "redis" || target == "postgres":
-		return errorf(EINVALID, "kind %s cannot target %s: the machine's Redis and PostgreSQL serve other runs and tests, "+
+		return inputf("kind %s cannot target %s: the machine's Redis and PostgreSQL serve other runs and tests, "+
 			"so inplay never kills, pauses or restarts them; use %s (the run's own data only) or down on the %s link",
 			p.kind, target, storeKindFor(target), target)
 	case !slices.Contains(r.Processes, target) && slices.Contains(LinkTargets, target):
-		return errorf(EINVALID, "kind %s acts on a process, and %s is a link; use target %s", p.kind, target, ProcessTarget)
+		return inputf("kind %s acts on a process, and %s is a link; use target %s", p.kind, target, ProcessTarget)
 	case !slices.Contains(r.Processes, target):
-		return errorf(ENOTFOUND, "target %s has no process control in this run (controlled: %s)", target, orNone(r.Processes))
+		return inputf("target %s has no process control in this run (controlled: %s)", target, orNone(r.Processes))
 	}
 	return nil
 }
@@ -45,7 +47,7 @@ func (p process) exclusionGroup() string { return groupProcess }
 func control(env Env, target string) (Process, error) {
 	proc, ok := env.Processes[target]
 	if !ok || proc == nil {
-		return nil, errorf(ENOTFOUND, "target %s has no process control in this run", target)
+		return nil, inputf("target %s has no process control in this run", target)
 	}
 	return proc, nil
 }

@@ -75,7 +75,7 @@ const randomTries = 100
 func RandomPlan(r Random, reach Reach) ([]Fault, []error) {
 	var errs []error
 	bad := func(format string, args ...any) {
-		errs = append(errs, errorf(EINVALID, "random plan: "+format, args...))
+		errs = append(errs, inputf("random plan: "+format, args...))
 	}
 	if r.Count < 1 || r.Count > MaxRandomFaults {
 		bad("count must be from 1 to %d, not %d", MaxRandomFaults, r.Count)
@@ -127,7 +127,7 @@ func RandomPlan(r Random, reach Reach) ([]Fault, []error) {
 		return nil, errs
 	}
 	if len(drawable) == 0 {
-		return nil, []error{errorf(ENOTFOUND, "random plan: none of the kinds %s can act on any of the targets %s in this run",
+		return nil, []error{inputf("random plan: none of the kinds %s can act on any of the targets %s in this run",
 			strings.Join(kinds, ", "), strings.Join(targets, ", "))}
 	}
 
@@ -155,7 +155,7 @@ func RandomPlan(r Random, reach Reach) ([]Fault, []error) {
 			}
 		}
 		if !placed {
-			return nil, []error{errorf(ECONFLICT, "random plan: fault %d of %d cannot be placed without overlapping another it must not; "+
+			return nil, []error{inputf("random plan: fault %d of %d cannot be placed without overlapping another it must not; "+
 				"widen from and until, shorten max_for or lower count", i, r.Count)}
 		}
 	}

@@ -101,7 +101,7 @@ func runFault(ctx context.Context, f Fault, start time.Time, reach Reach, inject
 		return notIn("at %s and for %s must not be negative", f.At, f.For)
 	}
 	if err := checkTarget(k, f.Kind, f.Target, reach); err != nil {
-		return notIn("%s", err.Message)
+		return notIn("%s", err.Error())
 	}
 	if !sleepUntil(ctx, start.Add(f.At)) {
 		return notIn("%s", notInjected(ctx, f))

@@ -1,6 +1,10 @@
 package chaos
 
-import "context"
+import (
+	"context"
+
+	"github.com/inplaylabs/inplay/internal/herr"
+)
 
 // This file is the store family: faults that take the run's own data away
 // from its stores, through the run's Stores control (control.go), which
@@ -17,12 +21,12 @@ type store struct {
 
 // checkTarget: a store kind acts on its one store, when the run controls
 // its stores.
-func (s store) checkTarget(target string, r Reach) *Error {
+func (s store) checkTarget(target string, r Reach) *herr.Error {
 	if target != s.target {
-		return errorf(EINVALID, "kind %s acts on %s only, not %s", s.kind, s.target, target)
+		return inputf("kind %s acts on %s only, not %s", s.kind, s.target, target)
 	}
 	if !r.Stores {
-		return errorf(ENOTFOUND, "kind %s needs control of the run's stores, and this run has none", s.kind)
+		return inputf("kind %s needs control of the run's stores, and this run has none", s.kind)
 	}
 	return nil
 }
@@ -30,7 +34,7 @@ func (s store) checkTarget(target string, r Reach) *Error {
 // stores returns the run's Stores, or why there are none.
 func stores(env Env, kind string) (Stores, error) {
 	if env.Stores == nil {
-		return nil, errorf(ENOTFOUND, "kind %s needs control of the run's stores, and this run has none", kind)
+		return nil, inputf("kind %s needs control of the run's stores, and this run has none", kind)
 	}
 	return env.Stores, nil
 }
