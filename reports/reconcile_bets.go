@@ -13,8 +13,7 @@ import (
 // ledger row and one stake transaction, and the platform never accepted
 // two requests with the same id but different content (the second must be
 // refused with ECONFLICT).
-func (b *books) betAtMostOnce() Invariant {
-	c := newCheck(InvBetAtMostOnce)
+func (b *books) betAtMostOnce(c *check) {
 	var ids []string
 	seen := map[string]bool{}
 	add := func(id string) {
@@ -61,7 +60,6 @@ func (b *books) betAtMostOnce() Invariant {
 			c.violated("bet "+id+" "+strings.Join(problems, "; "), capIDs(witness)...)
 		}
 	}
-	return c.done()
 }
 
 // betContent renders what a bet request asked for, to compare requests.
@@ -149,8 +147,7 @@ func (b *books) moneyMismatch(t Transaction, reqs []replay.JournalEntry) string 
 // and one stake transaction taking its stake from its account; a deposit or
 // withdrawal has one transaction moving its amount; a cash-out left its bet
 // cashed out by one cash-out transaction.
-func (b *books) acknowledgedBooked() Invariant {
-	c := newCheck(InvAcknowledgedBooked)
+func (b *books) acknowledgedBooked(c *check) {
 	for _, id := range b.order[replay.KindBet] {
 		if !b.hasOutcome(replay.KindBet, id, replay.OutcomeAccepted) {
 			continue
@@ -230,7 +227,6 @@ func (b *books) acknowledgedBooked() Invariant {
 			break // one acknowledgement of an id is enough to require the effect
 		}
 	}
-	return c.done()
 }
 
 // acceptedOnly returns the accepted requests of kind k with id.
@@ -252,8 +248,7 @@ var betTxKinds = []string{TxStake, TxSettle, TxVoid, TxCashout}
 // has no transaction. An id that was also accepted, or left unknown, by
 // another request (a retry, or the same id reused) may legitimately be
 // present; its content is checked by the invariants for those outcomes.
-func (b *books) rejectedNoPostings() Invariant {
-	c := newCheck(InvRejectedNoPostings)
+func (b *books) rejectedNoPostings(c *check) {
 	rejected, retried := 0, 0
 	for _, k := range []replay.Kind{replay.KindBet, replay.KindDeposit, replay.KindWithdraw} {
 		for _, id := range b.order[k] {
@@ -297,14 +292,12 @@ func (b *books) rejectedNoPostings() Invariant {
 		}
 	}
 	c.inv.Note = fmt.Sprintf("%d rejected ids; %d of them were also accepted or unknown under the same id", rejected, retried)
-	return c.done()
 }
 
 // unknownResolved: every request with an unknown outcome resolved to
 // exactly one of present once (as asked) or absent. The note counts how
 // many went each way.
-func (b *books) unknownResolved() Invariant {
-	c := newCheck(InvUnknownResolved)
+func (b *books) unknownResolved(c *check) {
 	present, absent := 0, 0
 	for _, k := range bettorKinds {
 		for _, id := range b.order[k] {
@@ -369,7 +362,6 @@ func (b *books) unknownResolved() Invariant {
 		}
 	}
 	c.inv.Note = fmt.Sprintf("%d unknown outcomes: %d present once, %d absent", c.inv.Checked, present, absent)
-	return c.done()
 }
 
 // noPhantomEntries: everything in the ledger was asked for. Every ledger
@@ -377,8 +369,7 @@ func (b *books) unknownResolved() Invariant {
 // that was sent (not dropped), and every stake, settle, void or cash-out
 // transaction refers to a bet in the ledger. This is what catches a bet
 // booked twice under a new id, or one nobody placed.
-func (b *books) noPhantomEntries() Invariant {
-	c := newCheck(InvNoPhantomEntries)
+func (b *books) noPhantomEntries(c *check) {
 	why := func(k replay.Kind, id string) string {
 		if b.droppedReq[k][id] {
 			return "its only request was dropped, never sent"
@@ -405,5 +396,4 @@ func (b *books) noPhantomEntries() Invariant {
 			}
 		}
 	}
-	return c.done()
 }

@@ -13,7 +13,8 @@ var bettorKinds = []replay.Kind{replay.KindBet, replay.KindDeposit, replay.KindW
 
 // books indexes a journal and a ledger once for every check.
 type books struct {
-	l *Ledger
+	l    *Ledger
+	opts ReconcileOptions
 
 	accounts    map[string]Account
 	posted      map[string]int64 // account → Σ its postings
@@ -26,13 +27,19 @@ type books struct {
 	unbalanced  []int64         // tx ids whose postings do not sum to 0, in ledger order
 	sentReq     map[replay.Kind]map[string][]replay.JournalEntry
 	droppedReq  map[replay.Kind]map[string]bool
-	order       map[replay.Kind][]string       // ids in order of first sent request
-	firstResult map[string]replay.JournalEntry // market → the first result the feed published
+	order       map[replay.Kind][]string         // ids in order of first sent request
+	firstResult map[string]replay.JournalEntry   // market → the first result the feed published
+	timeline    map[string][]replay.JournalEntry // market → its published status events, in plan order
+	unlabelled  int                              // published status events with no status (an older journal)
+	suspendedAt map[string][]replay.JournalEntry // market → bets rejected EMARKETSUSPENDED on it
 }
 
-func index(journal iter.Seq[replay.JournalEntry], l *Ledger) *books {
+func index(journal iter.Seq[replay.JournalEntry], l *Ledger, opts ReconcileOptions) *books {
 	b := &books{
 		l:           l,
+		opts:        opts,
+		timeline:    map[string][]replay.JournalEntry{},
+		suspendedAt: map[string][]replay.JournalEntry{},
 		accounts:    map[string]Account{},
 		posted:      map[string]int64{},
 		txs:         map[int64]Transaction{},
@@ -92,7 +99,19 @@ func index(journal iter.Seq[replay.JournalEntry], l *Ledger) *books {
 			if _, ok := b.firstResult[e.Market]; !ok {
 				b.firstResult[e.Market] = e
 			}
+		case e.Kind == replay.KindStatus:
+			if e.Outcome != replay.OutcomePublished {
+				continue
+			}
+			if e.Status == "" {
+				b.unlabelled++
+				continue
+			}
+			b.timeline[e.Market] = append(b.timeline[e.Market], e)
 		case b.sentReq[e.Kind] != nil:
+			if e.Kind == replay.KindBet && e.Outcome == replay.OutcomeRejected && e.Code == codeMarketSuspended {
+				b.suspendedAt[e.Market] = append(b.suspendedAt[e.Market], e)
+			}
 			switch e.Outcome {
 			case replay.OutcomeAccepted, replay.OutcomeRejected, replay.OutcomeUnknown:
 				if len(b.sentReq[e.Kind][e.ID]) == 0 {

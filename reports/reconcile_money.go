@@ -9,8 +9,7 @@ import (
 // moneyConserved: the money inside the platform (players + house +
 // suspense) equals deposits minus withdrawals as booked into player
 // accounts, and equals the negative of the cash account (the outside world).
-func (b *books) moneyConserved() Invariant {
-	c := newCheck(InvMoneyConserved)
+func (b *books) moneyConserved(c *check) {
 	var inside, cash, net int64
 	for _, a := range b.l.Accounts {
 		switch a.Kind {
@@ -35,7 +34,6 @@ func (b *books) moneyConserved() Invariant {
 		c.violated(fmt.Sprintf("players, house and suspense hold %d, but the cash account is %d (it should be %d)",
 			inside, cash, -inside), b.moneySuspects()...)
 	}
-	return c.done()
 }
 
 // moneySuspects names what can make money appear or vanish: transactions
@@ -88,8 +86,7 @@ func (b *books) moneySuspects() []string {
 
 // doubleEntry: every transaction has at least two postings summing to 0,
 // every posting belongs to a transaction, and all postings sum to 0.
-func (b *books) doubleEntry() Invariant {
-	c := newCheck(InvDoubleEntry)
+func (b *books) doubleEntry(c *check) {
 	var total int64
 	for _, t := range b.l.Transactions {
 		c.looked(1)
@@ -121,15 +118,13 @@ func (b *books) doubleEntry() Invariant {
 		}
 		c.violated(fmt.Sprintf("all postings together sum to %d, not 0", total), capIDs(ids)...)
 	}
-	return c.done()
 }
 
 // balancesMatchPostings: each account's stored balance equals the sum of
 // its postings, and every posting names a known account. A witness names
 // the account and any unbalanced transaction whose imbalance exactly
 // accounts for the difference: the likely place a posting went missing.
-func (b *books) balancesMatchPostings() Invariant {
-	c := newCheck(InvBalancesMatch)
+func (b *books) balancesMatchPostings(c *check) {
 	for _, a := range b.l.Accounts {
 		c.looked(1)
 		diff := a.Balance - b.posted[a.ID]
@@ -152,13 +147,11 @@ func (b *books) balancesMatchPostings() Invariant {
 				postingRef(p.ID), p.Account)
 		}
 	}
-	return c.done()
 }
 
 // noNegativeBalance: no account that may not go negative is below zero,
 // by its stored balance or by its postings.
-func (b *books) noNegativeBalance() Invariant {
-	c := newCheck(InvNoNegativeBalance)
+func (b *books) noNegativeBalance(c *check) {
 	for _, a := range b.l.Accounts {
 		if a.AllowNegative {
 			continue
@@ -171,5 +164,4 @@ func (b *books) noNegativeBalance() Invariant {
 			c.violated(fmt.Sprintf("%s account %s's postings sum to %d but it may not go negative", a.Kind, a.ID, b.posted[a.ID]), a.ID)
 		}
 	}
-	return c.done()
 }

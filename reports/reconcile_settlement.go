@@ -24,8 +24,7 @@ func winPayout(stake, oddsE4 int64) int64 {
 // transaction credits the player exactly that payout, an open bet has paid
 // nothing, and a cash-out paid no more than the bet could have won. The
 // platform's recorded result must also agree with the feed's.
-func (b *books) payoutsExact() Invariant {
-	c := newCheck(InvPayoutsExact)
+func (b *books) payoutsExact(c *check) {
 	for _, bet := range b.l.Bets {
 		c.looked(1)
 		var problems []string
@@ -97,7 +96,6 @@ func (b *books) payoutsExact() Invariant {
 				m.ID, strings.Join(m.Winners, ","), strings.Join(e.Winners, ",")), m.ID)
 		}
 	}
-	return c.done()
 }
 
 // statusFor is the status a bet on selection must settle to, given its
@@ -119,8 +117,7 @@ var endKinds = []string{TxSettle, TxVoid, TxCashout}
 // or cash-out transaction, exactly one once its market is resulted, of the
 // kind its status says (won/lost: settle, void: void, cashed_out: cashout),
 // and nothing ends a stake that was never reserved.
-func (b *books) stakeSettledOnce() Invariant {
-	c := newCheck(InvStakeSettledOnce)
+func (b *books) stakeSettledOnce(c *check) {
 	var refs []string
 	seen := map[string]bool{}
 	for _, bet := range b.l.Bets {
@@ -164,7 +161,6 @@ func (b *books) stakeSettledOnce() Invariant {
 			c.violated("stake of bet "+id+" "+strings.Join(problems, "; "), capIDs(witness)...)
 		}
 	}
-	return c.done()
 }
 
 // suspenseMatchesOpenStakes checks the suspense side of every bet, which
@@ -182,8 +178,7 @@ func (b *books) stakeSettledOnce() Invariant {
 //
 // Transactions that refer to no ledger bet have no stake to compare with;
 // no_phantom_entries reports them, and the final balance still counts them.
-func (b *books) suspenseMatchesOpenStakes() Invariant {
-	c := newCheck(InvSuspenseMatches)
+func (b *books) suspenseMatchesOpenStakes(c *check) {
 	for _, t := range b.l.Transactions {
 		if !slices.Contains(betTxKinds, t.Kind) || len(b.bets[t.Ref]) == 0 {
 			continue
@@ -237,7 +232,6 @@ func (b *books) suspenseMatchesOpenStakes() Invariant {
 		c.violated(fmt.Sprintf("the suspense accounts hold %d by their postings, but the stakes of the open (accepted) bets sum to %d (difference %d)",
 			held, open, held-open), capIDs(append(suspense, b.suspenseSuspects()...))...)
 	}
-	return c.done()
 }
 
 // suspenseMoved is what transaction txID moves into the suspense accounts
@@ -307,10 +301,9 @@ func endKindFor(status string) string {
 
 // settlementDrained: after the drain, no bet is still open on a market
 // whose result the feed published.
-func (b *books) settlementDrained(opts ReconcileOptions) Invariant {
-	c := newCheck(InvSettlementDrained)
+func (b *books) settlementDrained(c *check) {
 	suffix := ""
-	if opts.DrainTimedOut {
+	if b.opts.DrainTimedOut {
 		suffix = ", and the drain timed out waiting for it"
 		c.inv.Note = "the drain timed out"
 	}
@@ -325,5 +318,4 @@ func (b *books) settlementDrained(opts ReconcileOptions) Invariant {
 				bet.ID, bet.Market, float64(e.IntendedUS)/1e6, suffix), bet.ID, bet.Market)
 		}
 	}
-	return c.done()
 }
