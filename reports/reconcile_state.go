@@ -180,8 +180,18 @@ func seconds(us int64) string {
 // is in the hot state with the same status (settled is final in both),
 // and a market the hot state has without a ledger row has only been quoted
 // (it is open: its status never came, which is what writes the ledger row).
-func (b *books) hotStateMatches(c *check) {
-	hs := b.opts.HotState
+func (b *books) hotStateMatches(c *check) { hotStateCheck(b.l, b.opts.HotState, c) }
+
+// CheckHotState is hot_state_matches_ledger on its own, for a caller that
+// waits for the hot state to settle (the runner, after the drain) before
+// it reconciles.
+func CheckHotState(l *Ledger, hs *HotState) Invariant {
+	c := newCheck(InvHotStateMatches)
+	hotStateCheck(l, hs, c)
+	return c.done()
+}
+
+func hotStateCheck(l *Ledger, hs *HotState, c *check) {
 	switch {
 	case hs == nil:
 		c.skip("no hot state was read (a ledger export has none): re-check the kept run's Redis with inplay reconcile --redis-url")
@@ -191,7 +201,7 @@ func (b *books) hotStateMatches(c *check) {
 		return
 	}
 	inLedger := map[string]bool{}
-	for _, m := range b.l.Markets {
+	for _, m := range l.Markets {
 		if inLedger[m.ID] {
 			continue
 		}
