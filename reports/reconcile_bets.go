@@ -14,16 +14,20 @@ import (
 // two requests with the same id but different content (the second must be
 // refused with ECONFLICT).
 func (b *books) betAtMostOnce(c *check) {
-	var ids []string
+	// Every id once: the ledger's bets, then the journal's, then those only
+	// a stake transaction names. Only the last two need a set of their own.
+	ids := make([]string, 0, len(b.betFirst))
+	for i, bet := range b.l.Bets {
+		if b.firstBetRow(i) {
+			ids = append(ids, bet.ID)
+		}
+	}
 	seen := map[string]bool{}
 	add := func(id string) {
-		if !seen[id] {
+		if _, booked := b.betFirst[id]; !booked && !seen[id] {
 			seen[id] = true
 			ids = append(ids, id)
 		}
-	}
-	for _, bet := range b.l.Bets {
-		add(bet.ID)
 	}
 	for _, id := range b.order[replay.KindBet] {
 		add(id)
@@ -37,7 +41,7 @@ func (b *books) betAtMostOnce(c *check) {
 		c.looked(1)
 		var problems []string
 		witness := []string{id}
-		if n := len(b.bets[id]); n > 1 {
+		if n := len(b.betsOf(id)); n > 1 {
 			problems = append(problems, fmt.Sprintf("has %d ledger rows", n))
 		}
 		if stakes := b.refs(id, TxStake); len(stakes) > 1 {
@@ -47,9 +51,11 @@ func (b *books) betAtMostOnce(c *check) {
 			}
 		}
 		var accepted []string
-		for _, e := range b.sentReq[replay.KindBet][id] {
-			if k := betContent(e); e.Outcome == replay.OutcomeAccepted && !slices.Contains(accepted, k) {
-				accepted = append(accepted, k)
+		if reqs := b.sent(replay.KindBet, id); len(reqs) > 1 { // one request has one content
+			for _, e := range reqs {
+				if k := betContent(e); e.Outcome == replay.OutcomeAccepted && !slices.Contains(accepted, k) {
+					accepted = append(accepted, k)
+				}
 			}
 		}
 		if len(accepted) > 1 {
@@ -155,7 +161,7 @@ func (b *books) acknowledgedBooked(c *check) {
 		c.looked(1)
 		var problems []string
 		witness := []string{id}
-		rows := b.bets[id]
+		rows := b.betsOf(id)
 		stakes := b.refs(id, TxStake)
 		for _, t := range stakes {
 			witness = append(witness, txRef(t.ID))
@@ -164,7 +170,7 @@ func (b *books) acknowledgedBooked(c *check) {
 		case 0:
 			problems = append(problems, "was acknowledged but is not in the ledger")
 		case 1:
-			if why := bookedAsAsked(rows[0], b.sentReq[replay.KindBet][id]); why != "" {
+			if why := bookedAsAsked(rows[0], b.sent(replay.KindBet, id)); why != "" {
 				problems = append(problems, "was booked with "+why)
 			}
 		default:
@@ -204,7 +210,7 @@ func (b *books) acknowledgedBooked(c *check) {
 		}
 	}
 	for _, id := range b.order[replay.KindCashout] {
-		for _, e := range b.sentReq[replay.KindCashout][id] {
+		for _, e := range b.sent(replay.KindCashout, id) {
 			if e.Outcome != replay.OutcomeAccepted {
 				continue
 			}
@@ -215,7 +221,7 @@ func (b *books) acknowledgedBooked(c *check) {
 				witness = append(witness, txRef(t.ID))
 			}
 			var problems []string
-			if rows := b.bets[e.Bet]; len(rows) != 1 || rows[0].Status != BetCashedOut {
+			if rows := b.betsOf(e.Bet); len(rows) != 1 || rows[0].Status != BetCashedOut {
 				problems = append(problems, fmt.Sprintf("bet %s is not cashed out in the ledger", e.Bet))
 			}
 			if len(txs) != 1 {
@@ -232,7 +238,7 @@ func (b *books) acknowledgedBooked(c *check) {
 // acceptedOnly returns the accepted requests of kind k with id.
 func (b *books) acceptedOnly(k replay.Kind, id string) []replay.JournalEntry {
 	var out []replay.JournalEntry
-	for _, e := range b.sentReq[k][id] {
+	for _, e := range b.sent(k, id) {
 		if e.Outcome == replay.OutcomeAccepted {
 			out = append(out, e)
 		}
@@ -253,7 +259,7 @@ func (b *books) rejectedNoPostings(c *check) {
 	for _, k := range []replay.Kind{replay.KindBet, replay.KindDeposit, replay.KindWithdraw} {
 		for _, id := range b.order[k] {
 			var rej *replay.JournalEntry
-			for _, e := range b.sentReq[k][id] {
+			for _, e := range b.sent(k, id) {
 				if e.Outcome == replay.OutcomeRejected {
 					rej = &e
 					break
@@ -272,7 +278,7 @@ func (b *books) rejectedNoPostings(c *check) {
 			rows := 0
 			if k == replay.KindBet {
 				txs = b.refs(id, betTxKinds...)
-				rows = len(b.bets[id])
+				rows = len(b.betsOf(id))
 			} else {
 				txs = b.refs(id, string(k))
 			}
@@ -305,12 +311,12 @@ func (b *books) unknownResolved(c *check) {
 				continue
 			}
 			c.looked(1)
-			reqs := b.sentReq[k][id]
+			reqs := b.sent(k, id)
 			var why string
 			var witness []string
 			switch k {
 			case replay.KindBet:
-				rows, txs := b.bets[id], b.refs(id, TxStake)
+				rows, txs := b.betsOf(id), b.refs(id, TxStake)
 				witness = append([]string{id}, txIDs(txs)...)
 				switch {
 				case len(rows) == 0 && len(txs) == 0:
@@ -371,14 +377,14 @@ func (b *books) unknownResolved(c *check) {
 // booked twice under a new id, or one nobody placed.
 func (b *books) noPhantomEntries(c *check) {
 	why := func(k replay.Kind, id string) string {
-		if b.droppedReq[k][id] {
+		if b.dropped(k, id) {
 			return "its only request was dropped, never sent"
 		}
 		return "no request with this id is in the journal"
 	}
 	for _, bet := range b.l.Bets {
 		c.looked(1)
-		if len(b.sentReq[replay.KindBet][bet.ID]) == 0 {
+		if len(b.sent(replay.KindBet, bet.ID)) == 0 {
 			c.violated(fmt.Sprintf("bet %s (account %s, stake %d) is in the ledger but %s", bet.ID, bet.Account, bet.Stake, why(replay.KindBet, bet.ID)), bet.ID)
 		}
 	}
@@ -387,11 +393,11 @@ func (b *books) noPhantomEntries(c *check) {
 		switch t.Kind {
 		case TxDeposit, TxWithdraw:
 			k := replay.Kind(t.Kind)
-			if len(b.sentReq[k][t.Ref]) == 0 {
+			if len(b.sent(k, t.Ref)) == 0 {
 				c.violated(fmt.Sprintf("%s %s (%s) is in the ledger but %s", t.Kind, t.Ref, txRef(t.ID), why(k, t.Ref)), t.Ref, txRef(t.ID))
 			}
 		default:
-			if len(b.bets[t.Ref]) == 0 {
+			if len(b.betsOf(t.Ref)) == 0 {
 				c.violated(fmt.Sprintf("%s %s refers to bet %s, which is not in the ledger", t.Kind, txRef(t.ID), t.Ref), t.Ref, txRef(t.ID))
 			}
 		}

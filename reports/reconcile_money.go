@@ -20,7 +20,7 @@ func (b *books) moneyConserved(c *check) {
 		}
 	}
 	for _, p := range b.l.Postings {
-		t, ok := b.txs[p.TxID]
+		t, ok := b.tx(p.TxID)
 		if ok && (t.Kind == TxDeposit || t.Kind == TxWithdraw) && b.accounts[p.Account].Kind == AccountPlayer {
 			net += p.Amount
 		}
@@ -48,7 +48,7 @@ func (b *books) moneySuspects() []string {
 		}
 	}
 	for _, p := range b.l.Postings {
-		t, ok := b.txs[p.TxID]
+		t, ok := b.tx(p.TxID)
 		if ok && b.accounts[p.Account].Kind == AccountCash && t.Kind != TxDeposit && t.Kind != TxWithdraw {
 			add(txRef(t.ID))
 		}
@@ -58,7 +58,7 @@ func (b *books) moneySuspects() []string {
 			continue
 		}
 		var player, cash int64
-		for _, p := range b.postingsOf[t.ID] {
+		for _, p := range b.postingsOf(t.ID) {
 			switch b.accounts[p.Account].Kind {
 			case AccountPlayer:
 				player += p.Amount
@@ -90,12 +90,12 @@ func (b *books) doubleEntry(c *check) {
 	var total int64
 	for _, t := range b.l.Transactions {
 		c.looked(1)
-		ps := b.postingsOf[t.ID]
+		ps := b.postingsOf(t.ID)
 		var problems []string
 		if len(ps) < 2 {
 			problems = append(problems, fmt.Sprintf("has %d posting(s); double entry needs at least 2", len(ps)))
 		}
-		if sum := b.imbalance[t.ID]; sum != 0 {
+		if sum := b.imbalanceOf(t.ID); sum != 0 {
 			problems = append(problems, fmt.Sprintf("its postings sum to %d, not 0", sum))
 		}
 		if len(problems) > 0 {
@@ -104,7 +104,7 @@ func (b *books) doubleEntry(c *check) {
 	}
 	for _, p := range b.l.Postings {
 		total += p.Amount
-		if _, ok := b.txs[p.TxID]; !ok {
+		if _, ok := b.tx(p.TxID); !ok {
 			c.looked(1)
 			c.violated(fmt.Sprintf("%s belongs to %s, which does not exist", postingRef(p.ID), txRef(p.TxID)),
 				postingRef(p.ID), txRef(p.TxID))
@@ -133,7 +133,7 @@ func (b *books) balancesMatchPostings(c *check) {
 		}
 		ids := []string{a.ID}
 		for _, id := range b.unbalanced {
-			if diff+b.imbalance[id] == 0 {
+			if diff+b.imbalanceOf(id) == 0 {
 				ids = append(ids, txRef(id))
 			}
 		}

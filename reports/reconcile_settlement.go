@@ -118,16 +118,15 @@ var endKinds = []string{TxSettle, TxVoid, TxCashout}
 // kind its status says (won/lost: settle, void: void, cashed_out: cashout),
 // and nothing ends a stake that was never reserved.
 func (b *books) stakeSettledOnce(c *check) {
-	var refs []string
-	seen := map[string]bool{}
-	for _, bet := range b.l.Bets {
-		if !seen[bet.ID] {
-			seen[bet.ID] = true
+	refs := make([]string, 0, len(b.betFirst))
+	for i, bet := range b.l.Bets {
+		if b.firstBetRow(i) {
 			refs = append(refs, bet.ID)
 		}
 	}
+	seen := map[string]bool{}
 	for _, t := range b.l.Transactions {
-		if slices.Contains(betTxKinds, t.Kind) && !seen[t.Ref] {
+		if _, booked := b.betFirst[t.Ref]; !booked && slices.Contains(betTxKinds, t.Kind) && !seen[t.Ref] {
 			seen[t.Ref] = true
 			refs = append(refs, t.Ref)
 		}
@@ -144,7 +143,7 @@ func (b *books) stakeSettledOnce(c *check) {
 		if len(ends) > 1 {
 			problems = append(problems, fmt.Sprintf("is ended %d times (%s)", len(ends), describeTxs(ends)))
 		}
-		if rows := b.bets[id]; len(rows) > 0 {
+		if rows := b.betsOf(id); len(rows) > 0 {
 			bet := rows[0]
 			m, known := b.markets[bet.Market]
 			switch {
@@ -180,11 +179,11 @@ func (b *books) stakeSettledOnce(c *check) {
 // no_phantom_entries reports them, and the final balance still counts them.
 func (b *books) suspenseMatchesOpenStakes(c *check) {
 	for _, t := range b.l.Transactions {
-		if !slices.Contains(betTxKinds, t.Kind) || len(b.bets[t.Ref]) == 0 {
+		if !slices.Contains(betTxKinds, t.Kind) || len(b.betsOf(t.Ref)) == 0 {
 			continue
 		}
 		c.looked(1)
-		bet := b.bets[t.Ref][0]
+		bet := b.betsOf(t.Ref)[0]
 		var problems []string
 		want := -bet.Stake // a settle, void or cash-out releases the stake
 		if t.Kind == TxStake {
@@ -197,8 +196,8 @@ func (b *books) suspenseMatchesOpenStakes(c *check) {
 			if got := b.credit(t.ID, bet.Account); got != -bet.Stake {
 				problems = append(problems, fmt.Sprintf("moves %+d on account %s, not %+d", got, bet.Account, -bet.Stake))
 			}
-			for _, p := range b.postingsOf[t.ID] {
-				if p.Account != bet.Account && b.accounts[p.Account].Kind != AccountSuspense {
+			for _, p := range b.postingsOf(t.ID) {
+				if p.Account != bet.Account && !b.isSuspense(p.Account) {
 					problems = append(problems, fmt.Sprintf("also posts %+d to account %s (%s)", p.Amount, p.Account, postingRef(p.ID)))
 				}
 			}
@@ -217,14 +216,12 @@ func (b *books) suspenseMatchesOpenStakes(c *check) {
 			held += b.posted[a.ID]
 		}
 	}
-	counted := map[string]bool{}
-	for _, bet := range b.l.Bets {
+	for i, bet := range b.l.Bets {
 		// A repeated row is one bet (bet_at_most_once reports it); its
 		// stake was reserved once, so it is counted once.
-		if !counted[bet.ID] && bet.Status == BetAccepted {
+		if bet.Status == BetAccepted && b.firstBetRow(i) {
 			open += bet.Stake
 		}
-		counted[bet.ID] = true
 	}
 	c.looked(1)
 	c.inv.Note = fmt.Sprintf("suspense holds %d; open bets' stakes sum to %d", held, open)
@@ -238,8 +235,8 @@ func (b *books) suspenseMatchesOpenStakes(c *check) {
 // (negative: out of them).
 func (b *books) suspenseMoved(txID int64) int64 {
 	var sum int64
-	for _, p := range b.postingsOf[txID] {
-		if b.accounts[p.Account].Kind == AccountSuspense {
+	for _, p := range b.postingsOf(txID) {
+		if b.isSuspense(p.Account) {
 			sum += p.Amount
 		}
 	}
@@ -273,12 +270,12 @@ func (b *books) suspenseSuspects() []string {
 		}
 	}
 	for _, t := range b.l.Transactions {
-		if b.suspenseMoved(t.ID) != 0 && (!slices.Contains(betTxKinds, t.Kind) || len(b.bets[t.Ref]) == 0) {
+		if b.suspenseMoved(t.ID) != 0 && (!slices.Contains(betTxKinds, t.Kind) || len(b.betsOf(t.Ref)) == 0) {
 			ids = append(ids, txRef(t.ID))
 		}
 	}
 	for _, p := range b.l.Postings {
-		if _, ok := b.txs[p.TxID]; !ok && b.accounts[p.Account].Kind == AccountSuspense {
+		if _, ok := b.tx(p.TxID); !ok && b.isSuspense(p.Account) {
 			ids = append(ids, postingRef(p.ID))
 		}
 	}

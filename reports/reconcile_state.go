@@ -95,7 +95,7 @@ func (b *books) noBetWhileSuspended(c *check) {
 
 	skipped := 0
 	for _, id := range b.order[replay.KindBet] {
-		reqs := b.sentReq[replay.KindBet][id]
+		reqs := b.sent(replay.KindBet, id)
 		i := slices.IndexFunc(reqs, func(e replay.JournalEntry) bool { return e.Outcome == replay.OutcomeAccepted })
 		if i < 0 {
 			continue
