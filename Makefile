@@ -63,6 +63,9 @@ BENCH_RECORD   = $(GO) test -run '^$$' -bench '^BenchmarkRecordOverhead$$' -benc
 # as its own process, through the links, reconciled), then pgbench -N on the
 # same PostgreSQL for scale. INPLAY_BENCH_RATES / INPLAY_BENCH_SECONDS
 # shorten it by hand.
+# Reconciliation at scale (reports/reconcile_bench_test.go): a generated,
+# consistent run of 1,000,000 bets reconciled once (bar: <= 10 s, aim 5 s).
+BENCH_RECONCILE = $(GO) test -run '^$$' -bench '^BenchmarkReconcile1M$$' -benchtime 1x -count 1 -timeout 10m ./reports/
 BENCH_PLATFORM = $(GO) test -run '^$$' -bench '^(BenchmarkPlatform|BenchmarkPgbench)$$' -benchtime 1x -count 1 -timeout 40m ./scenarios/
 
 define BENCH_NOTES
@@ -127,11 +130,13 @@ bench:
 	$(BENCH_IMPORT) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
 	$(BENCH_RECORD) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
 	$(BENCH_PLATFORM) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
+	$(BENCH_RECONCILE) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
 	@cat bench/raw.txt
 	@{ echo "# Benchmark results"; echo; \
 	   echo "Reproduce with \`make bench\`, which runs:"; echo; echo '```sh'; \
 	   echo "$(BENCH_OPENLOOP)"; echo "$(BENCH_READER)"; echo "$(BENCH_DISPATCH)"; echo "$(BENCH_MAXRATE)"; \
-	   echo "$(BENCH_CAPTURE)"; echo "$(BENCH_IMPORT)"; echo "$(BENCH_RECORD)"; echo "$(BENCH_PLATFORM)"; echo '```'; echo; \
+	   echo "$(BENCH_CAPTURE)"; echo "$(BENCH_IMPORT)"; echo "$(BENCH_RECORD)"; echo "$(BENCH_PLATFORM)"; \
+	   echo "$(BENCH_RECONCILE)"; echo '```'; echo; \
 	   echo "## Machine"; echo; \
 	   echo "- cores (nproc): $$(nproc)"; \
 	   echo "- cpu: $$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')"; \
@@ -195,6 +200,10 @@ bench:
 	         (tps > 0 ? v["accepted/s"] / tps : 0), v["p50-ms"], v["p99-ms"], v["max-ms"], v["dropped"], v["unknown"], \
 	         v["violations"], v["rss-MB"], v["lag-p99-ms"], bar }' bench/raw.txt; echo; \
 	   printf '%s\n' "$$BENCH_PLATFORM_NOTES"; echo; \
+	   echo "## Reconciliation"; echo; \
+	   awk '/^BenchmarkReconcile1M/ { for (i = 3; i < NF; i += 2) v[$$(i+1)] = $$i; \
+	       printf "A generated, consistent run of 1,000,000 bets (deposits, stakes, settlements, market timelines) reconciled once, every invariant: %.2f s, %.0f bets/s; bar (<= 10 s) %s.\n", \
+	         v["s/reconcile"], v["bets/s"], (v["s/reconcile"] <= 10 ? "holds" : "does not hold") }' bench/raw.txt; echo; \
 	   echo "## Raw output"; echo; echo '```'; cat bench/raw.txt; echo '```'; } > bench/RESULTS.md
 	@rm -f bench/raw.txt bench/load.txt
 	@echo "wrote bench/RESULTS.md"
