@@ -16,23 +16,26 @@ import (
 func (b *books) betAtMostOnce(c *check) {
 	// Every id once: the ledger's bets, then the journal's, then those only
 	// a stake transaction names. Only the last two need a set of their own.
-	ids := make([]string, 0, len(b.betFirst))
+	ids := make([]string, 0, len(b.l.Bets))
 	for i, bet := range b.l.Bets {
+		b.pin(bet.ID, b.betSlot[i])
 		if b.firstBetRow(i) {
 			ids = append(ids, bet.ID)
 		}
 	}
 	seen := map[string]bool{}
 	add := func(id string) {
-		if _, booked := b.betFirst[id]; !booked && !seen[id] {
+		if !b.booked(id) && !seen[id] {
 			seen[id] = true
 			ids = append(ids, id)
 		}
 	}
-	for _, id := range b.order[replay.KindBet] {
+	for j, id := range b.order[replay.KindBet] {
+		b.pin(id, b.orderSlot[replay.KindBet][j])
 		add(id)
 	}
-	for _, t := range b.l.Transactions {
+	for ti, t := range b.l.Transactions {
+		b.pin(t.Ref, b.txSlot[ti])
 		if t.Kind == TxStake {
 			add(t.Ref)
 		}
@@ -154,7 +157,8 @@ func (b *books) moneyMismatch(t Transaction, reqs []replay.JournalEntry) string 
 // withdrawal has one transaction moving its amount; a cash-out left its bet
 // cashed out by one cash-out transaction.
 func (b *books) acknowledgedBooked(c *check) {
-	for _, id := range b.order[replay.KindBet] {
+	for j, id := range b.order[replay.KindBet] {
+		b.pin(id, b.orderSlot[replay.KindBet][j])
 		if !b.hasOutcome(replay.KindBet, id, replay.OutcomeAccepted) {
 			continue
 		}
@@ -189,7 +193,8 @@ func (b *books) acknowledgedBooked(c *check) {
 		}
 	}
 	for _, k := range []replay.Kind{replay.KindDeposit, replay.KindWithdraw} {
-		for _, id := range b.order[k] {
+		for j, id := range b.order[k] {
+			b.pin(id, b.orderSlot[k][j])
 			if !b.hasOutcome(k, id, replay.OutcomeAccepted) {
 				continue
 			}
@@ -209,7 +214,8 @@ func (b *books) acknowledgedBooked(c *check) {
 			}
 		}
 	}
-	for _, id := range b.order[replay.KindCashout] {
+	for j, id := range b.order[replay.KindCashout] {
+		b.pin(id, b.orderSlot[replay.KindCashout][j])
 		for _, e := range b.sent(replay.KindCashout, id) {
 			if e.Outcome != replay.OutcomeAccepted {
 				continue
@@ -257,7 +263,8 @@ var betTxKinds = []string{TxStake, TxSettle, TxVoid, TxCashout}
 func (b *books) rejectedNoPostings(c *check) {
 	rejected, retried := 0, 0
 	for _, k := range []replay.Kind{replay.KindBet, replay.KindDeposit, replay.KindWithdraw} {
-		for _, id := range b.order[k] {
+		for j, id := range b.order[k] {
+			b.pin(id, b.orderSlot[k][j])
 			var rej *replay.JournalEntry
 			for _, e := range b.sent(k, id) {
 				if e.Outcome == replay.OutcomeRejected {
@@ -306,7 +313,8 @@ func (b *books) rejectedNoPostings(c *check) {
 func (b *books) unknownResolved(c *check) {
 	present, absent := 0, 0
 	for _, k := range bettorKinds {
-		for _, id := range b.order[k] {
+		for j, id := range b.order[k] {
+			b.pin(id, b.orderSlot[k][j])
 			if !b.hasOutcome(k, id, replay.OutcomeUnknown) {
 				continue
 			}
@@ -382,13 +390,15 @@ func (b *books) noPhantomEntries(c *check) {
 		}
 		return "no request with this id is in the journal"
 	}
-	for _, bet := range b.l.Bets {
+	for bi, bet := range b.l.Bets {
+		b.pin(bet.ID, b.betSlot[bi])
 		c.looked(1)
 		if len(b.sent(replay.KindBet, bet.ID)) == 0 {
 			c.violated(fmt.Sprintf("bet %s (account %s, stake %d) is in the ledger but %s", bet.ID, bet.Account, bet.Stake, why(replay.KindBet, bet.ID)), bet.ID)
 		}
 	}
-	for _, t := range b.l.Transactions {
+	for ti, t := range b.l.Transactions {
+		b.pin(t.Ref, b.txSlot[ti])
 		c.looked(1)
 		switch t.Kind {
 		case TxDeposit, TxWithdraw:

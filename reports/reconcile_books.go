@@ -17,6 +17,16 @@ type reqKey struct {
 	id   string
 }
 
+// slot is where one id's rows are.
+type slot struct {
+	bet  int32    // its first row in l.Bets, or -1
+	txs  chain    // the transactions whose ref it is
+	reqs [4]chain // its sent requests, by bettorKinds (kindIndex)
+}
+
+// noChain is an empty chain.
+var noChain = chain{-1, -1}
+
 // chain is a chain of entries in one of books' arrays: its first and last
 // positions (next links them).
 type chain struct{ first, last int32 }
@@ -33,25 +43,36 @@ type books struct {
 	posted   map[string]int64 // account → Σ its postings
 	suspense []string         // the suspense accounts' ids: a few, searched faster than a map
 
-	txPos      map[int64]int32  // tx id → its position in l.Transactions (the first, if repeated)
-	refChain   map[string]chain // ref → its transactions' positions, chained by txNext, in ledger order
-	txNext     []int32          // by tx position: the next transaction with the same ref, or -1
-	postings   []Posting        // grouped by transaction, in ledger order (l.Postings when it already is)
-	postStart  []int32          // by tx position: where its postings start in postings (postStart[i+1] ends them)
-	imbalance  []int64          // by tx position: Σ its postings (0 when balanced)
-	orphans    bool             // some posting names a transaction that does not exist
-	unbalanced []int64          // tx ids whose postings do not sum to 0, in ledger order
+	txPos      map[int64]int32 // tx id → its position in l.Transactions (the first, if repeated); nil when dense
+	txDense    bool            // transaction ids are firstTxID, firstTxID+1, ... in order: a position is id − firstTxID
+	firstTxID  int64
+	txNext     []int32   // by tx position: the next transaction with the same ref (txs chains them), or -1
+	postings   []Posting // grouped by transaction, in ledger order (l.Postings when it already is)
+	postStart  []int32   // by tx position: where its postings start in postings (postStart[i+1] ends them)
+	imbalance  []int64   // by tx position: Σ its postings (0 when balanced)
+	orphans    bool      // some posting names a transaction that does not exist
+	unbalanced []int64   // tx ids whose postings do not sum to 0, in ledger order
 
-	betFirst map[string]int32 // bet id → its first row in l.Bets
+	// slots hold, for every id the ledger or the journal names (bet,
+	// deposit, withdrawal and cash-out ids, and transaction refs), where its
+	// rows are: one map lookup finds them all, and the last is remembered,
+	// since a check asks about one id several times in a row.
+	slotOf   map[string]int32
+	slots    []slot
+	lastID   string
+	lastSlot int32            // -1: lastID has no slot
+	firstRow []bool           // by row of l.Bets: the first row with its id
+	betSlot  []int32          // by row of l.Bets: its id's slot
+	txSlot   []int32          // by position in l.Transactions: its ref's slot
 	betDups  map[string][]Bet // bet id → every row, for the ids with more than one
 
 	markets map[string]Market
 
 	reqs        [][]replay.JournalEntry // every sent bettor request, in journal order, in blocks of reqBlock
 	reqNext     []int32                 // by position in reqs: the next request of the same kind and id, or -1
-	sentReq     map[reqKey]chain
 	droppedReq  map[reqKey]bool
 	order       map[replay.Kind][]string         // ids in order of first sent request
+	orderSlot   map[replay.Kind][]int32          // their slots
 	firstResult map[string]replay.JournalEntry   // market → the first result the feed published
 	timeline    map[string][]replay.JournalEntry // market → its published status events, in plan order
 	unlabelled  int                              // published status events with no status (an older journal)
@@ -64,14 +85,17 @@ func index(journal iter.Seq[replay.JournalEntry], l *Ledger, opts ReconcileOptio
 		opts:        opts,
 		accounts:    make(map[string]Account, len(l.Accounts)),
 		posted:      make(map[string]int64, len(l.Accounts)),
-		txPos:       make(map[int64]int32, len(l.Transactions)),
-		refChain:    make(map[string]chain, len(l.Bets)+len(l.Accounts)),
 		txNext:      make([]int32, len(l.Transactions)),
 		imbalance:   make([]int64, len(l.Transactions)),
-		betFirst:    make(map[string]int32, len(l.Bets)),
+		slotOf:      make(map[string]int32, len(l.Bets)+len(l.Accounts)),
+		slots:       make([]slot, 0, len(l.Bets)+len(l.Accounts)),
+		lastSlot:    -1,
+		firstRow:    make([]bool, len(l.Bets)),
+		betSlot:     make([]int32, len(l.Bets)),
+		txSlot:      make([]int32, len(l.Transactions)),
+		orderSlot:   map[replay.Kind][]int32{},
 		betDups:     map[string][]Bet{},
 		markets:     make(map[string]Market, len(l.Markets)),
-		sentReq:     make(map[reqKey]chain, len(l.Bets)),
 		droppedReq:  map[reqKey]bool{},
 		order:       map[replay.Kind][]string{},
 		firstResult: map[string]replay.JournalEntry{},
@@ -86,34 +110,53 @@ func index(journal iter.Seq[replay.JournalEntry], l *Ledger, opts ReconcileOptio
 			}
 		}
 	}
+	b.txDense = true
+	for i, t := range l.Transactions {
+		if t.ID != l.Transactions[0].ID+int64(i) {
+			b.txDense = false
+			break
+		}
+	}
+	if len(l.Transactions) > 0 {
+		b.firstTxID = l.Transactions[0].ID
+	}
+	if !b.txDense {
+		b.txPos = make(map[int64]int32, len(l.Transactions))
+	}
 	for i, t := range l.Transactions {
 		b.txNext[i] = -1
-		if _, dup := b.txPos[t.ID]; dup {
-			continue
+		if !b.txDense {
+			if _, dup := b.txPos[t.ID]; dup {
+				_, b.txSlot[i] = b.slotMake(t.Ref)
+				continue
+			}
+			b.txPos[t.ID] = int32(i)
 		}
 		pos := int32(i)
-		b.txPos[t.ID] = pos
-		if s, ok := b.refChain[t.Ref]; ok {
-			b.txNext[s.last] = pos
-			b.refChain[t.Ref] = chain{s.first, pos}
+		sl, si := b.slotMake(t.Ref)
+		b.txSlot[i] = si
+		if sl.txs.first < 0 {
+			sl.txs = chain{pos, pos}
 		} else {
-			b.refChain[t.Ref] = chain{pos, pos}
+			b.txNext[sl.txs.last] = pos
+			sl.txs.last = pos
 		}
 	}
 	b.groupPostings()
 	for i, t := range l.Transactions {
-		if b.imbalance[i] != 0 && b.txPos[t.ID] == int32(i) {
+		if b.imbalance[i] != 0 && b.txIndex(t.ID) == int32(i) {
 			b.unbalanced = append(b.unbalanced, t.ID)
 		}
 	}
 	for i, bet := range l.Bets {
-		first, dup := b.betFirst[bet.ID]
-		if !dup {
-			b.betFirst[bet.ID] = int32(i)
+		sl, si := b.slotMake(bet.ID)
+		b.betSlot[i] = si
+		if sl.bet < 0 {
+			sl.bet, b.firstRow[i] = int32(i), true
 			continue
 		}
 		if b.betDups[bet.ID] == nil {
-			b.betDups[bet.ID] = []Bet{l.Bets[first]}
+			b.betDups[bet.ID] = []Bet{l.Bets[sl.bet]}
 		}
 		b.betDups[bet.ID] = append(b.betDups[bet.ID], bet)
 	}
@@ -140,25 +183,27 @@ func index(journal iter.Seq[replay.JournalEntry], l *Ledger, opts ReconcileOptio
 				continue
 			}
 			b.timeline[e.Market] = append(b.timeline[e.Market], e)
-		case slices.Contains(bettorKinds, e.Kind):
+		case kindIndex(e.Kind) >= 0:
 			if e.Kind == replay.KindBet && e.Outcome == replay.OutcomeRejected && e.Code == codeMarketSuspended {
 				b.suspendedAt[e.Market] = append(b.suspendedAt[e.Market], e)
 			}
-			key := reqKey{e.Kind, e.ID}
 			switch e.Outcome {
 			case replay.OutcomeAccepted, replay.OutcomeRejected, replay.OutcomeUnknown:
 				pos := int32(len(b.reqNext))
 				b.addReq(e)
 				b.reqNext = append(b.reqNext, -1)
-				if s, ok := b.sentReq[key]; ok {
-					b.reqNext[s.last] = pos
-					b.sentReq[key] = chain{s.first, pos}
+				sl, si := b.slotMake(e.ID)
+				c := &sl.reqs[kindIndex(e.Kind)]
+				if c.first >= 0 {
+					b.reqNext[c.last] = pos
+					c.last = pos
 				} else {
-					b.sentReq[key] = chain{pos, pos}
+					*c = chain{pos, pos}
 					b.order[e.Kind] = append(b.order[e.Kind], e.ID)
+					b.orderSlot[e.Kind] = append(b.orderSlot[e.Kind], si)
 				}
 			case replay.OutcomeDropped:
-				b.droppedReq[key] = true
+				b.droppedReq[reqKey{e.Kind, e.ID}] = true
 			}
 		}
 	}
@@ -175,8 +220,8 @@ func (b *books) groupPostings() {
 	grouped, last := true, int32(-1)
 	for _, p := range l.Postings {
 		b.posted[p.Account] += p.Amount
-		pos, ok := b.txPos[p.TxID]
-		if !ok {
+		pos := b.txIndex(p.TxID)
+		if pos < 0 {
 			b.orphans, grouped = true, false
 			continue
 		}
@@ -198,17 +243,76 @@ func (b *books) groupPostings() {
 	b.postings = make([]Posting, b.postStart[n])
 	next := slices.Clone(b.postStart[:n])
 	for _, p := range l.Postings {
-		if pos, ok := b.txPos[p.TxID]; ok {
+		if pos := b.txIndex(p.TxID); pos >= 0 {
 			b.postings[next[pos]] = p
 			next[pos]++
 		}
 	}
 }
 
+// kindIndex is k's index in bettorKinds, -1 for another kind.
+func kindIndex(k replay.Kind) int {
+	switch k {
+	case replay.KindBet:
+		return 0
+	case replay.KindDeposit:
+		return 1
+	case replay.KindWithdraw:
+		return 2
+	case replay.KindCashout:
+		return 3
+	}
+	return -1
+}
+
+// slotMake returns id's slot, making it if needed, and its index.
+func (b *books) slotMake(id string) (*slot, int32) {
+	i, ok := b.slotOf[id]
+	if !ok {
+		i = int32(len(b.slots))
+		b.slots = append(b.slots, slot{bet: -1, txs: noChain, reqs: [4]chain{noChain, noChain, noChain, noChain}})
+		b.slotOf[id] = i
+		b.lastID, b.lastSlot = "", -1
+	}
+	return &b.slots[i], i
+}
+
+// pin tells slotFor that id's slot is i, which the caller knows already.
+func (b *books) pin(id string, i int32) { b.lastID, b.lastSlot = id, i }
+
+// slotFor returns id's slot, nil when neither ledger nor journal names id.
+func (b *books) slotFor(id string) *slot {
+	if id != b.lastID || b.lastID == "" {
+		i, ok := b.slotOf[id]
+		if !ok {
+			i = -1
+		}
+		b.lastID, b.lastSlot = id, i
+	}
+	if b.lastSlot < 0 {
+		return nil
+	}
+	return &b.slots[b.lastSlot]
+}
+
+// txIndex is transaction id's position in l.Transactions, -1 if none.
+func (b *books) txIndex(id int64) int32 {
+	if b.txDense {
+		if d := id - b.firstTxID; d >= 0 && d < int64(len(b.l.Transactions)) {
+			return int32(d)
+		}
+		return -1
+	}
+	if pos, ok := b.txPos[id]; ok {
+		return pos
+	}
+	return -1
+}
+
 // tx returns the transaction with id, and whether it exists.
 func (b *books) tx(id int64) (Transaction, bool) {
-	pos, ok := b.txPos[id]
-	if !ok {
+	pos := b.txIndex(id)
+	if pos < 0 {
 		return Transaction{}, false
 	}
 	return b.l.Transactions[pos], true
@@ -216,8 +320,8 @@ func (b *books) tx(id int64) (Transaction, bool) {
 
 // postingsOf returns transaction id's postings; nil for an unknown one.
 func (b *books) postingsOf(id int64) []Posting {
-	pos, ok := b.txPos[id]
-	if !ok {
+	pos := b.txIndex(id)
+	if pos < 0 {
 		return nil
 	}
 	return b.postings[b.postStart[pos]:b.postStart[pos+1]]
@@ -225,34 +329,41 @@ func (b *books) postingsOf(id int64) []Posting {
 
 // imbalanceOf is the sum of transaction id's postings.
 func (b *books) imbalanceOf(id int64) int64 {
-	pos, ok := b.txPos[id]
-	if !ok {
+	pos := b.txIndex(id)
+	if pos < 0 {
 		return 0
 	}
 	return b.imbalance[pos]
 }
 
+// booked reports whether the ledger has a bet with id.
+func (b *books) booked(id string) bool {
+	sl := b.slotFor(id)
+	return sl != nil && sl.bet >= 0
+}
+
 // betsOf returns the ledger rows of bet id (more than one is a violation).
 func (b *books) betsOf(id string) []Bet {
-	i, ok := b.betFirst[id]
+	sl := b.slotFor(id)
 	switch {
-	case !ok:
+	case sl == nil || sl.bet < 0:
 		return nil
 	case len(b.betDups) > 0 && b.betDups[id] != nil:
 		return b.betDups[id]
 	}
-	return b.l.Bets[i : i+1 : i+1]
+	return b.l.Bets[sl.bet : sl.bet+1 : sl.bet+1]
 }
 
 // firstBetRow reports whether row i of l.Bets is the first with its id.
-func (b *books) firstBetRow(i int) bool { return b.betFirst[b.l.Bets[i].ID] == int32(i) }
+func (b *books) firstBetRow(i int) bool { return b.firstRow[i] }
 
 // sent returns the sent requests of kind k with id, in journal order.
 func (b *books) sent(k replay.Kind, id string) []replay.JournalEntry {
-	s, ok := b.sentReq[reqKey{k, id}]
-	if !ok {
+	sl, ki := b.slotFor(id), kindIndex(k)
+	if sl == nil || ki < 0 || sl.reqs[ki].first < 0 {
 		return nil
 	}
+	s := sl.reqs[ki]
 	if s.first == s.last {
 		blk, at := s.first/reqBlock, s.first%reqBlock
 		return b.reqs[blk][at : at+1 : at+1]
@@ -290,12 +401,12 @@ func (b *books) dropped(k replay.Kind, id string) bool { return b.droppedReq[req
 
 // refs returns the transactions of the given kinds whose ref is ref, by id.
 func (b *books) refs(ref string, kinds ...string) []Transaction {
-	s, ok := b.refChain[ref]
-	if !ok {
+	sl := b.slotFor(ref)
+	if sl == nil {
 		return nil
 	}
 	var out []Transaction
-	for i := s.first; i >= 0; i = b.txNext[i] {
+	for i := sl.txs.first; i >= 0; i = b.txNext[i] {
 		if t := b.l.Transactions[i]; slices.Contains(kinds, t.Kind) {
 			out = append(out, t)
 		}

@@ -25,7 +25,8 @@ func winPayout(stake, oddsE4 int64) int64 {
 // nothing, and a cash-out paid no more than the bet could have won. The
 // platform's recorded result must also agree with the feed's.
 func (b *books) payoutsExact(c *check) {
-	for _, bet := range b.l.Bets {
+	for bi, bet := range b.l.Bets {
+		b.pin(bet.ID, b.betSlot[bi])
 		c.looked(1)
 		var problems []string
 		witness := []string{bet.ID}
@@ -118,15 +119,17 @@ var endKinds = []string{TxSettle, TxVoid, TxCashout}
 // kind its status says (won/lost: settle, void: void, cashed_out: cashout),
 // and nothing ends a stake that was never reserved.
 func (b *books) stakeSettledOnce(c *check) {
-	refs := make([]string, 0, len(b.betFirst))
+	refs := make([]string, 0, len(b.l.Bets))
 	for i, bet := range b.l.Bets {
+		b.pin(bet.ID, b.betSlot[i])
 		if b.firstBetRow(i) {
 			refs = append(refs, bet.ID)
 		}
 	}
 	seen := map[string]bool{}
-	for _, t := range b.l.Transactions {
-		if _, booked := b.betFirst[t.Ref]; !booked && slices.Contains(betTxKinds, t.Kind) && !seen[t.Ref] {
+	for ti, t := range b.l.Transactions {
+		b.pin(t.Ref, b.txSlot[ti])
+		if !b.booked(t.Ref) && slices.Contains(betTxKinds, t.Kind) && !seen[t.Ref] {
 			seen[t.Ref] = true
 			refs = append(refs, t.Ref)
 		}
@@ -178,7 +181,8 @@ func (b *books) stakeSettledOnce(c *check) {
 // Transactions that refer to no ledger bet have no stake to compare with;
 // no_phantom_entries reports them, and the final balance still counts them.
 func (b *books) suspenseMatchesOpenStakes(c *check) {
-	for _, t := range b.l.Transactions {
+	for ti, t := range b.l.Transactions {
+		b.pin(t.Ref, b.txSlot[ti])
 		if !slices.Contains(betTxKinds, t.Kind) || len(b.betsOf(t.Ref)) == 0 {
 			continue
 		}
@@ -217,6 +221,7 @@ func (b *books) suspenseMatchesOpenStakes(c *check) {
 		}
 	}
 	for i, bet := range b.l.Bets {
+		b.pin(bet.ID, b.betSlot[i])
 		// A repeated row is one bet (bet_at_most_once reports it); its
 		// stake was reserved once, so it is counted once.
 		if bet.Status == BetAccepted && b.firstBetRow(i) {
@@ -251,7 +256,8 @@ func (b *books) suspenseMoved(txID int64) int64 {
 func (b *books) suspenseSuspects() []string {
 	var ids []string
 	seen := map[string]bool{}
-	for _, bet := range b.l.Bets {
+	for bi, bet := range b.l.Bets {
+		b.pin(bet.ID, b.betSlot[bi])
 		if seen[bet.ID] {
 			continue
 		}
@@ -269,7 +275,8 @@ func (b *books) suspenseSuspects() []string {
 			ids = append(ids, txIDs(txs)...)
 		}
 	}
-	for _, t := range b.l.Transactions {
+	for ti, t := range b.l.Transactions {
+		b.pin(t.Ref, b.txSlot[ti])
 		if b.suspenseMoved(t.ID) != 0 && (!slices.Contains(betTxKinds, t.Kind) || len(b.betsOf(t.Ref)) == 0) {
 			ids = append(ids, txRef(t.ID))
 		}
@@ -304,7 +311,8 @@ func (b *books) settlementDrained(c *check) {
 		suffix = ", and the drain timed out waiting for it"
 		c.inv.Note = "the drain timed out"
 	}
-	for _, bet := range b.l.Bets {
+	for bi, bet := range b.l.Bets {
+		b.pin(bet.ID, b.betSlot[bi])
 		e, ok := b.firstResult[bet.Market]
 		if !ok {
 			continue

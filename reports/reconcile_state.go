@@ -94,7 +94,8 @@ func (b *books) noBetWhileSuspended(c *check) {
 	}
 
 	skipped := 0
-	for _, id := range b.order[replay.KindBet] {
+	for j, id := range b.order[replay.KindBet] {
+		b.pin(id, b.orderSlot[replay.KindBet][j])
 		reqs := b.sent(replay.KindBet, id)
 		i := slices.IndexFunc(reqs, func(e replay.JournalEntry) bool { return e.Outcome == replay.OutcomeAccepted })
 		if i < 0 {
