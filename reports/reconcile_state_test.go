@@ -184,3 +184,46 @@ func TestNotCheckedFailsNoVerdict(t *testing.T) {
 		t.Fatalf("exit %d for an old failed invariant, want %d", code, ExitReconcile)
 	}
 }
+
+func TestMergeInvariantStatuses(t *testing.T) {
+	parts := []Part{{Input: Input{Shard: &ShardInfo{Index: 0, Count: 2}}}, {Input: Input{Shard: &ShardInfo{Index: 1, Count: 2}}}}
+	inv := func(name, status string) Invariant {
+		return Invariant{Name: name, Status: status, Pass: status == StatusPass, Witnesses: []Witness{}}
+	}
+	got := mergeInvariants(parts, [][]Invariant{
+		{inv("a", StatusPass), inv("b", StatusNotChecked), inv("c", StatusPass), inv("d", StatusNotChecked)},
+		{inv("a", StatusPass), inv("b", StatusNotChecked), inv("c", StatusFail), inv("d", StatusPass)},
+	})
+	want := map[string]string{
+		"a": StatusPass,       // passes everywhere
+		"b": StatusNotChecked, // checked nowhere: never a pass
+		"c": StatusFail,       // fails in one shard
+		"d": StatusPass,       // passes where it was checked
+	}
+	for _, m := range got {
+		if m.Status != want[m.Name] || m.Pass != (want[m.Name] == StatusPass) {
+			t.Errorf("%s merged to status %s pass %v, want %s", m.Name, m.Status, m.Pass, want[m.Name])
+		}
+	}
+}
+
+// TestRenderNotChecked: summary.md and junit.xml show a not-checked
+// invariant as neither a pass nor a failure.
+func TestRenderNotChecked(t *testing.T) {
+	r := &Report{Schema: Schema, Verdict: VerdictPass, Invariants: []Invariant{
+		{Name: InvEventStoreFolds, Status: StatusNotChecked, Witnesses: []Witness{}, Note: "needs the event store"},
+	}}
+	for name, want := range map[string]string{"summary": "not checked (needs the event store)", "junit": "<skipped message=\"not checked: needs the event store\">"} {
+		rd, ok := LookupRenderer(name)
+		if !ok {
+			t.Fatalf("no renderer %s", name)
+		}
+		var buf strings.Builder
+		if err := rd.Render(&buf, r); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), want) || strings.Contains(buf.String(), "FAIL") || strings.Contains(buf.String(), "<failure") {
+			t.Errorf("%s lacks %q or shows a failure:\n%s", name, want, buf.String())
+		}
+	}
+}
