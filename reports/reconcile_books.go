@@ -405,7 +405,22 @@ func (b *books) refs(ref string, kinds ...string) []Transaction {
 	if sl == nil {
 		return nil
 	}
-	var out []Transaction
+	// One match, the usual answer, is a piece of l.Transactions: no copy.
+	n, at := 0, int32(-1)
+	for i := sl.txs.first; i >= 0; i = b.txNext[i] {
+		if slices.Contains(kinds, b.l.Transactions[i].Kind) {
+			if n++; n == 1 {
+				at = i
+			}
+		}
+	}
+	switch n {
+	case 0:
+		return nil
+	case 1:
+		return b.l.Transactions[at : at+1 : at+1]
+	}
+	out := make([]Transaction, 0, n)
 	for i := sl.txs.first; i >= 0; i = b.txNext[i] {
 		if t := b.l.Transactions[i]; slices.Contains(kinds, t.Kind) {
 			out = append(out, t)
