@@ -63,6 +63,9 @@ BENCH_RECORD   = $(GO) test -run '^$$' -bench '^BenchmarkRecordOverhead$$' -benc
 # as its own process, through the links, reconciled), then pgbench -N on the
 # same PostgreSQL for scale. INPLAY_BENCH_RATES / INPLAY_BENCH_SECONDS
 # shorten it by hand.
+# Reconciliation at scale (reports/reconcile_bench_test.go): a generated,
+# consistent run of 1,000,000 bets reconciled once (bar: <= 10 s, aim 5 s).
+BENCH_RECONCILE = $(GO) test -run '^$$' -bench '^BenchmarkReconcile1M$$' -benchtime 1x -count 1 -timeout 10m ./reports/
 BENCH_PLATFORM = $(GO) test -run '^$$' -bench '^(BenchmarkPlatform|BenchmarkPgbench)$$' -benchtime 1x -count 1 -timeout 40m ./scenarios/
 # report.html of a one-hour run at 1,000 requests/s (a generated journal of
 # 3.6M entries streamed through Evaluate, with quote subscribers and a fault).
@@ -131,11 +134,13 @@ bench:
 	$(BENCH_RECORD) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
 	$(BENCH_PLATFORM) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
 	$(BENCH_HTML) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
+	$(BENCH_RECONCILE) >> bench/raw.txt 2>&1 || { cat bench/raw.txt; rm -f bench/raw.txt bench/load.txt; exit 1; }
 	@cat bench/raw.txt
 	@{ echo "# Benchmark results"; echo; \
 	   echo "Reproduce with \`make bench\`, which runs:"; echo; echo '```sh'; \
 	   echo "$(BENCH_OPENLOOP)"; echo "$(BENCH_READER)"; echo "$(BENCH_DISPATCH)"; echo "$(BENCH_MAXRATE)"; \
-	   echo "$(BENCH_CAPTURE)"; echo "$(BENCH_IMPORT)"; echo "$(BENCH_RECORD)"; echo "$(BENCH_PLATFORM)"; echo "$(BENCH_HTML)"; echo '```'; echo; \
+	   echo "$(BENCH_CAPTURE)"; echo "$(BENCH_IMPORT)"; echo "$(BENCH_RECORD)"; echo "$(BENCH_PLATFORM)"; \
+	   echo "$(BENCH_HTML)"; echo "$(BENCH_RECONCILE)"; echo '```'; echo; \
 	   echo "## Machine"; echo; \
 	   echo "- cores (nproc): $$(nproc)"; \
 	   echo "- cpu: $$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')"; \
@@ -203,6 +208,10 @@ bench:
 	   awk '/^BenchmarkHTMLReportSize/ { for (i = 3; i < NF; i += 2) v[$$(i+1)] = $$i } \
 	     END { printf "report.html of a one-hour run at 1,000 requests/s: %.3f MB (report.json %.3f MB); bar <= 2 MB %s.\n", \
 	       v["html-MB"], v["json-MB"], (v["html-MB"] != "" && v["html-MB"] <= 2 ? "holds" : "does not hold") }' bench/raw.txt; echo; \
+	   echo "## Reconciliation"; echo; \
+	   awk '/^BenchmarkReconcile1M/ { for (i = 3; i < NF; i += 2) v[$$(i+1)] = $$i; \
+	       printf "A generated, consistent run of 1,000,000 bets (deposits, stakes, settlements, market timelines) reconciled once, every invariant: %.2f s, %.0f bets/s; bar (<= 10 s) %s.\n", \
+	         v["s/reconcile"], v["bets/s"], (v["s/reconcile"] <= 10 ? "holds" : "does not hold") }' bench/raw.txt; echo; \
 	   echo "## Raw output"; echo; echo '```'; cat bench/raw.txt; echo '```'; } > bench/RESULTS.md
 	@rm -f bench/raw.txt bench/load.txt
 	@echo "wrote bench/RESULTS.md"

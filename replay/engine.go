@@ -588,12 +588,17 @@ func (f *inflight) sent(fallback time.Time) time.Time {
 // newJournalEntry is the journal entry of planned entry seq, before sending.
 func newJournalEntry(seq int64, p Planned) JournalEntry {
 	ev := &p.Event
-	return JournalEntry{
+	e := JournalEntry{
 		Seq: seq, Kind: ev.Kind, ID: ev.ID, Account: ev.Account, Market: ev.Market,
 		Selection: ev.Selection, Odds: ev.Odds, Policy: ev.Policy, Stake: ev.Stake, Amount: ev.Amount,
 		Bet: ev.Bet, Winners: ev.Winners, Clone: p.Clone,
 		IntendedUS: p.At.Microseconds(),
 	}
+	if ev.Kind == KindStatus {
+		// The market timeline, for reconciliation's status checks.
+		e.Status, e.InPlay, e.BetDelayMS = ev.Status, ev.InPlay, ev.BetDelayMS
+	}
+	return e
 }
 
 // done records a feed entry published at sent and done at done.

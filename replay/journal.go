@@ -29,27 +29,30 @@ const (
 // Times are microseconds from the replay's start (the replay clock's zero).
 // The journal is written as JSON Lines (journal.jsonl) in the run's folder.
 type JournalEntry struct {
-	Seq        int64    `json:"seq"`                   // position in the plan, from 1
-	Kind       Kind     `json:"kind"`                  // event kind
-	ID         string   `json:"id,omitempty"`          // request id (bet id, deposit id, ...)
-	Account    string   `json:"account,omitempty"`     // bettor account
-	Market     string   `json:"market,omitempty"`      // market, for bets and feed events
-	Selection  string   `json:"selection,omitempty"`   // bets
-	Odds       string   `json:"odds,omitempty"`        // requested odds, for bets
-	Policy     string   `json:"policy,omitempty"`      // bets: the price policy sent ("" = none, the platform's default)
-	Stake      int64    `json:"stake,omitempty"`       // bets, minor units
-	Amount     int64    `json:"amount,omitempty"`      // deposits, withdrawals, cash-outs
-	Bet        string   `json:"bet,omitempty"`         // cash-outs: the bet cashed out
-	Winners    []string `json:"winners,omitempty"`     // results
-	Clone      int      `json:"clone,omitempty"`       // 0 = as recorded, n = nth headroom clone
-	FeedSeq    int64    `json:"feed_seq,omitempty"`    // feed events: seq assigned by the feed server
-	IntendedUS int64    `json:"intended_us"`           // when the plan said to send it
-	SentUS     int64    `json:"sent_us,omitempty"`     // when it was actually sent; feed events: when handed to the feed server
-	DoneUS     int64    `json:"done_us,omitempty"`     // when the answer (or error) arrived
-	Outcome    Outcome  `json:"outcome"`               // see the Outcome constants
-	Code       string   `json:"code,omitempty"`        // platform error code, e.g. EPRICECHANGED
-	HTTPStatus int      `json:"http_status,omitempty"` // HTTP status, when there was one
-	Error      string   `json:"error,omitempty"`       // transport error text, for unknown outcomes
+	Seq        int64    `json:"seq"`                    // position in the plan, from 1
+	Kind       Kind     `json:"kind"`                   // event kind
+	ID         string   `json:"id,omitempty"`           // request id (bet id, deposit id, ...)
+	Account    string   `json:"account,omitempty"`      // bettor account
+	Market     string   `json:"market,omitempty"`       // market, for bets and feed events
+	Selection  string   `json:"selection,omitempty"`    // bets
+	Odds       string   `json:"odds,omitempty"`         // requested odds, for bets
+	Policy     string   `json:"policy,omitempty"`       // bets: the price policy sent ("" = none, the platform's default)
+	Stake      int64    `json:"stake,omitempty"`        // bets, minor units
+	Amount     int64    `json:"amount,omitempty"`       // deposits, withdrawals, cash-outs
+	Bet        string   `json:"bet,omitempty"`          // cash-outs: the bet cashed out
+	Winners    []string `json:"winners,omitempty"`      // results
+	Status     string   `json:"status,omitempty"`       // status events: the market's new status
+	InPlay     *bool    `json:"in_play,omitempty"`      // status events, when the capture gives it
+	BetDelayMS *int64   `json:"bet_delay_ms,omitempty"` // status events, when the capture gives it
+	Clone      int      `json:"clone,omitempty"`        // 0 = as recorded, n = nth headroom clone
+	FeedSeq    int64    `json:"feed_seq,omitempty"`     // feed events: seq assigned by the feed server
+	IntendedUS int64    `json:"intended_us"`            // when the plan said to send it
+	SentUS     int64    `json:"sent_us,omitempty"`      // when it was actually sent; feed events: when handed to the feed server
+	DoneUS     int64    `json:"done_us,omitempty"`      // when the answer (or error) arrived
+	Outcome    Outcome  `json:"outcome"`                // see the Outcome constants
+	Code       string   `json:"code,omitempty"`         // platform error code, e.g. EPRICECHANGED
+	HTTPStatus int      `json:"http_status,omitempty"`  // HTTP status, when there was one
+	Error      string   `json:"error,omitempty"`        // transport error text, for unknown outcomes
 }
 
 // LatencyUS is the latency measured from the intended send time, as the
@@ -89,6 +92,13 @@ func appendJournalEntry(b []byte, e *JournalEntry) []byte {
 			b = appendJSONString(b, w)
 		}
 		b = append(b, ']')
+	}
+	b = appendStringField(b, `,"status":`, e.Status)
+	if e.InPlay != nil {
+		b = strconv.AppendBool(append(b, `,"in_play":`...), *e.InPlay)
+	}
+	if e.BetDelayMS != nil {
+		b = strconv.AppendInt(append(b, `,"bet_delay_ms":`...), *e.BetDelayMS, 10)
 	}
 	b = appendIntField(b, `,"clone":`, int64(e.Clone))
 	b = appendIntField(b, `,"feed_seq":`, e.FeedSeq)

@@ -212,6 +212,8 @@ func TestAppendJournalEntryMatchesJSON(t *testing.T) {
 			Clone: 2, IntendedUS: 5, SentUS: 6, DoneUS: 9, Outcome: OutcomeRejected, Code: "EPRICECHANGED", HTTPStatus: 409, Error: "bad \"x\"\n\t\b\f\x01\xff"},
 		{Seq: 2, Kind: KindResult, Market: "m", Winners: []string{"home", "a\\b"}, FeedSeq: 7, Outcome: OutcomePublished, IntendedUS: -3},
 		{Seq: 3, Kind: KindDeposit, Amount: -1, Winners: []string{}, Outcome: OutcomeDropped},
+		{Seq: 4, Kind: KindStatus, Market: "m", Status: "suspended", InPlay: new(true), BetDelayMS: new(int64(5000)), FeedSeq: 8, Outcome: OutcomePublished},
+		{Seq: 5, Kind: KindStatus, Market: "m", Status: "open", InPlay: new(false), BetDelayMS: new(int64(0)), Outcome: OutcomePublished},
 	}
 	for _, e := range entries {
 		checkJournalEncoding(t, e)

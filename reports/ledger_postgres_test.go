@@ -166,7 +166,7 @@ func TestPostgresLedger(t *testing.T) {
 
 	t.Run("a consistent ledger reconciles", func(t *testing.T) {
 		for name, inv := range read(t) {
-			if !inv.Pass {
+			if inv.Failed() {
 				t.Errorf("%s failed: %+v", name, inv.Witnesses)
 			}
 		}
@@ -284,7 +284,7 @@ func TestPostgresLedgerSnapshot(t *testing.T) {
 			len(got.Transactions)-len(l.Transactions), len(got.Postings)-len(l.Postings))
 	}
 	for _, inv := range Reconcile(journal, got, ReconcileOptions{}) {
-		if !inv.Pass {
+		if inv.Failed() {
 			t.Errorf("%s failed on a snapshot: %+v", inv.Name, inv.Witnesses)
 		}
 	}

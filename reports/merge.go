@@ -162,7 +162,7 @@ func MergeShards(parts []Part) (*Report, error) {
 				r.Problems = append(r.Problems, fmt.Sprintf("shard %d: reconciliation was requested but no ledger was read", p.Input.Shard.Index))
 				continue
 			}
-			per = append(per, ReconcileEntries(journals[i], p.Input.Ledger, ReconcileOptions{DrainTimedOut: p.Input.DrainTimedOut}))
+			per = append(per, ReconcileEntries(journals[i], p.Input.Ledger, p.Input.reconcileOptions()))
 		}
 		r.Invariants = mergeInvariants(parts, per)
 	}
@@ -278,8 +278,10 @@ func mergeObjective(o Objective, parts []Part, journals []iter.Seq[replay.Journa
 }
 
 // mergeInvariants merges each shard's invariants by name, in the order the
-// first shard lists them: checked and violations add up, it passes when it
-// passes everywhere, and each witness names its shard.
+// first shard lists them: checked and violations add up, it fails when it
+// fails in some shard, passes when it passes in some shard and fails in
+// none, and is not checked when no shard checked it; each witness names its
+// shard.
 func mergeInvariants(parts []Part, per [][]Invariant) []Invariant {
 	var out []Invariant
 	at := map[string]int{}
@@ -289,12 +291,18 @@ func mergeInvariants(parts []Part, per [][]Invariant) []Invariant {
 			if !ok {
 				j = len(out)
 				at[inv.Name] = j
-				out = append(out, Invariant{Name: inv.Name, Pass: true, Witnesses: []Witness{}})
+				out = append(out, Invariant{Name: inv.Name, Status: StatusNotChecked, Witnesses: []Witness{}})
 			}
 			m := &out[j]
 			m.Checked += inv.Checked
 			m.Violations += inv.Violations
-			m.Pass = m.Pass && inv.Pass
+			switch {
+			case inv.Failed():
+				m.Status = StatusFail
+			case inv.Status != StatusNotChecked && m.Status == StatusNotChecked:
+				m.Status = StatusPass
+			}
+			m.Pass = m.Status == StatusPass
 			for _, w := range inv.Witnesses {
 				w.Why = fmt.Sprintf("shard %d: %s", parts[i].Input.Shard.Index, w.Why)
 				m.Witnesses = append(m.Witnesses, w)

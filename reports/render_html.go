@@ -54,7 +54,7 @@ table{border-collapse:collapse;margin:1em 0;font-size:.92em}
 th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}
 th{background:#f4f4f4}
 code{font-size:.9em;word-break:break-all}
-.pass{color:#176f2c}.fail{color:#b00020;font-weight:bold}
+.pass{color:#176f2c}.fail{color:#b00020;font-weight:bold}.skip{color:#6b6b6b;font-style:italic}
 figure{margin:1em 0}figure svg{width:100%;height:auto;display:block}
 figcaption{font-size:.88em;color:#444}
 .key{display:inline-block;width:1em;height:.8em;vertical-align:middle;margin:0 .2em 0 .8em}
@@ -94,7 +94,7 @@ dl.manifest dt{font-weight:600}dl.manifest dd{margin:0}
 {{end}}<h2>Invariants</h2>
 {{if .Invariants}}<table>
 <tr><th>invariant</th><th>checked</th><th>violations</th><th>result</th><th>witnesses</th></tr>
-{{range .Invariants}}<tr><td>{{.Name}}</td><td>{{.Checked}}</td><td>{{.Violations}}</td><td class="{{if .Pass}}pass{{else}}fail{{end}}">{{if .Pass}}pass{{else}}FAIL{{end}}{{with .Note}} ({{.}}){{end}}</td><td>{{range .Witnesses}}<div><code>{{ids .IDs}}</code>: {{.Why}}</div>{{end}}</td></tr>
+{{range .Invariants}}<tr><td>{{.Name}}</td><td>{{.Checked}}</td><td>{{.Violations}}</td><td class="{{if .Pass}}pass{{else if eq .Status "not_checked"}}skip{{else}}fail{{end}}">{{if .Pass}}pass{{else if eq .Status "not_checked"}}not checked{{else}}FAIL{{end}}{{with .Note}} ({{.}}){{end}}</td><td>{{range .Witnesses}}<div><code>{{ids .IDs}}</code>: {{.Why}}</div>{{end}}</td></tr>
 {{end}}</table>
 {{else}}<p>Reconciliation was off.</p>
 {{end}}<h2>Faults</h2>

@@ -88,7 +88,9 @@ func (junitRenderer) Render(w io.Writer, r *Report) error {
 	invs := junitSuite{Name: "invariants"}
 	for _, inv := range r.Invariants {
 		c := junitCase{Name: inv.Name, SystemOut: inv.Note}
-		if !inv.Pass {
+		if inv.Status == StatusNotChecked {
+			c.Skipped, c.SystemOut = &junitSkipped{Message: "not checked: " + inv.Note}, ""
+		} else if inv.Failed() {
 			var body strings.Builder
 			for _, w := range inv.Witnesses {
 				fmt.Fprintf(&body, "[%s] %s\n", strings.Join(w.IDs, " "), w.Why)

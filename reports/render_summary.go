@@ -82,7 +82,7 @@ func (summaryRenderer) Render(w io.Writer, r *Report) error {
 				ws = append(ws, fmt.Sprintf("and %d more", more))
 			}
 			fmt.Fprintf(&b, "| %s | %d | %d | %s | %s |\n",
-				inv.Name, inv.Checked, inv.Violations, result(inv.Pass, inv.Note), mdText(strings.Join(ws, "; ")))
+				inv.Name, inv.Checked, inv.Violations, invariantResult(inv), mdText(strings.Join(ws, "; ")))
 		}
 	}
 
@@ -121,6 +121,15 @@ func result(pass bool, note string) string {
 		s += " (" + mdText(note) + ")"
 	}
 	return s
+}
+
+// invariantResult is an invariant's result cell: not checked is neither
+// a pass nor a FAIL.
+func invariantResult(inv Invariant) string {
+	if inv.Status == StatusNotChecked {
+		return "not checked (" + mdText(inv.Note) + ")"
+	}
+	return result(!inv.Failed(), inv.Note)
 }
 
 // num renders a float without trailing zeros.

@@ -115,7 +115,7 @@ func TestEvaluateLoad(t *testing.T) {
 	if r.Run.ID != "unit_1" || r.Run.WallS != 20 || r.Scenario.Seed != 7 || !r.Run.StartedAt.Equal(t0) {
 		t.Fatalf("run %+v scenario %+v", r.Run, r.Scenario)
 	}
-	if len(r.Invariants) != 13 {
+	if len(r.Invariants) != len(InvariantNames()) {
 		t.Fatalf("%d invariants", len(r.Invariants))
 	}
 }
@@ -137,7 +137,7 @@ func TestEvaluateSLOsIndependentOfReconcile(t *testing.T) {
 		problem   string
 	}{
 		{"reconcile off, ledger read: lag measured, no invariants", false, true, 0, 3, 0, ""},
-		{"reconcile on, ledger read: lag measured, invariants checked", true, true, 0, 3, 13, ""},
+		{"reconcile on, ledger read: lag measured, invariants checked", true, true, 0, 3, len(InvariantNames()), ""},
 		{"reconcile on, no ledger: invalid", true, false, 5, 0, 0, "no ledger was read"},
 		// Nothing to measure settlement from: the objective fails, and
 		// nothing makes the run invalid.

@@ -128,7 +128,7 @@ drain: 20s
 		t.Errorf("exit %d, verdict %s, problems %v, slos %+v", rep.ExitCode, rep.Verdict, rep.Problems, rep.SLOs)
 	}
 	for _, inv := range rep.Invariants {
-		if !inv.Pass {
+		if inv.Failed() {
 			t.Errorf("invariant %s: %d violations %+v", inv.Name, inv.Violations, inv.Witnesses)
 		}
 	}

@@ -116,7 +116,7 @@ func (r *catalogRun) requirePass(t *testing.T) {
 		t.Error("no invariant checked")
 	}
 	for _, inv := range r.rep.Invariants {
-		if !inv.Pass || inv.Violations != 0 {
+		if inv.Failed() || inv.Violations != 0 {
 			t.Errorf("invariant %s: %d violations %+v", inv.Name, inv.Violations, inv.Witnesses)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/inplaylabs/inplay/chaos"
 	"github.com/inplaylabs/inplay/platform/postgres"
 	"github.com/inplaylabs/inplay/platform/redis"
+	"github.com/inplaylabs/inplay/reports"
 )
 
 // flushBatch is how many keys one SCAN step asks for and one UNLINK
@@ -120,4 +121,18 @@ func (s refStores) TerminatePostgres(ctx context.Context) ([]int, error) {
 		return nil, fmt.Errorf("terminate postgres: %w", err)
 	}
 	return out, nil
+}
+
+// HotState implements HotStater: the run's key prefix in its Redis, reached
+// directly, read by reports' own reader of docs/hot-state.md.
+func (p *refProcess) HotState() reports.HotStateSource { return refHotState{p.Stores().(refStores)} }
+
+// refHotState reads the hot state on a client of its own for each read,
+// so that nothing outlives the run.
+type refHotState struct{ s refStores }
+
+func (h refHotState) HotState(ctx context.Context) (*reports.HotState, error) {
+	client := goredis.NewClient(&goredis.Options{Addr: h.s.redisAddr, DB: h.s.redisDB})
+	defer client.Close()
+	return reports.NewRedisHotState(client, h.s.prefix).HotState(ctx)
 }

@@ -88,7 +88,7 @@ drain: 30s
 	rep := res.Report
 	t.Logf("exit %d in %.0fs wall: load %+v, bets %+v", rep.ExitCode, rep.Run.WallS, rep.Load, rep.Load.Bets)
 	for _, inv := range rep.Invariants {
-		if !inv.Pass {
+		if inv.Failed() {
 			t.Errorf("invariant %s: %d violations %+v", inv.Name, inv.Violations, inv.Witnesses)
 		}
 	}

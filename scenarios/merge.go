@@ -120,6 +120,7 @@ func readShard(dir string) (reports.Part, error) {
 		Interrupted:    rep.Interrupted,
 		Planned:        rep.Load.Planned,
 		Shard:          rep.Run.Shard,
+		InPlayDelay:    sc.InPlayDelay,
 	}
 	return reports.Part{Input: in, Report: &rep}, nil
 }

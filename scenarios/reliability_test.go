@@ -110,7 +110,7 @@ drain: 10s
 
 	t.Run("every acknowledged bet booked once, every unknown resolved", func(t *testing.T) {
 		for _, inv := range rep.Invariants {
-			if !inv.Pass {
+			if inv.Failed() {
 				t.Errorf("invariant %s: %d violations %+v", inv.Name, inv.Violations, inv.Witnesses)
 			}
 		}

@@ -486,6 +486,12 @@ func (r *runner) verdict(ctx context.Context, res *replay.Result) (*Result, erro
 	if !drained && !r.interrupted {
 		r.log.Warn("drain timed out", "bound", r.sc.Drain)
 	}
+	var hot *reports.HotState
+	if hs, ok := r.sys.(HotStater); ok && r.sc.Reconcile {
+		if ledger, hot, err = settleHotState(ctx, r.sys.Ledger(), hs.HotState(), ledger); err != nil {
+			return nil, envErr("read hot state: %w", err)
+		}
+	}
 	var quotes *replay.QuoteObservations
 	if r.quotes != nil {
 		quotes = r.quotes.Stop()
@@ -511,8 +517,10 @@ func (r *runner) verdict(ctx context.Context, res *replay.Result) (*Result, erro
 		Planned:        int(r.planned),
 		Shard:          shardInfo(r.opts.Shard),
 		// Settlement lag reads the ledger whether or not it is reconciled.
-		Ledger: ledger,
-		Quotes: quotes,
+		Ledger:      ledger,
+		Quotes:      quotes,
+		HotState:    hot,
+		InPlayDelay: sc.InPlayDelay,
 	})
 	files, err := reports.WriteAll(r.opts.OutDir, report)
 	if err != nil {
@@ -629,6 +637,36 @@ func drain(ctx context.Context, src reports.LedgerSource, journal func() iter.Se
 		case <-ctx.Done():
 			return l, false, nil
 		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// hotStateSettle bounds how long settleHotState waits for the hot state to
+// catch up with the ledger.
+const hotStateSettle = 2 * time.Second
+
+// settleHotState reads the hot state, and while it disagrees with the
+// ledger (the platform writes the ledger first and its hot state second,
+// and a last feed message may still be on its way) reads both again, for
+// hotStateSettle at most. It returns the last pair read; a disagreement
+// left then is the invariant's to report.
+func settleHotState(ctx context.Context, src reports.LedgerSource, hot reports.HotStateSource, l *reports.Ledger) (*reports.Ledger, *reports.HotState, error) {
+	deadline := time.Now().Add(hotStateSettle)
+	for {
+		hs, err := hot.HotState(ctx)
+		if err != nil {
+			return l, nil, err
+		}
+		if !reports.CheckHotState(l, hs).Failed() || time.Now().After(deadline) {
+			return l, hs, nil
+		}
+		select {
+		case <-ctx.Done():
+			return l, hs, nil
+		case <-time.After(200 * time.Millisecond):
+		}
+		if l, err = src.Ledger(ctx); err != nil {
+			return nil, nil, err
 		}
 	}
 }

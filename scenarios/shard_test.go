@@ -138,7 +138,7 @@ drain: 20s
 		t.Errorf("merged run.shards %d, %d invariants (whole: %d)", m.Run.Shards, len(m.Invariants), len(whole.Invariants))
 	}
 	for i, inv := range m.Invariants {
-		if !inv.Pass {
+		if inv.Failed() {
 			t.Errorf("merged invariant %s fails: %+v", inv.Name, inv.Witnesses)
 		}
 		if inv.Name != whole.Invariants[i].Name {

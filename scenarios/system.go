@@ -53,6 +53,16 @@ type Controller interface {
 	Stores() chaos.Stores
 }
 
+// HotStater is the optional ability of a System whose hot state the checker
+// can read by a documented layout (docs/hot-state.md), for the invariant
+// hot_state_matches_ledger. A run finds it by type assertion; without it
+// that invariant is reported not checked.
+type HotStater interface {
+	// HotState reads the platform's hot state directly, never through a
+	// fault.
+	HotState() reports.HotStateSource
+}
+
 // Upstreams are the addresses a System listens on before it starts, which
 // the run puts links in front of: the bet API and the quote stream
 // (host:port; the same address when one server has both).

@@ -175,6 +175,8 @@ exits with the verdict's code.`,
 			fmt.Fprintf(stdout, "\nreport: %s (with junit.xml, summary.md, report.html, journal.jsonl, ledger.jsonl and platform.log beside it)\n", filepath.Join(out, "report.json"))
 			if keep {
 				fmt.Fprintf(stdout, "kept: database %s, redis prefix %s\n", res.Run.DatabaseName, res.Run.KeyPrefix)
+				fmt.Fprintf(stdout, "re-check: inplay reconcile --postgres-url %s --redis-url %s --redis-prefix %s --journal %s\n",
+					redactedURL(res.Run.DatabaseURL), redactedURL(res.Run.RedisURL), res.Run.KeyPrefix, out)
 			}
 			code := shrinkAfterRun(cmd.Context(), stdout, stderr, out, res.Report.ExitCode, sf, scenarios.Options{Stack: so, Logger: so.Logger})
 			if code != exitPass {
