@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/inplaylabs/inplay/internal/jsonl"
 )
 
@@ -17,44 +19,21 @@ import (
 // accepts; a longer line is a broken file, not a big event.
 const MaxCaptureLine = 1 << 20
 
-// Limits on how many problems a CaptureError keeps and shows: enough to fix
-// a file in one pass, not so many that a binary file floods the terminal.
+// Limits on how many problems a capture's error keeps and shows: enough to
+// fix a file in one pass, not so many that a binary file floods the
+// terminal (herr's).
 const (
-	keptProblems   = 1000
-	listedProblems = 20
+	keptProblems   = herr.MaxKept
+	listedProblems = herr.MaxListed
 )
 
-// CaptureError is every problem found in a capture, each naming its line, so
-// the CLI can report them all at once (exit code 3).
-type CaptureError struct {
-	Problems []string // the first problems found, in file order
-	Omitted  int      // problems found beyond those kept in Problems
-}
-
-// Error lists the first problems and counts the rest.
-func (e *CaptureError) Error() string {
-	total := len(e.Problems) + e.Omitted
-	var b strings.Builder
-	fmt.Fprintf(&b, "invalid capture: %d problem", total)
-	if total != 1 {
-		b.WriteString("s")
-	}
-	for i, p := range e.Problems {
-		if i == listedProblems {
-			break
-		}
-		b.WriteString("\n  ")
-		b.WriteString(p)
-	}
-	if total > listedProblems {
-		fmt.Fprintf(&b, "\n  and %d more", total-listedProblems)
-	}
-	return b.String()
-}
+// CaptureSource is the Source of the *herr.Error (EINPUT) that lists a
+// capture's problems; a caller that knows the file names it instead.
+const CaptureSource = "invalid capture"
 
 // checker collects problems line by line, and the t_us order across lines.
 type checker struct {
-	err   CaptureError
+	err   herr.Error
 	prevT int64
 }
 
@@ -78,11 +57,13 @@ func (c *checker) event(line int, e Event) {
 	c.prevT = max(c.prevT, e.T)
 }
 
-// result is nil when no problem was found, else the *CaptureError.
+// result is nil when no problem was found, else a *herr.Error (EINPUT)
+// listing every problem.
 func (c *checker) result() error {
 	if len(c.err.Problems) == 0 {
 		return nil
 	}
+	c.err.Code, c.err.Source = herr.EINPUT, CaptureSource
 	return &c.err
 }
 
@@ -103,7 +84,7 @@ type readConfig struct {
 func SkipBad() ReadOption { return func(c *readConfig) { c.skipBad = true } }
 
 // AllProblems makes a reader go on past bad lines, collecting them, and end
-// with one *CaptureError listing every problem where it would have ended with
+// with one *herr.Error listing every problem where it would have ended with
 // io.EOF; the events it hands out before then are the valid ones. It is for
 // checking a whole file in one pass (ReadCapture, a run's load step), so
 // that every problem is reported at once.
@@ -111,7 +92,7 @@ func AllProblems() ReadOption { return func(c *readConfig) { c.all = true } }
 
 // CaptureReader is a capture read one event at a time, in constant memory:
 // a Stream. Every line is checked as ReadCapture checks it; by default the
-// first bad line ends the stream with a *CaptureError naming the line (and,
+// first bad line ends the stream with a *herr.Error naming the line (and,
 // from OpenStream, the file). See SkipBad and AllProblems.
 type CaptureReader struct {
 	jr      *jsonl.Reader
@@ -313,7 +294,7 @@ func (r *CaptureReader) Next() (Event, error) {
 // ReadCapture decodes a capture (format v1) from r into memory; for small
 // captures and tests (a capture of any size streams with NewCaptureReader
 // or OpenStream). Decoding is strict: it reads the whole input and returns
-// every problem in one *CaptureError (an unknown field or kind, a missing
+// every problem in one *herr.Error (an unknown field or kind, a missing
 // field, bad odds, a non-positive amount, t_us going backwards, ...), each
 // naming its line. An error reading r is returned as it is, wrapped.
 func ReadCapture(r io.Reader) (*Capture, error) {

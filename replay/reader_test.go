@@ -11,6 +11,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/inplaylabs/inplay/internal/herr"
 )
 
 // smallCapture is a valid capture touching every kind.
@@ -81,9 +83,9 @@ func TestReadCaptureSad(t *testing.T) {
 			if err == nil {
 				t.Fatalf("ReadCapture = %+v, want an error", c)
 			}
-			var ce *CaptureError
+			var ce *herr.Error
 			if !errors.As(err, &ce) {
-				t.Fatalf("error %T %q is not a *CaptureError", err, err)
+				t.Fatalf("error %T %q is not a *herr.Error", err, err)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {
@@ -97,9 +99,9 @@ func TestReadCaptureSad(t *testing.T) {
 func TestCaptureErrorListsTwentyThenCounts(t *testing.T) {
 	in := `{"capture":"inplay/v1"}` + "\n" + strings.Repeat(`{"t_us":1,"kind":"goal"}`+"\n", 1500)
 	_, err := ReadCapture(strings.NewReader(in))
-	var ce *CaptureError
+	var ce *herr.Error
 	if !errors.As(err, &ce) {
-		t.Fatalf("error %v is not a *CaptureError", err)
+		t.Fatalf("error %v is not a *herr.Error", err)
 	}
 	if len(ce.Problems)+ce.Omitted != 1500 || len(ce.Problems) != keptProblems {
 		t.Errorf("kept %d, omitted %d; want 1500 in all, %d kept", len(ce.Problems), ce.Omitted, keptProblems)
@@ -156,9 +158,9 @@ func TestOpenCapture(t *testing.T) {
 	})
 	t.Run("broken content", func(t *testing.T) {
 		_, err := OpenCapture(filepath.Join(dir, "broken.jsonl"))
-		var ce *CaptureError
+		var ce *herr.Error
 		if !errors.As(err, &ce) {
-			t.Fatalf("OpenCapture = %v, want a *CaptureError", err)
+			t.Fatalf("OpenCapture = %v, want a *herr.Error", err)
 		}
 	})
 	t.Run("missing file", func(t *testing.T) {
@@ -178,9 +180,9 @@ func TestWriteCaptureRefusesInvalid(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	err := WriteCapture(&buf, c)
-	var ce *CaptureError
+	var ce *herr.Error
 	if !errors.As(err, &ce) {
-		t.Fatalf("WriteCapture = %v, want a *CaptureError", err)
+		t.Fatalf("WriteCapture = %v, want a *herr.Error", err)
 	}
 	if !strings.Contains(err.Error(), "line 3: t_us 5 goes backwards") || !strings.Contains(err.Error(), "line 3: bet event lacks account") {
 		t.Errorf("error %q does not name line 3's problems", err)
@@ -220,9 +222,9 @@ func FuzzReadCapture(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := ReadCapture(bytes.NewReader(data))
 		if err != nil {
-			var ce *CaptureError
+			var ce *herr.Error
 			if !errors.As(err, &ce) || len(ce.Problems) == 0 {
-				t.Fatalf("error %v is not a *CaptureError with problems", err)
+				t.Fatalf("error %v is not a *herr.Error with problems", err)
 			}
 			return
 		}

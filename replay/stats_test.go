@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/inplaylabs/inplay/internal/herr"
 )
 
 func statsPtr[T any](v T) *T { return &v }
@@ -137,7 +139,7 @@ func (f *statsErrStream) Next() (Event, error) {
 }
 
 func TestStatsErrors(t *testing.T) {
-	lineErr := &CaptureError{Problems: []string{"line 3: bad JSON: unexpected end"}}
+	lineErr := &herr.Error{Code: herr.EINPUT, Source: CaptureSource, Problems: []string{"line 3: bad JSON: unexpected end"}}
 	ok := Event{T: 5, Kind: KindDeposit, Account: "a", ID: "d", Amount: 1}
 	tests := []struct {
 		name string

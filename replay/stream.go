@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+
+	"github.com/inplaylabs/inplay/internal/herr"
 )
 
 // Stream is a capture read one event at a time, so that a capture of any
@@ -70,7 +72,7 @@ type CaptureWriter struct {
 // NewCaptureWriter checks h and writes it as the first line.
 func NewCaptureWriter(w io.Writer, h Header) (*CaptureWriter, error) {
 	if p := h.problems(); len(p) > 0 {
-		return nil, &CaptureError{Problems: []string{"line 1: " + p[0]}, Omitted: len(p) - 1}
+		return nil, &herr.Error{Code: herr.EINPUT, Source: CaptureSource, Problems: []string{"line 1: " + p[0]}, Omitted: len(p) - 1}
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)

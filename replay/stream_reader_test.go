@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/inplaylabs/inplay/internal/herr"
 )
 
 // writeFile writes data under dir and returns its path.
@@ -134,7 +136,7 @@ func TestCaptureReaderModes(t *testing.T) {
 	}
 	t.Run("by default the first bad line ends it, naming file and line", func(t *testing.T) {
 		_, got, err := read()
-		var ce *CaptureError
+		var ce *herr.Error
 		if len(got) != 1 || !errors.As(err, &ce) || !strings.Contains(err.Error(), "bad.jsonl") || !strings.Contains(err.Error(), `line 3: unknown kind "goal"`) {
 			t.Fatalf("%d events, then %v", len(got), err)
 		}
@@ -150,7 +152,7 @@ func TestCaptureReaderModes(t *testing.T) {
 	})
 	t.Run("every problem at once", func(t *testing.T) {
 		_, _, err := read(AllProblems())
-		var ce *CaptureError
+		var ce *herr.Error
 		if !errors.As(err, &ce) || len(ce.Problems) != 3 {
 			t.Fatalf("%v, want 3 problems", err)
 		}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/inplaylabs/inplay/internal/jsonl"
 )
 
@@ -30,53 +32,27 @@ const (
 // have; a longer line is a broken file, not a big record.
 const MaxLedgerLine = 1 << 20
 
-// ECodeInvalid is the error code of bad input: a LedgerError carries it.
-const ECodeInvalid = "EINVALID"
+// LedgerSourceName is the Source of the *herr.Error (EINPUT) listing a JSON
+// Lines ledger's problems, each naming its line, so that a platform's
+// export can be fixed in one pass.
+const LedgerSourceName = "invalid ledger export"
 
-// Limits on a LedgerError: enough problems to fix a file in one pass, not
-// so many that a binary file floods the terminal.
-const (
-	keptLedgerProblems   = 1000
-	listedLedgerProblems = 20
-)
+// ledgerProblems collects a JSON Lines ledger's problems, keeping the first
+// herr.MaxKept.
+type ledgerProblems struct{ herr.Error }
 
-// LedgerError is every problem found in a JSON Lines ledger, each naming
-// its line, so that a platform's export can be fixed in one pass.
-type LedgerError struct {
-	Problems []string // the first problems found, in file order
-	Omitted  int      // problems found beyond those kept in Problems
-}
-
-// Code is the error's code: always EINVALID, since the input is at fault.
-func (e *LedgerError) Code() string { return ECodeInvalid }
-
-// Error lists the first problems and counts the rest.
-func (e *LedgerError) Error() string {
-	total := len(e.Problems) + e.Omitted
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: invalid ledger export: %d problem", ECodeInvalid, total)
-	if total != 1 {
-		b.WriteString("s")
-	}
-	for i, p := range e.Problems {
-		if i == listedLedgerProblems {
-			break
-		}
-		b.WriteString("\n  ")
-		b.WriteString(p)
-	}
-	if total > listedLedgerProblems {
-		fmt.Fprintf(&b, "\n  and %d more", total-listedLedgerProblems)
-	}
-	return b.String()
-}
-
-func (e *LedgerError) add(line int, format string, args ...any) {
-	if len(e.Problems) < keptLedgerProblems {
+func (e *ledgerProblems) add(line int, format string, args ...any) {
+	if len(e.Problems) < herr.MaxKept {
 		e.Problems = append(e.Problems, fmt.Sprintf("line %d: ", line)+fmt.Sprintf(format, args...))
 	} else {
 		e.Omitted++
 	}
+}
+
+// err is the *herr.Error of what was collected.
+func (e *ledgerProblems) err() *herr.Error {
+	e.Code, e.Source = herr.EINPUT, LedgerSourceName
+	return &e.Error
 }
 
 // The line shapes. Pointers tell a missing field from a zero one: every
@@ -210,7 +186,7 @@ func (j *jsonlLedger) Ledger(ctx context.Context) (*Ledger, error) {
 
 // OpenJSONLLedger reads the JSON Lines ledger export at path, gunzipped
 // when it starts with gzip's magic bytes. A malformed file gives a
-// *LedgerError naming every bad line.
+// *herr.Error (EINPUT) naming every bad line.
 func OpenJSONLLedger(path string) (*Ledger, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -238,14 +214,14 @@ func OpenJSONLLedger(path string) (*Ledger, error) {
 // unknown type or field, a missing required field, a value outside its
 // enumeration or a repeated account, transaction, posting or market id is
 // an error. It reads the whole input and returns every problem in one
-// *LedgerError, each naming its line. Blank lines are ignored. Records may
+// *herr.Error (EINPUT), each naming its line. Blank lines are ignored. Records may
 // come in any order; the Ledger keeps file order within each kind.
 // Consistency between records (double entry, balances, references) is not
 // checked here: that is what Reconcile is for.
 func ReadJSONL(r io.Reader) (*Ledger, error) {
 	jr := jsonl.NewReader(r, "", jsonl.Options{MaxLine: MaxLedgerLine})
 	l := &Ledger{}
-	var lerr LedgerError
+	var lerr ledgerProblems
 	firstLine := map[string]map[string]int{} // type → id → first line
 	seen := func(typ, id string, line int) {
 		if firstLine[typ] == nil {
@@ -266,7 +242,7 @@ func ReadJSONL(r io.Reader) (*Ledger, error) {
 		switch {
 		case errors.As(err, &le) && le.TooLong:
 			lerr.add(le.Line, "longer than %d bytes; reading stopped here", MaxLedgerLine)
-			return nil, &lerr
+			return nil, lerr.err()
 		case errors.As(err, &le) && le.Err != nil:
 			return nil, fmt.Errorf("reading ledger line %d: %w", le.Line, le.Err)
 		case err != nil:
@@ -397,7 +373,7 @@ func ReadJSONL(r io.Reader) (*Ledger, error) {
 		}
 	}
 	if len(lerr.Problems) > 0 || lerr.Omitted > 0 {
-		return nil, &lerr
+		return nil, lerr.err()
 	}
 	return l, nil
 }

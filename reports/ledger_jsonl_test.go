@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/inplaylabs/inplay/internal/herr"
 )
 
 func TestJSONLRoundTrip(t *testing.T) {
@@ -103,12 +105,12 @@ func TestReadJSONLStrict(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ReadJSONL(strings.NewReader(tc.input))
-			var le *LedgerError
+			var le *herr.Error
 			if !errors.As(err, &le) {
-				t.Fatalf("error %v, want a *LedgerError", err)
+				t.Fatalf("error %v, want a *herr.Error", err)
 			}
-			if le.Code() != ECodeInvalid {
-				t.Fatalf("code %s", le.Code())
+			if le.Code != herr.EINPUT || le.Source != LedgerSourceName {
+				t.Fatalf("code %s, source %q", le.Code, le.Source)
 			}
 			for _, w := range tc.want {
 				found := false
@@ -163,7 +165,7 @@ func TestReadJSONLAccepts(t *testing.T) {
 func TestReadJSONLLineTooLong(t *testing.T) {
 	long := `{"type":"account","id":"` + strings.Repeat("x", MaxLedgerLine) + `"}`
 	_, err := ReadJSONL(strings.NewReader(long))
-	var le *LedgerError
+	var le *herr.Error
 	if !errors.As(err, &le) || !strings.Contains(le.Error(), "line 1: longer than") {
 		t.Fatalf("error %v", err)
 	}
@@ -185,9 +187,9 @@ func FuzzJSONLLedger(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l, err := ReadJSONL(bytes.NewReader(data))
 		if err != nil {
-			var le *LedgerError
+			var le *herr.Error
 			if errors.As(err, &le) && len(le.Problems) == 0 {
-				t.Fatal("a LedgerError with no problem")
+				t.Fatal("an error with no problem")
 			}
 			return
 		}

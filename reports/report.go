@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/inplaylabs/inplay/replay"
 )
 
@@ -22,16 +24,15 @@ const (
 	VerdictInterrupted = "interrupted"
 )
 
-// Exit codes a Report can carry (DESIGN.md, "Exit codes"). Codes 3 and 4
-// mean there is no verdict at all, so no Report carries them.
+// Exit codes a Report can carry: herr's table (DESIGN.md, "Exit codes"),
+// which the CLI exits with. Codes 3 and 4 mean there is no verdict at all,
+// so no Report carries them.
 const (
-	ExitPass        = 0
-	ExitSLOBreached = 1
-	ExitReconcile   = 2
-	ExitInvalid     = 5
-	// ExitInterrupted is 128 + SIGINT, the shell's code for a command a
-	// Ctrl-C ended: the run was interrupted (SIGINT or SIGTERM).
-	ExitInterrupted = 130
+	ExitPass        = herr.ExitPass
+	ExitSLOBreached = herr.ExitSLO
+	ExitReconcile   = herr.ExitReconcile
+	ExitInvalid     = herr.ExitInvalid
+	ExitInterrupted = herr.ExitInterrupted
 )
 
 // ProblemDrainTimedOut is the problem a report lists when its drain timed

@@ -1,6 +1,8 @@
 package reports
 
 import (
+	"slices"
+
 	"bytes"
 	"encoding/json"
 	"os"
@@ -8,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/inplaylabs/inplay/internal/herr"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -167,5 +171,34 @@ func TestSchemaCatchesWhatItShould(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// report.json's exit_code takes the verdict rows of herr's exit-code table,
+// the one the CLI exits with: every code but bad input (3) and an unusable
+// environment (4), which reach no verdict and so no report.
+func TestSchemaExitCodesAreTheTable(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "docs", "report.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Properties struct {
+			ExitCode struct {
+				Enum []int `json:"enum"`
+			} `json:"exit_code"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	var want []int
+	for _, r := range herr.Table() {
+		if r.Code != herr.EINPUT && r.Code != herr.EENV {
+			want = append(want, r.Exit)
+		}
+	}
+	if !slices.Equal(s.Properties.ExitCode.Enum, want) {
+		t.Errorf("schema exit_code enum %v, the table's verdicts %v", s.Properties.ExitCode.Enum, want)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/inplaylabs/inplay/replay"
 	"github.com/inplaylabs/inplay/replay/synth"
 )
@@ -80,7 +82,7 @@ func TestLoadCaptureWithBettors(t *testing.T) {
 
 	writeFeed(t, dir, time.Minute, replay.Event{T: 0, Kind: replay.KindDeposit, Account: "ov-a1", ID: "x1", Amount: 100})
 	_, _, err = load()
-	var ie *InputError
+	var ie *herr.Error
 	if !errors.As(err, &ie) || ie.Source != "load.bettors" || !strings.Contains(err.Error(), `prefix "ov-"`) {
 		t.Fatalf("err = %v, want bad input naming the prefix", err)
 	}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/inplaylabs/inplay/reports"
 )
 
@@ -24,8 +26,8 @@ type MergeResult struct {
 // evaluates them together with reports.MergeShards, writes the reports to
 // out, and copies each shard's journal there as journal-shard-I.jsonl.
 // Folders that are not the shards of one run, or that lack a file, are bad
-// input (*InputError, exit 3); a folder that cannot be written is an
-// *EnvError.
+// input (*herr.Error, exit 3); a folder that cannot be written is an
+// *herr.Error.
 func MergeDirs(dirs []string, out string) (*MergeResult, error) {
 	parts := make([]reports.Part, 0, len(dirs))
 	var problems []string
@@ -38,24 +40,24 @@ func MergeDirs(dirs []string, out string) (*MergeResult, error) {
 		parts = append(parts, p)
 	}
 	if len(problems) > 0 {
-		return nil, &InputError{Source: "inplay merge", Problems: problems}
+		return nil, &herr.Error{Code: herr.EINPUT, Source: "inplay merge", Problems: problems}
 	}
 	rep, err := reports.MergeShards(parts)
 	if err != nil {
-		return nil, &InputError{Source: "inplay merge", Problems: []string{err.Error()}}
+		return nil, &herr.Error{Code: herr.EINPUT, Source: "inplay merge", Problems: []string{err.Error()}}
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
-		return nil, envErr("merge: %w", err)
+		return nil, herr.Envf("merge: %w", err)
 	}
 	files, err := reports.WriteAll(out, rep)
 	if err != nil {
-		return nil, envErr("merge: write reports: %w", err)
+		return nil, herr.Envf("merge: write reports: %w", err)
 	}
 	for i, dir := range dirs {
 		idx := parts[i].Input.Shard.Index
 		dst := filepath.Join(out, fmt.Sprintf("journal-shard-%d.jsonl", idx))
 		if err := copyFile(filepath.Join(dir, "journal.jsonl"), dst); err != nil {
-			return nil, envErr("merge: %w", err)
+			return nil, herr.Envf("merge: %w", err)
 		}
 		files = append(files, dst)
 	}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
 
@@ -45,7 +47,7 @@ type RecheckResult struct {
 
 // Recheck reconciles a kept run after the fact: the same invariants, by the
 // same code, as the run's own verdict, on the stores as they are now. Bad
-// options or an unreadable journal, report or scenario are an *InputError;
+// options or an unreadable journal, report or scenario are an *herr.Error;
 // a store that cannot be read is any other error.
 func Recheck(ctx context.Context, o RecheckOptions) (*RecheckResult, error) {
 	var problems []string
@@ -59,7 +61,7 @@ func Recheck(ctx context.Context, o RecheckOptions) (*RecheckResult, error) {
 		problems = append(problems, "--journal is required: the run's folder or its journal.jsonl")
 	}
 	if len(problems) > 0 {
-		return nil, &InputError{Source: "inplay reconcile", Problems: problems}
+		return nil, &herr.Error{Code: herr.EINPUT, Source: "inplay reconcile", Problems: problems}
 	}
 
 	journalPath, opts, err := recheckJournal(o)
@@ -76,19 +78,19 @@ func Recheck(ctx context.Context, o RecheckOptions) (*RecheckResult, error) {
 		}
 	}
 	if jerr != nil {
-		return nil, &InputError{Source: journalPath, Problems: []string{jerr.Error()}}
+		return nil, &herr.Error{Code: herr.EINPUT, Source: journalPath, Problems: []string{jerr.Error()}}
 	}
 
 	var ledger *reports.Ledger
 	if o.LedgerFile != "" {
 		// A file, not a store: missing or malformed, it is bad input.
 		if ledger, err = reports.OpenJSONLLedger(o.LedgerFile); err != nil {
-			return nil, &InputError{Source: o.LedgerFile, Problems: []string{err.Error()}}
+			return nil, &herr.Error{Code: herr.EINPUT, Source: o.LedgerFile, Problems: []string{err.Error()}}
 		}
 	} else {
 		pool, err := pgxpool.New(ctx, o.PostgresURL)
 		if err != nil {
-			return nil, &InputError{Source: "--postgres-url", Problems: []string{err.Error()}}
+			return nil, &herr.Error{Code: herr.EINPUT, Source: "--postgres-url", Problems: []string{err.Error()}}
 		}
 		defer pool.Close()
 		if ledger, err = reports.NewPostgresLedger(pool).Ledger(ctx); err != nil {
@@ -98,7 +100,7 @@ func Recheck(ctx context.Context, o RecheckOptions) (*RecheckResult, error) {
 	if o.RedisURL != "" {
 		ropts, err := goredis.ParseURL(o.RedisURL)
 		if err != nil {
-			return nil, &InputError{Source: "--redis-url", Problems: []string{err.Error()}}
+			return nil, &herr.Error{Code: herr.EINPUT, Source: "--redis-url", Problems: []string{err.Error()}}
 		}
 		client := goredis.NewClient(ropts)
 		defer client.Close()
@@ -129,7 +131,7 @@ func recheckJournal(o RecheckOptions) (string, reports.ReconcileOptions, error) 
 	var opts reports.ReconcileOptions
 	st, err := os.Stat(o.Journal)
 	if err != nil {
-		return "", opts, &InputError{Source: "--journal", Problems: []string{err.Error()}}
+		return "", opts, &herr.Error{Code: herr.EINPUT, Source: "--journal", Problems: []string{err.Error()}}
 	}
 	path := o.Journal
 	if st.IsDir() {
@@ -137,7 +139,7 @@ func recheckJournal(o RecheckOptions) (string, reports.ReconcileOptions, error) 
 		if b, err := os.ReadFile(filepath.Join(o.Journal, "report.json")); err == nil {
 			var rep reports.Report
 			if err := json.Unmarshal(b, &rep); err != nil {
-				return "", opts, &InputError{Source: filepath.Join(o.Journal, "report.json"), Problems: []string{err.Error()}}
+				return "", opts, &herr.Error{Code: herr.EINPUT, Source: filepath.Join(o.Journal, "report.json"), Problems: []string{err.Error()}}
 			}
 			opts.Faults = rep.Faults
 			for _, p := range rep.Problems {

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/inplaylabs/inplay/internal/herr"
 )
 
 // shortRun is a run that lasts ~10 s of wall time, for the process tests.
@@ -64,7 +66,7 @@ func TestPlatformProcess(t *testing.T) {
 	}
 
 	// A platform that dies on its own mid-run ends the run with exit 4 (an
-	// *EnvError), saying how it died and quoting its last log lines.
+	// *herr.Error), saying how it died and quoting its last log lines.
 	t.Run("a crash ends the run with exit 4 and the platform's last lines", func(t *testing.T) {
 		out := t.TempDir()
 		spy := &spyLauncher{onStart: func(sys System) {
@@ -73,9 +75,9 @@ func TestPlatformProcess(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		_, err := Run(ctx, sc, Options{OutDir: out, Stack: so, Launcher: lazyRef(spy, out)})
-		var env *EnvError
+		var env *herr.Error
 		if !errors.As(err, &env) {
-			t.Fatalf("Run returned %v, want an *EnvError", err)
+			t.Fatalf("Run returned %v, want an *herr.Error", err)
 		}
 		for _, want := range []string{"exited on its own", "killed by", "last lines of", "platform serving"} {
 			if !strings.Contains(err.Error(), want) {

@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/inplaylabs/inplay/chaos"
 	"github.com/inplaylabs/inplay/platform/stack"
 	"github.com/inplaylabs/inplay/replay"
@@ -75,18 +77,10 @@ type rssReader interface {
 	PeakRSS() (int64, error)
 }
 
-// EnvError means the environment is unusable: no stack, a port taken, a
-// service failing mid-run. The CLI exits 4.
-type EnvError struct{ Err error }
-
-func (e *EnvError) Error() string { return e.Err.Error() }
-func (e *EnvError) Unwrap() error { return e.Err }
-
-func envErr(format string, args ...any) error { return &EnvError{Err: fmt.Errorf(format, args...)} }
-
 // Run executes one scenario end to end (DESIGN.md, "One run, end to end")
-// and writes its reports. A returned error means there is no verdict: an
-// *InputError (exit 3), a *stack.UnavailableError or *EnvError (exit 4).
+// and writes its reports. A returned error means there is no verdict: a
+// *herr.Error with code EINPUT (exit 3) or EENV (exit 4; a
+// *stack.UnavailableError is its cause when no stack could be found).
 // Whatever happens, the platform is stopped, the links removed and, unless
 // Keep, the run's data dropped before Run returns.
 func Run(ctx context.Context, sc *Scenario, opts Options) (*Result, error) {
@@ -96,7 +90,7 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Result, error) {
 	}
 	defer r.cleanup(context.WithoutCancel(ctx))
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
-		return nil, &InputError{Source: "--out", Problems: []string{err.Error()}}
+		return nil, &herr.Error{Code: herr.EINPUT, Source: "--out", Problems: []string{err.Error()}}
 	}
 	// The load first: it is cheap, and bad input must fail before anything
 	// is provisioned.
@@ -186,7 +180,7 @@ func (r *runner) planLoad() error {
 	digest := replay.NewDigester(capture)
 	planner, err := replay.NewPlanner(digest, r.planOpts)
 	if err != nil {
-		return &InputError{Source: "capture", Problems: []string{err.Error()}}
+		return &herr.Error{Code: herr.EINPUT, Source: "capture", Problems: []string{err.Error()}}
 	}
 	sum, err := planner.Summary()
 	if err != nil {
@@ -209,7 +203,7 @@ func (r *runner) provision(ctx context.Context) error {
 	r.runID = newRunID(r.sc.Name)
 	run, err := svc.Provision(ctx, r.runID)
 	if err != nil {
-		return envErr("provision run %s: %w", r.runID, err)
+		return herr.Envf("provision run %s: %w", r.runID, err)
 	}
 	r.run = run
 	r.log.Info("stack ready", "source", svc.Source, "database", run.DatabaseName, "redis_prefix", run.KeyPrefix)
@@ -228,7 +222,7 @@ func (r *runner) provision(ctx context.Context) error {
 func (r *runner) link(ctx context.Context) error {
 	layer, err := chaos.NewLayer(ctx)
 	if err != nil {
-		return envErr("chaos layer: %w", err)
+		return herr.Envf("chaos layer: %w", err)
 	}
 	r.layer = layer
 	r.defer_(func(context.Context) { layer.Close() })
@@ -241,7 +235,7 @@ func (r *runner) link(ctx context.Context) error {
 	r.defer_(func(context.Context) { r.feed.Close() })
 	feedURL, stopFeed, err := serve(r.feed)
 	if err != nil {
-		return envErr("feed server: %w", err)
+		return herr.Envf("feed server: %w", err)
 	}
 	r.defer_(func(context.Context) { stopFeed() })
 
@@ -249,14 +243,14 @@ func (r *runner) link(ctx context.Context) error {
 	// faults it logs every failed request, which is evidence for the
 	// reader, not noise for the terminal.
 	if r.platLog, err = os.Create(filepath.Join(r.opts.OutDir, "platform.log")); err != nil {
-		return &InputError{Source: "--out", Problems: []string{err.Error()}}
+		return &herr.Error{Code: herr.EINPUT, Source: "--out", Problems: []string{err.Error()}}
 	}
 	r.defer_(func(context.Context) { r.platLog.Close() })
 	if r.launcher = r.opts.Launcher; r.launcher == nil {
 		bin := r.opts.PlatformBinary
 		if bin == "" {
 			if bin, err = os.Executable(); err != nil {
-				return envErr("find the inplay executable for the platform: %w", err)
+				return herr.Envf("find the inplay executable for the platform: %w", err)
 			}
 		}
 		r.launcher = &refLauncher{binary: bin, log: r.platLog, extraArgs: r.opts.PlatformArgs,
@@ -265,16 +259,16 @@ func (r *runner) link(ctx context.Context) error {
 	r.defer_(func(context.Context) { r.launcher.Close() })
 	up, err := r.launcher.Prepare(ctx)
 	if err != nil {
-		return envErr("prepare the platform: %w", err)
+		return herr.Envf("prepare the platform: %w", err)
 	}
 
 	pgURL, err := url.Parse(r.run.DatabaseURL)
 	if err != nil {
-		return envErr("database url: %w", err)
+		return herr.Envf("database url: %w", err)
 	}
 	feedAddr, err := url.Parse(feedURL)
 	if err != nil {
-		return envErr("feed url: %w", err)
+		return herr.Envf("feed url: %w", err)
 	}
 	upstream := map[string]string{
 		"redis": r.run.RedisAddr, "postgres": pgURL.Host, "feed": feedAddr.Host,
@@ -283,7 +277,7 @@ func (r *runner) link(ctx context.Context) error {
 	var via map[string]string
 	if r.opts.Unlinked {
 		if len(r.sc.Faults) > 0 || r.sc.Random != nil {
-			return &InputError{Source: "faults", Problems: []string{"a run without links (Options.Unlinked) cannot inject faults"}}
+			return &herr.Error{Code: herr.EINPUT, Source: "faults", Problems: []string{"a run without links (Options.Unlinked) cannot inject faults"}}
 		}
 		via = maps.Clone(upstream)
 	} else if via, err = r.linkHops(upstream); err != nil {
@@ -306,11 +300,11 @@ func (r *runner) link(ctx context.Context) error {
 		for _, e := range errs {
 			problems = append(problems, e.Error())
 		}
-		return &InputError{Source: "faults", Problems: problems}
+		return &herr.Error{Code: herr.EINPUT, Source: "faults", Problems: problems}
 	}
 	r.faults = faults
 	if r.rerunFiles, err = writeRerun(r.opts.OutDir, r.sc, faults); err != nil {
-		return &InputError{Source: "--out", Problems: []string{err.Error()}}
+		return &herr.Error{Code: herr.EINPUT, Source: "--out", Problems: []string{err.Error()}}
 	}
 	if r.sc.Random != nil {
 		for _, f := range faults {
@@ -348,7 +342,7 @@ func (r *runner) linkHops(upstream map[string]string) (map[string]string, error)
 		}
 		listen, err := r.layer.Link(h.Name, addr)
 		if err != nil {
-			return nil, envErr("link %s (%s → %s): %w", h.Name, h.From, h.To, err)
+			return nil, herr.Envf("link %s (%s → %s): %w", h.Name, h.From, h.To, err)
 		}
 		via[h.Name] = listen
 	}
@@ -359,7 +353,7 @@ func (r *runner) linkHops(upstream map[string]string) (map[string]string, error)
 func (r *runner) start(ctx context.Context) error {
 	sys, err := r.launcher.Start(ctx, r.wiring)
 	if err != nil {
-		return envErr("start platform: %w", err)
+		return herr.Envf("start platform: %w", err)
 	}
 	r.sys = sys
 	r.defer_(func(ctx context.Context) {
@@ -377,7 +371,7 @@ func (r *runner) start(ctx context.Context) error {
 func (r *runner) replay(ctx context.Context) (*replay.Result, error) {
 	journalFile, err := os.Create(filepath.Join(r.opts.OutDir, "journal.jsonl"))
 	if err != nil {
-		return nil, &InputError{Source: "--out", Problems: []string{err.Error()}}
+		return nil, &herr.Error{Code: herr.EINPUT, Source: "--out", Problems: []string{err.Error()}}
 	}
 	r.defer_(func(context.Context) { journalFile.Close() })
 	journal := bufio.NewWriterSize(journalFile, 1<<16)
@@ -403,7 +397,7 @@ func (r *runner) replay(ctx context.Context) (*replay.Result, error) {
 	defer closeCapture()
 	plan, err := replay.NewPlanner(capture, r.planOpts)
 	if err != nil {
-		return nil, &InputError{Source: "capture", Problems: []string{err.Error()}}
+		return nil, &herr.Error{Code: herr.EINPUT, Source: "capture", Problems: []string{err.Error()}}
 	}
 	engine := replay.NewEngine(r.sys.Target(), r.feed,
 		replay.Workers(r.sc.Workers), replay.JournalTo(journal))
@@ -421,7 +415,7 @@ func (r *runner) replay(ctx context.Context) (*replay.Result, error) {
 	records := schedule.Wait()
 	cancel()
 	if crashed.Load() {
-		return nil, envErr("%s", r.sys.ExitReason())
+		return nil, herr.Envf("%s", r.sys.ExitReason())
 	}
 	if err != nil && ctx.Err() != nil && res != nil {
 		// A signal (the run's ctx), not a failure: every fault has been
@@ -432,10 +426,10 @@ func (r *runner) replay(ctx context.Context) (*replay.Result, error) {
 		err = nil
 	}
 	if err != nil {
-		return nil, envErr("replay: %w", err)
+		return nil, herr.Envf("replay: %w", err)
 	}
 	if err := journal.Flush(); err != nil {
-		return nil, envErr("write journal: %w", err)
+		return nil, herr.Envf("write journal: %w", err)
 	}
 	r.records = records
 	r.log.Info("replay done", "sent", res.Sent, "dropped", res.Dropped, "wall", res.Wall.Round(time.Millisecond))
@@ -458,14 +452,14 @@ func (r *runner) subscribeQuotes(ctx context.Context, start time.Time) error {
 	}
 	q, err := replay.StartQuoteSubscribers(context.WithoutCancel(ctx), base, n, start)
 	if err != nil {
-		return envErr("quote subscribers: %w", err)
+		return herr.Envf("quote subscribers: %w", err)
 	}
 	r.quotes = q
 	r.defer_(func(context.Context) { q.Stop() })
 	wctx, cancel := context.WithDeadline(ctx, start)
 	defer cancel()
 	if err := q.WaitSubscribed(wctx); err != nil {
-		return envErr("quote stream at %s: %d subscribers could not subscribe before the replay's start: %w", base, n, err)
+		return herr.Envf("quote stream at %s: %d subscribers could not subscribe before the replay's start: %w", base, n, err)
 	}
 	return nil
 }
@@ -481,7 +475,7 @@ func (r *runner) verdict(ctx context.Context, res *replay.Result) (*Result, erro
 	journal := reports.JournalFile(filepath.Join(r.opts.OutDir, "journal.jsonl"))
 	ledger, drained, err := drain(ctx, r.sys.Ledger(), journal, bound)
 	if err != nil {
-		return nil, envErr("read ledger: %w", err)
+		return nil, herr.Envf("read ledger: %w", err)
 	}
 	if !drained && !r.interrupted {
 		r.log.Warn("drain timed out", "bound", r.sc.Drain)
@@ -489,7 +483,7 @@ func (r *runner) verdict(ctx context.Context, res *replay.Result) (*Result, erro
 	var hot *reports.HotState
 	if hs, ok := r.sys.(HotStater); ok && r.sc.Reconcile {
 		if ledger, hot, err = settleHotState(ctx, r.sys.Ledger(), hs.HotState(), ledger); err != nil {
-			return nil, envErr("read hot state: %w", err)
+			return nil, herr.Envf("read hot state: %w", err)
 		}
 	}
 	var quotes *replay.QuoteObservations
@@ -524,11 +518,11 @@ func (r *runner) verdict(ctx context.Context, res *replay.Result) (*Result, erro
 	})
 	files, err := reports.WriteAll(r.opts.OutDir, report)
 	if err != nil {
-		return nil, envErr("write reports: %w", err)
+		return nil, herr.Envf("write reports: %w", err)
 	}
 	ledgerPath := filepath.Join(r.opts.OutDir, "ledger.jsonl")
 	if err := writeLedger(ledgerPath, ledger); err != nil {
-		return nil, envErr("export ledger: %w", err)
+		return nil, herr.Envf("export ledger: %w", err)
 	}
 	files = append(files, filepath.Join(r.opts.OutDir, "journal.jsonl"), ledgerPath, r.platLog.Name())
 	files = append(files, r.rerunFiles...)
@@ -556,7 +550,7 @@ func openCapture(sc *Scenario, opts ...replay.ReadOption) (replay.Stream, func()
 			s, err := bettors.Overlay(c, *sc.Bettors)
 			if err != nil {
 				c.Close()
-				return nil, nil, &InputError{Source: "load.bettors", Problems: []string{err.Error()}}
+				return nil, nil, &herr.Error{Code: herr.EINPUT, Source: "load.bettors", Problems: []string{err.Error()}}
 			}
 			return overlaid{s}, func() { c.Close() }, nil
 		}
@@ -565,7 +559,7 @@ func openCapture(sc *Scenario, opts ...replay.ReadOption) (replay.Stream, func()
 	g := sc.Generate
 	s, err := synth.FootballStream(synth.FootballOptions{Seed: sc.Seed, Matches: g.Matches, Bettors: g.Bettors, Duration: g.Duration})
 	if err != nil {
-		return nil, nil, &InputError{Source: "load.generate", Problems: []string{err.Error()}}
+		return nil, nil, &herr.Error{Code: herr.EINPUT, Source: "load.generate", Problems: []string{err.Error()}}
 	}
 	return s, func() {}, nil
 }
@@ -578,9 +572,9 @@ type overlaid struct{ replay.Stream }
 func (o overlaid) Next() (replay.Event, error) {
 	e, err := o.Stream.Next()
 	if err != nil && err != io.EOF && strings.HasPrefix(err.Error(), "bettors: ") {
-		var ce *replay.CaptureError
+		var ce *herr.Error
 		if !errors.As(err, &ce) {
-			return e, &InputError{Source: "load.bettors", Problems: []string{err.Error()}}
+			return e, &herr.Error{Code: herr.EINPUT, Source: "load.bettors", Problems: []string{err.Error()}}
 		}
 	}
 	return e, err
@@ -592,15 +586,14 @@ func captureInputError(sc *Scenario, err error) error {
 	if source == "" {
 		source = "load.generate"
 	}
-	var ie *InputError
-	if errors.As(err, &ie) {
-		return ie
+	var he *herr.Error
+	if errors.As(err, &he) {
+		if he.Source == replay.CaptureSource {
+			return &herr.Error{Code: herr.EINPUT, Source: source, Problems: he.Problems, Omitted: he.Omitted}
+		}
+		return he
 	}
-	var ce *replay.CaptureError
-	if errors.As(err, &ce) {
-		return &InputError{Source: source, Problems: ce.Problems}
-	}
-	return &InputError{Source: source, Problems: []string{err.Error()}}
+	return &herr.Error{Code: herr.EINPUT, Source: source, Problems: []string{err.Error()}}
 }
 
 // drain waits, bounded, until every bet on a market whose result was

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
@@ -66,13 +68,13 @@ func shrinkable(code int) error {
 // run in Out/run-NN, and writes Out/minimal.yaml: the original scenario with
 // the smallest plan found that fails the same way.
 //
-// It refuses, with an *InputError, a dir that cannot be re-run, a run that
+// It refuses, with an *herr.Error, a dir that cannot be re-run, a run that
 // passed or whose failure no fault could cause (only exit 1 and 2 are
 // shrunk), and a run with no faults. When ctx ends it still writes what it
 // found so far, and returns ctx's error with the result.
 func ShrinkDir(ctx context.Context, dir string, opts ShrinkDirOptions) (*ShrinkDirResult, error) {
 	refuse := func(format string, args ...any) error {
-		return &InputError{Source: dir, Problems: []string{fmt.Sprintf(format, args...)}}
+		return &herr.Error{Code: herr.EINPUT, Source: dir, Problems: []string{fmt.Sprintf(format, args...)}}
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "report.json"))
 	if err != nil {
@@ -87,8 +89,7 @@ func ShrinkDir(ctx context.Context, dir string, opts ShrinkDirOptions) (*ShrinkD
 	}
 	sc, plan, err := ReadRerun(dir)
 	if err != nil {
-		var in *InputError
-		if errors.As(err, &in) {
+		if herr.CodeOf(err) == herr.EINPUT {
 			return nil, err
 		}
 		return nil, refuse("%v", err)
@@ -101,7 +102,7 @@ func ShrinkDir(ctx context.Context, dir string, opts ShrinkDirOptions) (*ShrinkD
 		out = filepath.Join(dir, "shrink")
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
-		return nil, &InputError{Source: "--out", Problems: []string{err.Error()}}
+		return nil, &herr.Error{Code: herr.EINPUT, Source: "--out", Problems: []string{err.Error()}}
 	}
 	runOne := func(ctx context.Context, n int, faults []chaos.Fault) (int, error) {
 		cand := *sc
@@ -122,7 +123,7 @@ func ShrinkDir(ctx context.Context, dir string, opts ShrinkDirOptions) (*ShrinkD
 		werr = os.WriteFile(path, text, 0o644)
 	}
 	if werr != nil {
-		return res, errors.Join(err, &EnvError{Err: fmt.Errorf("write %s: %w", path, werr)})
+		return res, errors.Join(err, &herr.Error{Code: herr.EENV, Err: fmt.Errorf("write %s: %w", path, werr)})
 	}
 	res.MinimalPath = path
 	return res, err

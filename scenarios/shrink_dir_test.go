@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/inplaylabs/inplay/chaos"
 	"github.com/inplaylabs/inplay/reports"
 )
@@ -135,9 +137,9 @@ func TestShrinkDirRefuses(t *testing.T) {
 			}
 			ran := false
 			_, err := ShrinkDir(context.Background(), dir, ShrinkDirOptions{Observe: func(ShrinkRun) { ran = true }})
-			var in *InputError
+			var in *herr.Error
 			if !errors.As(err, &in) || !strings.Contains(err.Error(), tt.reason) {
-				t.Fatalf("err = %v, want an *InputError saying %q", err, tt.reason)
+				t.Fatalf("err = %v, want an *herr.Error saying %q", err, tt.reason)
 			}
 			if ran {
 				t.Error("a candidate ran")

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/inplaylabs/inplay/chaos"
 )
 
@@ -51,7 +53,7 @@ func (f *fakeRun) run(_ context.Context, n int, plan []chaos.Fault) (int, error)
 			f.errs = map[string]int{}
 		}
 		f.errs[names]++
-		return 0, &EnvError{Err: errors.New("port taken")}
+		return 0, &herr.Error{Code: herr.EENV, Err: errors.New("port taken")}
 	}
 	all, some := true, false
 	for _, r := range f.culprit {

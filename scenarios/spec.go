@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
@@ -187,34 +189,13 @@ func (o SLOSpec) limits() map[string]string {
 	return out
 }
 
-// InputError is bad input: a scenario, capture, flag or feed file. It lists
-// every problem found, so a user fixes them in one pass. The CLI exits 3.
-type InputError struct {
-	Source   string   // the file or flag at fault
-	Problems []string // one sentence each, with a line number where known
-}
-
-func (e *InputError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %d problem", e.Source, len(e.Problems))
-	if len(e.Problems) != 1 {
-		b.WriteString("s")
-	}
-	b.WriteString(":")
-	for _, p := range e.Problems {
-		b.WriteString("\n  - ")
-		b.WriteString(p)
-	}
-	return b.String()
-}
-
 // LoadFile reads and validates a scenario file. Relative paths in it (a
 // capture file) are resolved against the file's folder. Every problem is
-// returned at once, as an *InputError.
+// returned at once, as an *herr.Error.
 func LoadFile(path string) (*Scenario, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &InputError{Source: path, Problems: []string{err.Error()}}
+		return nil, &herr.Error{Code: herr.EINPUT, Source: path, Problems: []string{err.Error()}}
 	}
 	sc, err := Parse(path, data)
 	if err != nil {
@@ -231,19 +212,19 @@ func LoadFile(path string) (*Scenario, error) {
 func Parse(source string, data []byte) (*Scenario, error) {
 	file, err := parser.ParseBytes(data, 0)
 	if err != nil {
-		return nil, &InputError{Source: source, Problems: []string{yaml.FormatError(err, false, false)}}
+		return nil, &herr.Error{Code: herr.EINPUT, Source: source, Problems: []string{yaml.FormatError(err, false, false)}}
 	}
 	lines := map[string]int{}
 	var problems []string
 	if len(file.Docs) != 1 || file.Docs[0].Body == nil {
-		return nil, &InputError{Source: source, Problems: []string{"the file must hold exactly one YAML document, a mapping"}}
+		return nil, &herr.Error{Code: herr.EINPUT, Source: source, Problems: []string{"the file must hold exactly one YAML document, a mapping"}}
 	}
 	checkKeys(file.Docs[0].Body, reflect.TypeOf(Spec{}), "", lines, &problems)
 
 	var spec Spec
 	if err := yaml.UnmarshalWithOptions(data, &spec); err != nil {
 		problems = append(problems, decodeProblem(err, lines))
-		return nil, &InputError{Source: source, Problems: problems}
+		return nil, &herr.Error{Code: herr.EINPUT, Source: source, Problems: problems}
 	}
 	sc, errs := spec.resolve()
 	for _, e := range errs {
@@ -251,7 +232,7 @@ func Parse(source string, data []byte) (*Scenario, error) {
 	}
 	if len(problems) > 0 {
 		sortByLine(problems)
-		return nil, &InputError{Source: source, Problems: problems}
+		return nil, &herr.Error{Code: herr.EINPUT, Source: source, Problems: problems}
 	}
 	sc.Source = append([]byte(nil), data...)
 	return sc, nil

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/inplaylabs/inplay/chaos"
 	"github.com/inplaylabs/inplay/replay/bettors"
 	"github.com/inplaylabs/inplay/reports"
@@ -129,9 +131,9 @@ func TestParseProblems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse("t.yaml", []byte(tt.yaml))
-			var ie *InputError
+			var ie *herr.Error
 			if !errors.As(err, &ie) {
-				t.Fatalf("err = %v, want *InputError", err)
+				t.Fatalf("err = %v, want *herr.Error", err)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {
@@ -226,9 +228,9 @@ func TestParseBettorsProblems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse("t.yaml", []byte("name: x\nload:\n  capture: a.jsonl\n"+tt.load))
-			var ie *InputError
+			var ie *herr.Error
 			if !errors.As(err, &ie) {
-				t.Fatalf("err = %v, want *InputError", err)
+				t.Fatalf("err = %v, want *herr.Error", err)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {
@@ -256,9 +258,9 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("nil scenario without an error")
 		}
 		if err != nil {
-			var ie *InputError
+			var ie *herr.Error
 			if !errors.As(err, &ie) || len(ie.Problems) == 0 {
-				t.Fatalf("error %v is not an *InputError with problems", err)
+				t.Fatalf("error %v is not an *herr.Error with problems", err)
 			}
 		}
 	})
@@ -337,9 +339,9 @@ func TestParseFaultPlanProblems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse("t.yaml", []byte(head+tt.faults))
-			var ie *InputError
+			var ie *herr.Error
 			if !errors.As(err, &ie) {
-				t.Fatalf("err = %v, want *InputError", err)
+				t.Fatalf("err = %v, want *herr.Error", err)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/spf13/cobra"
 
 	"github.com/inplaylabs/inplay/replay"
@@ -61,11 +63,11 @@ func newCaptureGenerateCmd(stdout, stderr io.Writer) *cobra.Command {
 				problems = append(problems, "--"+err.Error())
 			}
 			if len(problems) > 0 {
-				return &exitError{code: exitInput, err: errors.New(strings.Join(problems, "\n  "))}
+				return herr.WithExit(exitInput, errors.New(strings.Join(problems, "\n  ")))
 			}
 			s, err := synth.FootballStream(opts)
 			if err != nil {
-				return &exitError{code: exitInput, err: err}
+				return herr.WithExit(exitInput, err)
 			}
 			counted := &kindCounter{Stream: s, n: map[replay.Kind]int{}}
 			if _, err := writeCaptureFile(out, stdout, counted); err != nil {
@@ -121,7 +123,7 @@ func writeCaptureFile(path string, stdout io.Writer, s replay.Stream) (int64, er
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return 0, &exitError{code: exitInput, err: fmt.Errorf("-o %s: %w", path, err)}
+		return 0, herr.WithExit(exitInput, fmt.Errorf("-o %s: %w", path, err))
 	}
 	tmp := f.Name()
 	n, err := func() (int64, error) {
@@ -153,11 +155,11 @@ func writeCaptureFile(path string, stdout io.Writer, s replay.Stream) (int64, er
 	if err != nil {
 		f.Close()
 		os.Remove(tmp)
-		var ee *exitError
-		if errors.As(err, &ee) {
+		var he *herr.Error
+		if errors.As(err, &he) {
 			return 0, err
 		}
-		return 0, &exitError{code: exitEnv, err: fmt.Errorf("write %s: %w", path, err)}
+		return 0, herr.WithExit(exitEnv, fmt.Errorf("write %s: %w", path, err))
 	}
 	return n, nil
 }
@@ -168,7 +170,7 @@ func writeCaptureFile(path string, stdout io.Writer, s replay.Stream) (int64, er
 func copyCapture(w io.Writer, s replay.Stream, name string) (int64, error) {
 	cw, err := replay.NewCaptureWriter(w, s.Header())
 	if err != nil {
-		return 0, &exitError{code: exitInput, err: err}
+		return 0, herr.WithExit(exitInput, err)
 	}
 	for {
 		e, err := s.Next()
@@ -176,18 +178,18 @@ func copyCapture(w io.Writer, s replay.Stream, name string) (int64, error) {
 			break
 		}
 		if err != nil {
-			return 0, &exitError{code: exitInput, err: err}
+			return 0, herr.WithExit(exitInput, err)
 		}
 		if err := cw.Write(e); err != nil {
-			var ce *replay.CaptureError
+			var ce *herr.Error
 			if errors.As(err, &ce) {
-				return 0, &exitError{code: exitInput, err: err}
+				return 0, herr.WithExit(exitInput, err)
 			}
-			return 0, &exitError{code: exitEnv, err: fmt.Errorf("writing %s: %w", name, err)}
+			return 0, herr.WithExit(exitEnv, fmt.Errorf("writing %s: %w", name, err))
 		}
 	}
 	if err := cw.Flush(); err != nil {
-		return 0, &exitError{code: exitEnv, err: fmt.Errorf("writing %s: %w", name, err)}
+		return 0, herr.WithExit(exitEnv, fmt.Errorf("writing %s: %w", name, err))
 	}
 	return cw.Events(), nil
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -66,27 +68,27 @@ func newCaptureImportCmd(stdout, _ io.Writer) *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "betfair" {
-				return &exitError{code: exitInput, err: fmt.Errorf("--format %q is not one the importer knows (known: betfair)", format)}
+				return herr.WithExit(exitInput, fmt.Errorf("--format %q is not one the importer knows (known: betfair)", format))
 			}
 			if out == "" {
-				return &exitError{code: exitInput, err: errors.New("-o OUT is required: the capture file to write")}
+				return herr.WithExit(exitInput, errors.New("-o OUT is required: the capture file to write"))
 			}
 			if opts.Name == "" {
 				opts.Name = baseName(args[0])
 			}
 			cfg, err := bf.config(cmd.Flags())
 			if err != nil {
-				return &exitError{code: exitInput, err: err}
+				return herr.WithExit(exitInput, err)
 			}
 			im, err := betfair.Open(args, opts)
 			if err != nil {
-				return &exitError{code: exitInput, err: err}
+				return herr.WithExit(exitInput, err)
 			}
 			defer im.Close()
 			var s replay.Stream = im
 			if cfg != nil {
 				if s, err = bettors.Overlay(im, *cfg); err != nil {
-					return &exitError{code: exitInput, err: err}
+					return herr.WithExit(exitInput, err)
 				}
 			}
 			written, err := writeCaptureFile(out, stdout, s)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/spf13/cobra"
 
 	"github.com/inplaylabs/inplay/replay"
@@ -49,10 +51,10 @@ Exit 3 for bad flags, 4 when it cannot listen or write FILE.`,
 				}
 			}
 			if len(missing) > 0 {
-				return &exitError{code: exitInput, err: fmt.Errorf("capture record needs %s", strings.Join(missing, ", "))}
+				return herr.WithExit(exitInput, fmt.Errorf("capture record needs %s", strings.Join(missing, ", ")))
 			}
 			if duration < 0 {
-				return &exitError{code: exitInput, err: fmt.Errorf("--duration %s is negative", duration)}
+				return herr.WithExit(exitInput, fmt.Errorf("--duration %s is negative", duration))
 			}
 			level := slog.LevelError
 			if verbose {
@@ -62,16 +64,16 @@ Exit 3 for bad flags, 4 when it cannot listen or write FILE.`,
 				Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))}
 			// Check the flags before taking the port or the file.
 			if err := cfg.Validate(); err != nil {
-				return &exitError{code: exitInput, err: err}
+				return herr.WithExit(exitInput, err)
 			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
-				return &exitError{code: exitEnv, err: fmt.Errorf("listening on %s: %w", listen, err)}
+				return herr.WithExit(exitEnv, fmt.Errorf("listening on %s: %w", listen, err))
 			}
 			f, err := os.Create(out)
 			if err != nil {
 				ln.Close()
-				return &exitError{code: exitEnv, err: err}
+				return herr.WithExit(exitEnv, err)
 			}
 			ctx := cmd.Context()
 			if duration > 0 {
@@ -88,7 +90,7 @@ Exit 3 for bad flags, 4 when it cannot listen or write FILE.`,
 			err = errors.Join(err, f.Close())
 			printRecordSummary(stdout, out, sum)
 			if err != nil {
-				return &exitError{code: exitEnv, err: err}
+				return herr.WithExit(exitEnv, err)
 			}
 			return nil
 		},

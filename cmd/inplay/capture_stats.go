@@ -11,6 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/spf13/cobra"
 
 	"github.com/inplaylabs/inplay/replay"
@@ -38,12 +40,12 @@ line; with --skip-bad it is counted and skipped.`,
 			}
 			c, err := replay.OpenStream(args[0], opts...)
 			if err != nil {
-				return &exitError{code: exitInput, err: err}
+				return herr.WithExit(exitInput, err)
 			}
 			defer c.Close()
 			st, err := replay.Stats(c)
 			if err != nil {
-				return &exitError{code: exitInput, err: err} // it names the file and the line
+				return herr.WithExit(exitInput, err) // it names the file and the line
 			}
 			if n := c.Skipped(); n > 0 {
 				fmt.Fprintf(stdout, "skipped %d bad lines (--skip-bad)\n", n)

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/spf13/cobra"
 
 	"github.com/inplaylabs/inplay/reports"
@@ -42,18 +44,18 @@ read or is not a report.json, reports of different scenarios without
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pct, err := parsePercent(maxRegression)
 			if err != nil {
-				return &exitError{code: exitInput, err: fmt.Errorf("--max-regression: %w", err)}
+				return herr.WithExit(exitInput, fmt.Errorf("--max-regression: %w", err))
 			}
 			opt.MaxRegressionPct = pct
 			var pair [2]*reports.Report
 			for i, path := range args {
 				if pair[i], err = reports.ReadReport(path); err != nil {
-					return &exitError{code: exitInput, err: err}
+					return herr.WithExit(exitInput, err)
 				}
 			}
 			c, err := reports.Compare(pair[0], pair[1], opt)
 			if err != nil {
-				return &exitError{code: exitInput, err: err}
+				return herr.WithExit(exitInput, err)
 			}
 			if asJSON {
 				enc := json.NewEncoder(stdout)
@@ -63,10 +65,10 @@ read or is not a report.json, reports of different scenarios without
 				err = c.WriteText(stdout)
 			}
 			if err != nil {
-				return &exitError{code: exitEnv, err: err}
+				return herr.WithExit(exitEnv, err)
 			}
 			if c.Regressed() {
-				return &exitError{code: exitSLO}
+				return herr.Verdict(exitSLO)
 			}
 			return nil
 		},

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/spf13/cobra"
 
 	"github.com/inplaylabs/inplay/replay/k6"
@@ -53,15 +55,15 @@ unless --inline. The feed, the faults and reconciliation are not exported.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
-				return &exitError{code: exitInput, err: errors.New("-o is required: the script to write, e.g. -o script.js")}
+				return herr.WithExit(exitInput, errors.New("-o is required: the script to write, e.g. -o script.js"))
 			}
 			sc, err := scenarios.LoadFile(args[0])
 			if err != nil {
-				return &exitError{code: exitInput, err: err}
+				return herr.WithExit(exitInput, err)
 			}
 			plan, err := scenarios.LoadPlan(sc)
 			if err != nil {
-				return &exitError{code: exitInput, err: err}
+				return herr.WithExit(exitInput, err)
 			}
 			opts.Inline = inline
 			if !inline {
@@ -69,16 +71,16 @@ unless --inline. The feed, the faults and reconciliation are not exported.`,
 			}
 			s, err := k6.Export(scenarioOf(sc), plan, opts)
 			if err != nil {
-				return &exitError{code: exitInput, err: err}
+				return herr.WithExit(exitInput, err)
 			}
 			if err := os.WriteFile(out, s.JS, 0o644); err != nil {
-				return &exitError{code: exitEnv, err: fmt.Errorf("writing the script: %w", err)}
+				return herr.WithExit(exitEnv, fmt.Errorf("writing the script: %w", err))
 			}
 			files := out
 			if s.DataFile != "" {
 				data := filepath.Join(filepath.Dir(out), s.DataFile)
 				if err := os.WriteFile(data, s.Data, 0o644); err != nil {
-					return &exitError{code: exitEnv, err: fmt.Errorf("writing the requests: %w", err)}
+					return herr.WithExit(exitEnv, fmt.Errorf("writing the requests: %w", err))
 				}
 				files += " and " + data
 			}
@@ -126,15 +128,15 @@ nothing. A bad line stops the import, naming its line, unless --skip-bad.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if scenario == "" {
-				return &exitError{code: exitInput, err: errors.New("--scenario is required: the scenario whose SLOs judge the results")}
+				return herr.WithExit(exitInput, errors.New("--scenario is required: the scenario whose SLOs judge the results"))
 			}
 			sc, err := scenarios.LoadFile(scenario)
 			if err != nil {
-				return &exitError{code: exitInput, err: err}
+				return herr.WithExit(exitInput, err)
 			}
 			f, err := os.Open(args[0])
 			if err != nil {
-				return &exitError{code: exitInput, err: err}
+				return herr.WithExit(exitInput, err)
 			}
 			defer f.Close()
 			res, err := k6.ImportResults(f, k6.ReadOptions{Source: args[0], SkipBad: skipBad})
@@ -143,12 +145,12 @@ nothing. A bad line stops the import, naming its line, unless --skip-bad.`,
 				if errors.As(err, &le) && !skipBad {
 					err = fmt.Errorf("%w (--skip-bad counts bad lines and goes on)", err)
 				}
-				return &exitError{code: exitInput, err: err}
+				return herr.WithExit(exitInput, err)
 			}
 			rep := res.Evaluate(scenarioOf(sc))
 			if summary, ok := reports.LookupRenderer("summary"); ok {
 				if err := summary.Render(stdout, rep); err != nil {
-					return &exitError{code: exitEnv, err: err}
+					return herr.WithExit(exitEnv, err)
 				}
 			}
 			fmt.Fprintf(stdout, "\n## Requests by kind (k6)\n\n| kind | requests | accepted | rejected | unknown | p50 | p99 | max |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
@@ -159,7 +161,7 @@ nothing. A bad line stops the import, naming its line, unless --skip-bad.`,
 					float64(h.ValueAtQuantile(50))/1000, float64(h.ValueAtQuantile(99))/1000, float64(h.Max())/1000)
 			}
 			if rep.ExitCode != exitPass {
-				return &exitError{code: rep.ExitCode}
+				return herr.Verdict(rep.ExitCode)
 			}
 			return nil
 		},

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/spf13/cobra"
 
 	"github.com/inplaylabs/inplay/platform/stack"
@@ -22,30 +24,22 @@ import (
 	"github.com/inplaylabs/inplay/scenarios"
 )
 
-// Exit codes: the contract in DESIGN.md.
+// Exit codes: herr's table, the contract in DESIGN.md.
 const (
-	exitPass    = 0
-	exitSLO     = 1
-	exitRecon   = 2
-	exitInput   = 3
-	exitEnv     = 4
-	exitInvalid = 5
+	exitPass    = herr.ExitPass
+	exitSLO     = herr.ExitSLO
+	exitRecon   = herr.ExitReconcile
+	exitInput   = herr.ExitInput
+	exitEnv     = herr.ExitEnv
+	exitInvalid = herr.ExitInvalid
 	// exitInterrupted: a signal (SIGINT, SIGTERM) stopped the command; a
 	// run still healed, cleaned up and reported what it had measured.
-	exitInterrupted = reports.ExitInterrupted
+	exitInterrupted = herr.ExitInterrupted
 )
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
-
-// exitError carries an exit code up through cobra.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -65,12 +59,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitPass
 	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintln(stderr, "inplay:", ee.err)
+	// A command's own errors are herr's, carrying their exit code; a
+	// verdict's (Verdict) says nothing the report does not.
+	var he *herr.Error
+	if errors.As(err, &he) {
+		if !herr.Silent(err) {
+			fmt.Fprintln(stderr, "inplay:", err)
 		}
-		return ee.code
+		return herr.ExitOf(err)
 	}
 	// cobra's own errors: unknown flags, wrong argument counts.
 	fmt.Fprintln(stderr, "inplay:", err)
@@ -86,11 +82,7 @@ platform, injects faults on the same clock, and gives one verdict: did the SLOs
 hold (` + metricNames() + `),
 and does the ledger reconcile end to end.
 
-Exit codes: 0 pass, 1 an SLO was breached, 2 reconciliation failed (wins over
-1 and 5), 3 bad input, 4 the environment is unusable, 5 invalid measurement
-(the load generator fell behind its schedule or a fault did not land), 130
-interrupted by SIGINT or SIGTERM (faults healed, the platform stopped, and what
-was measured until then reported).`,
+` + herr.Help(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -143,7 +135,7 @@ exits with the verdict's code.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sc, err := scenarios.LoadFile(args[0])
 			if err != nil {
-				return &exitError{code: exitInput, err: err}
+				return herr.WithExit(exitInput, err)
 			}
 			if out == "" {
 				out = filepath.Join("out", sc.Name)
@@ -155,7 +147,7 @@ exits with the verdict's code.`,
 			so.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 			shard, err := parseShard(shardFlag)
 			if err != nil {
-				return &exitError{code: exitInput, err: err}
+				return herr.WithExit(exitInput, err)
 			}
 			res, err := scenarios.Run(cmd.Context(), sc, scenarios.Options{Shard: shard,
 				OutDir: out, Stack: so, Keep: keep, Logger: so.Logger,
@@ -163,13 +155,13 @@ exits with the verdict's code.`,
 			})
 			if err != nil {
 				if cmd.Context().Err() != nil {
-					return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted before the replay started, so nothing was measured: %w", err)}
+					return herr.WithExit(exitInterrupted, fmt.Errorf("interrupted before the replay started, so nothing was measured: %w", err))
 				}
-				return &exitError{code: exitCodeOf(err), err: err}
+				return herr.WithExit(exitCodeOf(err), err)
 			}
 			if summary, ok := reports.LookupRenderer("summary"); ok {
 				if err := summary.Render(stdout, res.Report); err != nil {
-					return &exitError{code: exitEnv, err: err}
+					return herr.WithExit(exitEnv, err)
 				}
 			}
 			fmt.Fprintf(stdout, "\nreport: %s (with junit.xml, summary.md, report.html, journal.jsonl, ledger.jsonl and platform.log beside it)\n", filepath.Join(out, "report.json"))
@@ -180,7 +172,7 @@ exits with the verdict's code.`,
 			}
 			code := shrinkAfterRun(cmd.Context(), stdout, stderr, out, res.Report.ExitCode, sf, scenarios.Options{Stack: so, Logger: so.Logger})
 			if code != exitPass {
-				return &exitError{code: code}
+				return herr.Verdict(code)
 			}
 			return nil
 		},
@@ -207,7 +199,7 @@ func newValidateCmd(stdout io.Writer) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sc, err := scenarios.LoadFile(args[0])
 			if err != nil {
-				return &exitError{code: exitInput, err: err}
+				return herr.WithExit(exitInput, err)
 			}
 			faults := fmt.Sprintf("%d faults", len(sc.Faults))
 			if sc.Random != nil {
@@ -229,13 +221,7 @@ func metricNames() string {
 	return strings.Join(names, ", ")
 }
 
-// exitCodeOf maps a run that produced no verdict to its exit code.
-func exitCodeOf(err error) int {
-	var in *scenarios.InputError
-	if errors.As(err, &in) {
-		return exitInput
-	}
-	// Unavailable services, taken ports and failures mid-run all mean the
-	// environment could not give a verdict.
-	return exitEnv
-}
+// exitCodeOf maps a run that produced no verdict to its exit code: bad
+// input's, or the environment's for unavailable services, taken ports,
+// failures mid-run and anything unexpected (herr.ExitOf).
+func exitCodeOf(err error) int { return herr.ExitOf(err) }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/spf13/cobra"
 
 	"github.com/inplaylabs/inplay/replay"
@@ -48,20 +50,20 @@ Folders that are not the shards of one run are bad input (exit 3).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
-				return &exitError{code: exitInput, err: fmt.Errorf("merge: --out is required")}
+				return herr.WithExit(exitInput, fmt.Errorf("merge: --out is required"))
 			}
 			res, err := scenarios.MergeDirs(args, out)
 			if err != nil {
-				return &exitError{code: exitCodeOf(err), err: err}
+				return herr.WithExit(exitCodeOf(err), err)
 			}
 			if summary, ok := reports.LookupRenderer("summary"); ok {
 				if err := summary.Render(stdout, res.Report); err != nil {
-					return &exitError{code: exitEnv, err: err}
+					return herr.WithExit(exitEnv, err)
 				}
 			}
 			fmt.Fprintf(stdout, "\nreport: %s (merged from %d shards)\n", filepath.Join(out, "report.json"), len(args))
 			if code := res.Report.ExitCode; code != exitPass {
-				return &exitError{code: code}
+				return herr.Verdict(code)
 			}
 			return nil
 		},

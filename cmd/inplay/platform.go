@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/jackc/pgx/v5/pgxpool"
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
@@ -71,10 +73,10 @@ feed cannot be reached, or the API cannot listen.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := envDefaults(cmd.Flags()); err != nil {
-				return &exitError{code: exitInput, err: err}
+				return herr.WithExit(exitInput, err)
 			}
 			if err := pf.validate(); err != nil {
-				return &exitError{code: exitInput, err: err}
+				return herr.WithExit(exitInput, err)
 			}
 			return servePlatform(cmd.Context(), pf, stderr)
 		},
@@ -187,7 +189,7 @@ func servePlatform(ctx context.Context, pf platformFlags, stderr io.Writer) erro
 	envFail := func(format string, args ...any) error {
 		err := fmt.Errorf(format, args...)
 		log.Error("platform not started", "err", err)
-		return &exitError{code: exitEnv, err: err}
+		return herr.WithExit(exitEnv, err)
 	}
 
 	ropts, _ := goredis.ParseURL(pf.redisURL) // validated

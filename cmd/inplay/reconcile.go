@@ -11,6 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/spf13/cobra"
 
 	"github.com/inplaylabs/inplay/reports"
@@ -50,24 +52,24 @@ journal, ledger file), 4 a store cannot be reached.`,
 			}
 			res, err := scenarios.Recheck(cmd.Context(), o)
 			if err != nil {
-				return &exitError{code: exitCodeOf(err), err: err}
+				return herr.WithExit(exitCodeOf(err), err)
 			}
 			if asJSON {
 				enc := json.NewEncoder(stdout)
 				enc.SetIndent("", "  ")
 				if err := enc.Encode(res); err != nil {
-					return &exitError{code: exitEnv, err: err}
+					return herr.WithExit(exitEnv, err)
 				}
 			} else {
 				printInvariants(stdout, res.Invariants)
 			}
 			if out != "" {
 				if err := writeRecheck(out, res); err != nil {
-					return &exitError{code: exitInput, err: err}
+					return herr.WithExit(exitInput, err)
 				}
 			}
 			if res.ExitCode != exitPass {
-				return &exitError{code: res.ExitCode}
+				return herr.Verdict(res.ExitCode)
 			}
 			return nil
 		},

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -75,7 +77,7 @@ func newShrinkCmd(stdout, stderr io.Writer) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if sf.maxRuns < 1 {
-				return &exitError{code: exitInput, err: fmt.Errorf("--max-runs must be at least 1, not %d", sf.maxRuns)}
+				return herr.WithExit(exitInput, fmt.Errorf("--max-runs must be at least 1, not %d", sf.maxRuns))
 			}
 			level := slog.LevelWarn
 			if verbose {
@@ -84,7 +86,7 @@ func newShrinkCmd(stdout, stderr io.Writer) *cobra.Command {
 			so.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 			code, err := shrink(cmd.Context(), stdout, stderr, args[0], sf, scenarios.Options{Stack: so, Logger: so.Logger})
 			if code != exitPass {
-				return &exitError{code: code, err: err}
+				return herr.WithExit(code, err)
 			}
 			return nil
 		},
@@ -114,9 +116,8 @@ func shrink(ctx context.Context, stdout, stderr io.Writer, dir string, sf shrink
 			fmt.Fprintf(stderr, "shrink: run-%02d [%s]: exit %d, %s\n", r.N, strings.Join(r.Faults, ", "), r.ExitCode, outcome)
 		},
 	})
-	var in *scenarios.InputError
 	switch {
-	case errors.As(err, &in):
+	case herr.CodeOf(err) == herr.EINPUT:
 		return exitInput, err
 	case res == nil:
 		return exitEnv, err

@@ -86,20 +86,36 @@ func CodeOfExit(n int) (Code, bool) {
 	return EENV, false
 }
 
-// Help is the table as one paragraph, for a command's help.
+// Help is the table as one paragraph wrapped at 79 columns, for a
+// command's help.
 func Help() string {
 	parts := make([]string, len(table))
 	for i, r := range table {
 		parts[i] = fmt.Sprintf("%d %s", r.Exit, r.Meaning)
 	}
-	return "Exit codes: " + strings.Join(parts, "; ") + "."
+	var b strings.Builder
+	col := 0
+	for i, w := range strings.Fields("Exit codes: " + strings.Join(parts, "; ") + ".") {
+		switch {
+		case i == 0:
+		case col+1+len(w) > 79:
+			b.WriteByte('\n')
+			col = 0
+		default:
+			b.WriteByte(' ')
+			col++
+		}
+		b.WriteString(w)
+		col += len(w)
+	}
+	return b.String()
 }
 
 // Limits on how many problems an Error lists in its message: enough to fix
 // a file in one pass, not so many that a binary file floods the terminal.
 const (
 	MaxKept   = 1000 // problems a collector keeps (see Collect)
-	maxListed = 20   // problems Error() shows
+	MaxListed = 20   // problems Error() shows, then how many more
 )
 
 // Error is the harness's error.
@@ -111,9 +127,10 @@ type Error struct {
 	Err      error    // the cause, when there is one
 }
 
-// Error reads "SOURCE: PROBLEM" for one problem, "SOURCE: N problems:" and
-// a list for several (the first 20, then how many more), or the cause's
-// message when there are no problems.
+// Error reads "SOURCE: N problems:" and the list (the first 20, then how
+// many more), so a user sees at once how much there is to fix; the problem
+// alone when there is one and no source; or the cause's message when there
+// are no problems.
 func (e *Error) Error() string {
 	var b strings.Builder
 	total := len(e.Problems) + e.Omitted
@@ -128,10 +145,7 @@ func (e *Error) Error() string {
 			b.WriteString(e.Source + ": ")
 		}
 		b.WriteString(e.meaning())
-	case total == 1 && len(e.Problems) == 1 && !strings.Contains(e.Problems[0], "\n"):
-		if e.Source != "" {
-			b.WriteString(e.Source + ": ")
-		}
+	case total == 1 && e.Source == "" && len(e.Problems) == 1:
 		b.WriteString(e.Problems[0])
 	default:
 		if e.Source != "" {
@@ -143,14 +157,14 @@ func (e *Error) Error() string {
 		}
 		b.WriteString(":")
 		for i, p := range e.Problems {
-			if i == maxListed {
+			if i == MaxListed {
 				break
 			}
 			b.WriteString("\n  - ")
 			b.WriteString(p)
 		}
-		if total > maxListed {
-			fmt.Fprintf(&b, "\n  and %d more", total-maxListed)
+		if total > MaxListed {
+			fmt.Fprintf(&b, "\n  and %d more", total-MaxListed)
 		}
 	}
 	return b.String()
@@ -225,4 +239,14 @@ func ExitOf(err error) int { return CodeOf(err).Exit() }
 func Silent(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Err == nil && len(e.Problems) == 0 && e.Omitted == 0 && e.Source == ""
+}
+
+// WithExit gives err the code of exit code n (see Table), keeping err as
+// the cause; a nil err gives Verdict(n).
+func WithExit(n int, err error) error {
+	if err == nil {
+		return Verdict(n)
+	}
+	c, _ := CodeOfExit(n)
+	return &Error{Code: c, Err: err}
 }
