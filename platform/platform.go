@@ -110,6 +110,14 @@ const (
 	BetCashedOut BetStatus = "cashed_out"
 )
 
+// The statuses of a bet the ledger does not hold (yet): the API shows them
+// while a bet waits out its market's in-play delay, and after the delay
+// refused it.
+const (
+	BetPending  BetStatus = "pending"
+	BetRejected BetStatus = "rejected"
+)
+
 // Bet is a booked bet.
 type Bet struct {
 	ID        string
@@ -128,6 +136,11 @@ type Bet struct {
 	Payout    int64 // minor units credited to the player at settlement
 	PlacedAt  time.Time
 	SettledAt *time.Time
+
+	// Of a bet the ledger does not hold: DecideAt is when a pending bet's
+	// delay ends, and Rejection why a rejected one was refused.
+	DecideAt  time.Time
+	Rejection error
 }
 
 // Repeats reports whether req is a resend of the request that booked b:

@@ -395,6 +395,9 @@ func (e *Engine) worker(r *run, reqCtx context.Context, s *slot, work <-chan job
 		done := time.Now()
 		r.busy.Add(-1) // free the worker before journaling: journal I/O must not cause drops
 		entry.Outcome, entry.Code, entry.HTTPStatus, entry.Error = resp.Outcome, resp.Code, resp.HTTPStatus, resp.Err
+		if !resp.PendingAt.IsZero() {
+			entry.PendingUS = resp.PendingAt.Sub(r.start).Microseconds()
+		}
 		if entry.Outcome == "" {
 			entry.Outcome = OutcomeUnknown // a Target that says nothing has not said yes
 		}

@@ -48,7 +48,8 @@ type JournalEntry struct {
 	FeedSeq    int64    `json:"feed_seq,omitempty"`     // feed events: seq assigned by the feed server
 	IntendedUS int64    `json:"intended_us"`            // when the plan said to send it
 	SentUS     int64    `json:"sent_us,omitempty"`      // when it was actually sent; feed events: when handed to the feed server
-	DoneUS     int64    `json:"done_us,omitempty"`      // when the answer (or error) arrived
+	DoneUS     int64    `json:"done_us,omitempty"`      // when the answer (or error) arrived; a pending bet: its decision, read by following it
+	PendingUS  int64    `json:"pending_us,omitempty"`   // a pending bet: when the platform answered 202 pending
 	Outcome    Outcome  `json:"outcome"`                // see the Outcome constants
 	Code       string   `json:"code,omitempty"`         // platform error code, e.g. EPRICECHANGED
 	HTTPStatus int      `json:"http_status,omitempty"`  // HTTP status, when there was one
@@ -106,6 +107,7 @@ func appendJournalEntry(b []byte, e *JournalEntry) []byte {
 	b = strconv.AppendInt(b, e.IntendedUS, 10)
 	b = appendIntField(b, `,"sent_us":`, e.SentUS)
 	b = appendIntField(b, `,"done_us":`, e.DoneUS)
+	b = appendIntField(b, `,"pending_us":`, e.PendingUS)
 	b = append(b, `,"outcome":`...)
 	b = appendJSONString(b, string(e.Outcome))
 	b = appendStringField(b, `,"code":`, e.Code)

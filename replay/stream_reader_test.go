@@ -210,7 +210,7 @@ func FuzzCaptureReaderSkipBad(f *testing.F) {
 func TestAppendJournalEntryMatchesJSON(t *testing.T) {
 	entries := []JournalEntry{
 		{},
-		{Seq: 1, Kind: KindBet, ID: "b<1>&", Account: "a\u2028", Market: "m", Selection: "é", Odds: "2.5", Policy: "better", Stake: 100,
+		{Seq: 1, Kind: KindBet, ID: "b<1>&", Account: "a\u2028", Market: "m", Selection: "é", Odds: "2.5", Policy: "better", Stake: 100, PendingUS: 4,
 			Clone: 2, IntendedUS: 5, SentUS: 6, DoneUS: 9, Outcome: OutcomeRejected, Code: "EPRICECHANGED", HTTPStatus: 409, Error: "bad \"x\"\n\t\b\f\x01\xff"},
 		{Seq: 2, Kind: KindResult, Market: "m", Winners: []string{"home", "a\\b"}, FeedSeq: 7, Outcome: OutcomePublished, IntendedUS: -3},
 		{Seq: 3, Kind: KindDeposit, Amount: -1, Winners: []string{}, Outcome: OutcomeDropped},

@@ -29,6 +29,10 @@ type Response struct {
 	Code       string  // the platform's error code, e.g. EPRICECHANGED
 	HTTPStatus int     // 0 when no answer arrived
 	Err        string  // why the outcome is unknown or the rejection has no code
+	// PendingAt is when the platform answered 202 pending, for a bet it
+	// decides after its in-play delay; the other fields are then the
+	// decision's, read by following the bet (zero when it answered at once).
+	PendingAt time.Time
 }
 
 // DefaultRequestTimeout bounds one request of an HTTPTarget: past it, the
@@ -145,6 +149,7 @@ func (t *HTTPTarget) Send(ctx context.Context, ev Event) Response {
 	if err != nil {
 		return Response{Outcome: OutcomeRejected, Code: "EINVALID", Err: err.Error()}
 	}
+	parent := ctx // the caller's, for following a pending bet
 	if t.ackLoss != nil {
 		ctx = withEventID(ctx, ev.ID)
 	}
@@ -168,6 +173,10 @@ func (t *HTTPTarget) Send(ctx context.Context, ev Event) Response {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
 
 	r := Response{HTTPStatus: resp.StatusCode, Outcome: OutcomeOfStatus(resp.StatusCode)}
+	if resp.StatusCode == http.StatusAccepted && ev.Kind == KindBet {
+		// Pending: not a decision yet. Follow the bet to its end.
+		return t.follow(parent, ev.ID, raw)
+	}
 	if r.Outcome == OutcomeAccepted {
 		return r
 	}
@@ -187,6 +196,99 @@ func (t *HTTPTarget) Send(ctx context.Context, ev Event) Response {
 		r.Err = fmt.Sprintf("HTTP %d, reading the body: %v", resp.StatusCode, readErr)
 	}
 	return r
+}
+
+// Following a pending bet (docs/api.md, "Pending bets"): the first read
+// when its delay should have ended, then every pollInterval, within the
+// request timeout counted from the delay's end.
+const (
+	pollInterval = 20 * time.Millisecond
+	maxDecideIn  = time.Minute // the longest delay a platform may announce
+)
+
+// betState is GET /v1/bets/{id}'s body, as far as following reads it.
+type betState struct {
+	Status     string `json:"status"`
+	DecideInMS *int64 `json:"decide_in_ms"`
+	Code       string `json:"code"`
+	Message    string `json:"message"`
+}
+
+// decideIn is how long the platform said a pending bet's delay still runs.
+func (b betState) decideIn() time.Duration {
+	if b.DecideInMS == nil || *b.DecideInMS < 0 {
+		return 0
+	}
+	return min(time.Duration(*b.DecideInMS)*time.Millisecond, maxDecideIn)
+}
+
+// follow reads pending bet id until it is decided: booked (accepted, or
+// already settled) is accepted, rejected is rejected with its code, and no
+// decision within the timeout past the delay's end is unknown. An answer
+// that is not a decision (a 404 while its record is rebuilt, a 5xx, a
+// transport error) is read again, since the bet may still be decided.
+func (t *HTTPTarget) follow(ctx context.Context, id string, first []byte) Response {
+	r := Response{PendingAt: time.Now(), HTTPStatus: http.StatusAccepted}
+	var st betState
+	_ = json.Unmarshal(first, &st)
+	budget := st.decideIn() + t.timeout
+	if t.timeout <= 0 {
+		budget = st.decideIn() + DefaultRequestTimeout
+	}
+	// The follow has a deadline of its own, from now, and none of ctx's
+	// values: the caller's request trace (the engine's send time) and
+	// deadline were the POST's. ctx ending still ends it.
+	fctx, cancel := context.WithTimeout(context.Background(), budget)
+	defer cancel()
+	defer context.AfterFunc(ctx, cancel)()
+	ctx = fctx
+	wait := st.decideIn()
+	last := "no answer"
+	for {
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			r.Outcome, r.Err = OutcomeUnknown, fmt.Sprintf("timeout: pending bet %s not decided within %s (last read: %s)", id, budget, last)
+			return r
+		case <-timer.C:
+		}
+		wait = pollInterval
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.base+"/v1/bets/"+url.PathEscape(id), nil)
+		if err != nil {
+			r.Outcome, r.Err = OutcomeUnknown, err.Error()
+			return r
+		}
+		resp, err := t.client.Do(req)
+		if err != nil {
+			last = transportError(err)
+			continue
+		}
+		raw, readErr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+		resp.Body.Close()
+		st = betState{}
+		if resp.StatusCode != http.StatusOK || readErr != nil || json.Unmarshal(raw, &st) != nil {
+			last = fmt.Sprintf("HTTP %d %s", resp.StatusCode, truncate(raw, 200))
+			continue
+		}
+		switch st.Status {
+		case "pending":
+			wait = max(st.decideIn(), pollInterval)
+			last = "pending"
+		case "rejected":
+			r.Outcome, r.Code, r.HTTPStatus, r.Err = OutcomeRejected, st.Code, resp.StatusCode, ""
+			if st.Code == "" {
+				r.Err = "rejected without an error code: " + st.Message
+			}
+			return r
+		case "accepted", "won", "lost", "void", "cashed_out":
+			r.Outcome, r.HTTPStatus = OutcomeAccepted, resp.StatusCode
+			return r
+		default:
+			last = fmt.Sprintf("status %q", st.Status)
+		}
+	}
 }
 
 // transportError names a transport failure, telling timeouts apart.

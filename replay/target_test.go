@@ -3,12 +3,14 @@ package replay
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -160,3 +162,51 @@ func TestHTTPTargetFailures(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A bet answered 202 pending is followed (GET /v1/bets/{id}) to its
+// decision: the response is the decision's, with when it went pending.
+func TestHTTPTargetFollowsPendingBets(t *testing.T) {
+	var gets atomic.Int64
+	decision := `{"status":"accepted","odds":"2.1"}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.Method == "POST":
+			w.WriteHeader(http.StatusAccepted)
+			fmt.Fprint(w, `{"id":"b-1","status":"pending","odds":null,"decide_in_ms":30}`)
+		case gets.Add(1) == 1:
+			fmt.Fprint(w, `{"id":"b-1","status":"pending","decide_in_ms":0}`)
+		default:
+			fmt.Fprint(w, decision)
+		}
+	}))
+	defer srv.Close()
+	ev := Event{Kind: KindBet, Account: "a1", ID: "b-1", Market: "m1", Selection: "home", Odds: "2", Stake: 1}
+	for _, tt := range []struct {
+		decision string
+		outcome  Outcome
+		code     string
+	}{
+		{`{"status":"accepted","odds":"2.1"}`, OutcomeAccepted, ""},
+		{`{"status":"won"}`, OutcomeAccepted, ""},
+		{`{"status":"rejected","code":"EPRICECHANGED","message":"moved"}`, OutcomeRejected, "EPRICECHANGED"},
+	} {
+		gets.Store(0)
+		decision = tt.decision
+		start := time.Now()
+		resp := NewHTTPTarget(srv.URL).Send(context.Background(), ev)
+		if resp.Outcome != tt.outcome || resp.Code != tt.code || resp.PendingAt.IsZero() || resp.PendingAt.Before(start) {
+			t.Errorf("%s: Send = %+v; want %s %q, pending at set", tt.decision, resp, tt.outcome, tt.code)
+		}
+		if took := time.Since(start); took < 30*time.Millisecond || gets.Load() < 2 {
+			t.Errorf("%s: decided after %s and %d reads; want the announced delay waited, then reads until decided", tt.decision, took, gets.Load())
+		}
+	}
+	// Never decided: unknown once the timeout past the delay has run out.
+	gets.Store(0)
+	decision = `{"status":"pending","decide_in_ms":0}`
+	resp := NewHTTPTarget(srv.URL, RequestTimeout(100*time.Millisecond)).Send(context.Background(), ev)
+	if resp.Outcome != OutcomeUnknown || !strings.Contains(resp.Err, "not decided") {
+		t.Errorf("never decided: %+v", resp)
+	}
+}

@@ -18,6 +18,19 @@ type HotState struct {
 	Built bool `json:"built"`
 	// Markets holds every market the hot state knows, by id.
 	Markets map[string]HotMarket `json:"markets"`
+	// Bets holds every bet the hot state keeps outside the ledger (pending
+	// its in-play delay, or refused by it), by id.
+	Bets map[string]HotBet `json:"bets,omitempty"`
+}
+
+// HotBet is a bet the hot state keeps outside the ledger.
+type HotBet struct {
+	// Status is pending (its delay not yet decided) or rejected.
+	Status string `json:"status"`
+	// Code is a rejected bet's error code.
+	Code string `json:"code,omitempty"`
+	// Key names where it lives, for witnesses ("P pending:ID" in Redis).
+	Key string `json:"key"`
 }
 
 // HotMarket is one market in the hot state.

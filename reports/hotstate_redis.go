@@ -70,7 +70,37 @@ func (s *redisHotState) HotState(ctx context.Context) (*HotState, error) {
 			hs.Markets[strings.TrimPrefix(k, s.prefix+"market:")] = m
 		}
 	}
+	if hs.Bets, err = s.bets(ctx); err != nil {
+		return nil, err
+	}
 	return hs, nil
+}
+
+// bets reads every pending:ID hash: the bets pending their in-play delay
+// or refused by it.
+func (s *redisHotState) bets(ctx context.Context) (map[string]HotBet, error) {
+	out := map[string]HotBet{}
+	it := s.client.Scan(ctx, 0, escapeGlob(s.prefix)+"pending:*", scanBatch).Iterator()
+	for it.Next(ctx) {
+		k := it.Val()
+		f, err := s.client.HMGet(ctx, k, "status", "code").Result()
+		if err != nil {
+			return nil, fmt.Errorf("hot state: read %s: %w", k, err)
+		}
+		status, _ := f[0].(string)
+		if status == "" {
+			continue // gone since the scan
+		}
+		code, _ := f[1].(string)
+		out[strings.TrimPrefix(k, s.prefix+"pending:")] = HotBet{Status: status, Code: code, Key: k}
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("hot state: scan pending bets: %w", err)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
 }
 
 // escapeGlob escapes what SCAN's MATCH reads as a pattern, so that a

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,6 +65,8 @@ func TestRedisHotState(t *testing.T) {
 	must(client.HSet(ctx, prefix+"quote:m1", "home", "2.1", "away", "3.4").Err())
 	must(client.HSet(ctx, prefix+"market:m2", "status", "suspended").Err()) // restored from the ledger: no seq
 	must(client.HSet(ctx, other+"market:m3", "status", "open").Err())
+	must(client.HSet(ctx, prefix+"pending:b-1", "status", "pending", "account", "a1").Err())
+	must(client.HSet(ctx, prefix+"pending:b-2", "status", "rejected", "code", "EPRICECHANGED").Err())
 	must(client.HSet(ctx, prefix[:len(prefix)-1]+"*market:m4", "status", "open").Err())
 	t.Cleanup(func() { client.Del(context.Background(), prefix[:len(prefix)-1]+"*market:m4") })
 
@@ -74,6 +77,9 @@ func TestRedisHotState(t *testing.T) {
 	want := &HotState{Built: true, Markets: map[string]HotMarket{
 		"m1": {Status: "settled", Seq: 41, Key: prefix + "market:m1", Quoted: 2},
 		"m2": {Status: "suspended", Key: prefix + "market:m2"},
+	}, Bets: map[string]HotBet{
+		"b-1": {Status: "pending", Key: prefix + "pending:b-1"},
+		"b-2": {Status: "rejected", Code: "EPRICECHANGED", Key: prefix + "pending:b-2"},
 	}}
 	if !reflect.DeepEqual(hs, want) {
 		t.Fatalf("read %+v\nwant %+v", hs, want)
@@ -92,5 +98,35 @@ func TestRedisHotStateUnreachable(t *testing.T) {
 	defer client.Close()
 	if hs, err := NewRedisHotState(client, "p:").HotState(context.Background()); err == nil {
 		t.Fatalf("read %+v from nothing", hs)
+	}
+}
+
+// Bets kept outside the ledger: none may still be pending once traffic
+// stopped, and none refused by its delay may be booked.
+func TestHotStateBets(t *testing.T) {
+	_, l := fixture()
+	hs := &HotState{Built: true, Markets: map[string]HotMarket{}}
+	for _, m := range l.Markets {
+		hs.Markets[m.ID] = HotMarket{Status: m.Status, Key: "P market:" + m.ID}
+	}
+	if inv := CheckHotState(l, hs); !inv.Pass {
+		t.Fatalf("the fixture's hot state fails: %+v", inv)
+	}
+	for _, tt := range []struct {
+		bet  HotBet
+		id   string
+		pass bool
+		why  string
+	}{
+		{HotBet{Status: "rejected", Code: "EPRICECHANGED"}, "b5", true, ""},
+		{HotBet{Status: "pending"}, "b8", false, "still pending its in-play delay"},
+		{HotBet{Status: "rejected", Code: "EPRICECHANGED"}, "b1", false, "rejected (EPRICECHANGED) in the hot state"},
+	} {
+		tt.bet.Key = "P pending:" + tt.id
+		hs.Bets = map[string]HotBet{tt.id: tt.bet}
+		inv := CheckHotState(l, hs)
+		if inv.Pass != tt.pass || (!tt.pass && (len(inv.Witnesses) != 1 || inv.Witnesses[0].IDs[0] != tt.id || !strings.Contains(inv.Witnesses[0].Why, tt.why))) {
+			t.Errorf("%s %+v: %+v", tt.id, tt.bet, inv)
+		}
 	}
 }

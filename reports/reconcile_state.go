@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -231,5 +232,24 @@ func hotStateCheck(l *Ledger, hs *HotState, c *check) {
 				id, h.Status, h.Key), id, h.Key)
 		}
 	}
-	c.inv.Note = fmt.Sprintf("%d markets in the ledger, %d in the hot state", len(inLedger), len(hs.Markets))
+	// Bets outside the ledger: once traffic stops, none may still wait on
+	// its delay, and none refused by it may be booked.
+	booked := map[string]bool{}
+	for _, bet := range l.Bets {
+		booked[bet.ID] = true
+	}
+	bets := slices.Sorted(maps.Keys(hs.Bets))
+	for _, id := range bets {
+		h := hs.Bets[id]
+		c.looked(1)
+		switch {
+		case h.Status == "pending":
+			c.violated(fmt.Sprintf("bet %s is still pending its in-play delay in the hot state (%s) after traffic stopped: nothing decided it", id, h.Key), id, h.Key)
+		case h.Status == "rejected" && booked[id]:
+			c.violated(fmt.Sprintf("bet %s is rejected (%s) in the hot state (%s) but booked in the ledger", id, h.Code, h.Key), id, h.Key)
+		case h.Status != "rejected":
+			c.violated(fmt.Sprintf("bet %s has status %q in the hot state (%s), neither pending nor rejected", id, h.Status, h.Key), id, h.Key)
+		}
+	}
+	c.inv.Note = fmt.Sprintf("%d markets in the ledger, %d in the hot state; %d bets kept outside the ledger", len(inLedger), len(hs.Markets), len(bets))
 }

@@ -73,8 +73,12 @@ type RefPlatformConfig struct {
 	// (betting.Service.FeedDelay); InPlayDelay is kept for markets the feed
 	// says nothing of.
 	BetDelayFromFeed bool
-	MaxStake         int64        // 0 = no limit
-	Logger           *slog.Logger // nil = discard
+	// HoldBets holds a bet's request open for its delay, answering with
+	// the decision, instead of answering 202 pending at once and deciding
+	// in the background (docs/api.md, "Pending bets").
+	HoldBets bool
+	MaxStake int64        // 0 = no limit
+	Logger   *slog.Logger // nil = discard
 	// Listen is the API's address; "" = 127.0.0.1:0 (a free loopback port).
 	Listen string
 	// Listener, when set, is served instead of listening on Listen: the
@@ -132,6 +136,7 @@ type RefPlatform struct {
 	server  *http.Server
 	pool    *pgxpool.Pool
 	ledger  *postgres.Store
+	bets    *betting.Service
 	redis   *goredis.Client
 	pipe    *redis.AutoPipeline
 	log     *slog.Logger
@@ -214,7 +219,11 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 		return nil, fmt.Errorf("reference platform: hot state: %w", err)
 	}
 	bets := &betting.Service{Ledger: ledger, Quotes: quotes, Limits: risk.Limits{MaxStake: cfg.MaxStake}, Delay: cfg.InPlayDelay,
-		FeedDelay: cfg.BetDelayFromFeed}
+		FeedDelay: cfg.BetDelayFromFeed, Log: log.With("component", "betting")}
+	if !cfg.HoldBets {
+		bets.Pending = redis.NewPendingStore(p.redis, cfg.KeyPrefix)
+	}
+	p.bets = bets
 	p.hub = pricing.NewHub(pricing.HubConfig{StaleAfter: cfg.QuoteStaleAfter, Encode: phttp.EncodeQuote})
 	// A platform started again (after a kill, a restart) finds its quotes in
 	// Redis; the hub starts from them, so its first pushes are whole.
@@ -291,8 +300,15 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 		return nil, fmt.Errorf("reference platform: feed at %s not connected after %d attempts: %w",
 			cfg.FeedURL, st.DialErrors, startCtx.Err())
 	}
+	// Bets an earlier run of the platform left pending (stopped or killed
+	// before their delay ended) are decided now that the prices are in.
+	if n, err := bets.Resume(startCtx); err != nil {
+		return nil, fmt.Errorf("reference platform: resume pending bets: %w", err)
+	} else if n > 0 {
+		log.Warn("deciding bets an earlier run left pending", "bets", n)
+	}
 	log.Info("reference platform started", "url", p.url, "feed", cfg.FeedURL,
-		"in_play_delay", cfg.InPlayDelay, "bet_delay_from_feed", cfg.BetDelayFromFeed, "max_stake", cfg.MaxStake)
+		"in_play_delay", cfg.InPlayDelay, "bet_delay_from_feed", cfg.BetDelayFromFeed, "hold_bets", cfg.HoldBets, "max_stake", cfg.MaxStake)
 	ok = true
 	return p, nil
 }
@@ -361,6 +377,15 @@ func (p *RefPlatform) Close() error {
 			}
 			cancel()
 			<-p.serveDone
+		}
+		if p.bets != nil {
+			// Decisions under way finish while the stores are up; a bet
+			// whose delay has not ended stays pending for the next start.
+			ctx, cancel := context.WithTimeout(context.Background(), p.grace)
+			if err := p.bets.Close(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("finish pending bets: %w", err))
+			}
+			cancel()
 		}
 		if p.stopFeed != nil {
 			p.stopFeed()

@@ -57,6 +57,7 @@ type refLauncher struct {
 type PlatformSettings struct {
 	InPlayDelay      time.Duration
 	BetDelayFromFeed bool // platform.in_play_delay: feed
+	HoldBets         bool // platform.hold_bets
 	MaxStake         int64
 }
 
@@ -96,6 +97,7 @@ func (l *refLauncher) Start(ctx context.Context, w Wiring) (System, error) {
 		"--feed-url", w.FeedURL,
 		"--in-play-delay", l.cfg.InPlayDelay.String(),
 		"--bet-delay-from-feed=" + strconv.FormatBool(l.cfg.BetDelayFromFeed),
+		"--hold-bets=" + strconv.FormatBool(l.cfg.HoldBets),
 		"--max-stake", strconv.FormatInt(l.cfg.MaxStake, 10),
 		"--shutdown-timeout", (platformStopGrace - 2*time.Second).String(),
 		"--log-level", "info",

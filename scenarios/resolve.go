@@ -38,7 +38,10 @@ type Scenario struct {
 	// BetDelayFromFeed is platform.in_play_delay: feed, each market's
 	// delay as its feed announces it (in the replay's time).
 	BetDelayFromFeed bool
-	MaxStake         int64
+	// HoldBets is platform.hold_bets: the platform holds a bet's request
+	// for its delay instead of answering 202 pending.
+	HoldBets bool
+	MaxStake int64
 
 	// Faults is the plan as written; Random, when set, is drawn for each
 	// run by Plan.
@@ -189,6 +192,7 @@ func (s *Spec) resolve() (*Scenario, []error) {
 			sc.InPlayDelay = d
 		}
 	}
+	sc.HoldBets = s.Platform.HoldBets
 	if s.Platform.MaxStake < 0 {
 		errs = append(errs, errAt("platform.max_stake", "must not be negative (0 = no limit), not %d", s.Platform.MaxStake))
 	}

@@ -254,7 +254,7 @@ func (r *runner) link(ctx context.Context) error {
 			}
 		}
 		r.launcher = &refLauncher{binary: bin, log: r.platLog, extraArgs: r.opts.PlatformArgs,
-			cfg: PlatformSettings{InPlayDelay: r.sc.InPlayDelay, BetDelayFromFeed: r.sc.BetDelayFromFeed, MaxStake: r.sc.MaxStake}}
+			cfg: PlatformSettings{InPlayDelay: r.sc.InPlayDelay, BetDelayFromFeed: r.sc.BetDelayFromFeed, HoldBets: r.sc.HoldBets, MaxStake: r.sc.MaxStake}}
 	}
 	r.defer_(func(context.Context) { r.launcher.Close() })
 	up, err := r.launcher.Prepare(ctx)

@@ -90,6 +90,7 @@ type GenerateSpec struct {
 // PlatformSpec holds reference-platform settings, in wall time.
 type PlatformSpec struct {
 	InPlayDelay string `yaml:"in_play_delay"`
+	HoldBets    bool   `yaml:"hold_bets"`
 	MaxStake    int64  `yaml:"max_stake"`
 }
 

@@ -37,6 +37,7 @@ type platformFlags struct {
 	feedURL          string
 	inPlayDelay      time.Duration
 	betDelayFromFeed bool
+	holdBets         bool
 	maxStake         int64
 	quoteStaleAfter  time.Duration
 	shutdownTimeout  time.Duration
@@ -89,6 +90,7 @@ feed cannot be reached, or the API cannot listen.`,
 	f.StringVar(&pf.redisPrefix, "redis-prefix", "inplay:", "prefix of every Redis key the platform writes")
 	f.StringVar(&pf.feedURL, "feed-url", "", "base URL of the feed server to subscribe to, e.g. http://127.0.0.1:9000 (required)")
 	f.DurationVar(&pf.inPlayDelay, "in-play-delay", 0, "in-play bet delay: how long a bet waits before it is checked again and booked (0: none)")
+	f.BoolVar(&pf.holdBets, "hold-bets", false, "hold a bet's request open for its in-play delay and answer the decision, instead of 202 pending at once")
 	f.BoolVar(&pf.betDelayFromFeed, "bet-delay-from-feed", false, "each market's bet delay is the feed's: its bet_delay_ms while in play, none pre-match; --in-play-delay is kept for markets the feed says neither of")
 	f.Int64Var(&pf.maxStake, "max-stake", 0, "largest stake one bet may have, in minor units (0: no limit)")
 	f.DurationVar(&pf.quoteStaleAfter, "quote-stale-after", 10*time.Second, "a quote is flagged delayed when its market's newest feed update is older than this")
@@ -239,6 +241,7 @@ func servePlatform(ctx context.Context, pf platformFlags, stderr io.Writer) erro
 		FeedURL:          pf.feedURL,
 		InPlayDelay:      pf.inPlayDelay,
 		BetDelayFromFeed: pf.betDelayFromFeed,
+		HoldBets:         pf.holdBets,
 		MaxStake:         pf.maxStake,
 		Logger:           log,
 		Listener:         ln,

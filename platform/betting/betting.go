@@ -6,6 +6,8 @@ package betting
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/inplaylabs/inplay/platform"
@@ -30,6 +32,34 @@ type Service struct {
 	// play, and none while it says pre-match, where a bet is decided at
 	// once. A market the feed has said neither of keeps Delay.
 	FeedDelay bool
+	// Pending, when set, makes a bet with a delay pending: PlaceBet
+	// answers at once with the bet pending (kept in Pending), the delay
+	// runs in the background, and the bet ends accepted (in the ledger) or
+	// rejected (in Pending), readable through FindBet all along. nil holds
+	// PlaceBet for the delay, so the request stays open until the decision.
+	Pending PendingStore
+	// Log, when set, is told of decisions that could not be recorded.
+	Log *slog.Logger
+
+	wg      sync.WaitGroup
+	closing chan struct{}
+	once    sync.Once
+}
+
+// PendingStore keeps the bets waiting out their delay, and those the delay
+// refused (platform/redis.PendingStore).
+type PendingStore interface {
+	// PutPending records bet (status pending, DecideAt set); when its id has
+	// a record already, it returns that one and created false.
+	PutPending(ctx context.Context, bet platform.Bet) (stored *platform.Bet, created bool, err error)
+	// Pending returns bet id's record (pending or rejected): ENOTFOUND when
+	// there is none.
+	Pending(ctx context.Context, id string) (*platform.Bet, error)
+	// ResolvePending records the decision: nil (accepted: the ledger holds
+	// the bet) forgets the record; an error marks it rejected.
+	ResolvePending(ctx context.Context, id string, rejection error) error
+	// ListPending returns every bet still pending.
+	ListPending(ctx context.Context) ([]*platform.Bet, error)
 }
 
 var _ platform.BetService = (*Service)(nil)
@@ -54,7 +84,11 @@ func (s *Service) PlaceBet(ctx context.Context, req platform.BetRequest) (*platf
 	if err != nil {
 		return s.orBooked(ctx, req, err)
 	}
-	if delay := s.delayFor(p); delay > 0 {
+	delay := s.delayFor(p)
+	if delay > 0 && s.Pending != nil {
+		return s.placePending(ctx, req, delay)
+	}
+	if delay > 0 {
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
@@ -79,6 +113,10 @@ func (s *Service) PlaceBet(ctx context.Context, req platform.BetRequest) (*platf
 // must not be told "refused" about a bet that may be booked.
 func (s *Service) orBooked(ctx context.Context, req platform.BetRequest, refusal error) (*platform.Bet, bool, error) {
 	booked, err := s.Ledger.Bet(ctx, req.ID)
+	if platform.ErrorCode(err) == platform.ENOTFOUND && s.Pending != nil {
+		// Nor must it hide a bet pending (or refused) under the id.
+		booked, err = s.Pending.Pending(ctx, req.ID)
+	}
 	switch platform.ErrorCode(err) {
 	case "":
 		if !booked.Repeats(req) {
@@ -118,10 +156,155 @@ func (s *Service) delayFor(p *platform.Price) time.Duration {
 	return s.Delay
 }
 
-// FindBet implements platform.BetService.
+// FindBet implements platform.BetService: the ledger's bet, else a bet
+// pending or rejected by its delay (with Pending set).
 func (s *Service) FindBet(ctx context.Context, id string) (*platform.Bet, error) {
 	if err := platform.ValidateID("bet id", id); err != nil {
 		return nil, err
 	}
-	return s.Ledger.Bet(ctx, id)
+	b, err := s.Ledger.Bet(ctx, id)
+	if s.Pending == nil || platform.ErrorCode(err) != platform.ENOTFOUND {
+		return b, err
+	}
+	// The ledger first: a bet accepted at the end of its delay is booked
+	// before its record is forgotten, so it is never missed in between.
+	return s.Pending.Pending(ctx, id)
+}
+
+// placePending answers a bet that must wait out delay at once, as pending,
+// and decides it in the background. A bet already booked is answered as
+// booked; one already pending, or refused by its delay, as its record says
+// (a resend does not start a second delay); another request under the id
+// is ECONFLICT.
+func (s *Service) placePending(ctx context.Context, req platform.BetRequest, delay time.Duration) (*platform.Bet, bool, error) {
+	booked, err := s.Ledger.Bet(ctx, req.ID)
+	switch platform.ErrorCode(err) {
+	case "":
+		if !booked.Repeats(req) {
+			return nil, false, platform.ConflictingBet(booked)
+		}
+		return booked, false, nil
+	case platform.ENOTFOUND:
+	default:
+		return nil, false, err
+	}
+	now := time.Now()
+	bet := platform.Bet{ID: req.ID, Account: req.Account, Market: req.Market, Selection: req.Selection,
+		Stake: req.Stake, RequestedOdds: req.Odds, Policy: req.Policy.OrDefault(), Status: platform.BetPending,
+		PlacedAt: now, DecideAt: now.Add(delay)}
+	stored, created, err := s.Pending.PutPending(ctx, bet)
+	if err != nil {
+		return nil, false, err
+	}
+	if !created {
+		if !stored.Repeats(req) {
+			return nil, false, platform.ConflictingBet(stored)
+		}
+		return stored, false, nil
+	}
+	s.decideLater(*stored)
+	return stored, true, nil
+}
+
+// decideLater decides bet when its delay ends, in the background.
+func (s *Service) decideLater(bet platform.Bet) {
+	s.once.Do(func() { s.closing = make(chan struct{}) })
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTimer(time.Until(bet.DecideAt))
+		defer t.Stop()
+		select {
+		case <-s.closing:
+			return // left pending: the next start decides it (Resume)
+		case <-t.C:
+		}
+		s.decide(bet)
+	}()
+}
+
+// decide books bet if its market and price still allow it, and records
+// the decision. A store failure is retried, bounded: booking is idempotent
+// by id, so a retry never books twice; a bet still undecided after that
+// stays pending for the next start.
+func (s *Service) decide(bet platform.Bet) {
+	ctx := context.Background()
+	req := platform.BetRequest{ID: bet.ID, Account: bet.Account, Market: bet.Market, Selection: bet.Selection,
+		Stake: bet.Stake, Odds: bet.RequestedOdds, Policy: bet.Policy}
+	for attempt := range decideAttempts {
+		if attempt > 0 {
+			select {
+			case <-s.closing:
+				return
+			case <-time.After(decideRetry):
+			}
+		}
+		_, odds, err := s.price(ctx, req)
+		if err == nil {
+			_, _, err = s.Ledger.PlaceBet(ctx, platform.Bet{
+				ID: req.ID, Account: req.Account, Market: req.Market, Selection: req.Selection,
+				Stake: req.Stake, RequestedOdds: req.Odds, Odds: odds, Policy: req.Policy.OrDefault(),
+			})
+		}
+		switch code := platform.ErrorCode(err); {
+		case code == platform.EINTERNAL || code == platform.EUNAVAILABLE:
+			continue
+		case code == "":
+			err = nil
+		}
+		if rerr := s.Pending.ResolvePending(ctx, bet.ID, err); rerr != nil {
+			if s.Log != nil {
+				s.Log.Error("a pending bet's decision could not be recorded; it stays pending", "bet", bet.ID, "decision", err, "err", rerr)
+			}
+		}
+		return
+	}
+	if s.Log != nil {
+		s.Log.Error("a pending bet could not be decided; it stays pending", "bet", bet.ID, "attempts", decideAttempts)
+	}
+}
+
+// Bounds on deciding a pending bet while its stores fail.
+const (
+	decideAttempts = 20
+	decideRetry    = 500 * time.Millisecond
+)
+
+// Resume decides the bets left pending by an earlier run of the platform
+// (stopped or killed before their delay ended): those whose delay is over
+// at once, the others when it ends.
+func (s *Service) Resume(ctx context.Context) (int, error) {
+	if s.Pending == nil {
+		return 0, nil
+	}
+	bets, err := s.Pending.ListPending(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, b := range bets {
+		s.decideLater(*b)
+	}
+	return len(bets), nil
+}
+
+// Close stops deciding: bets whose delay has not ended stay pending, for
+// Resume. It waits, until ctx ends, for decisions already under way.
+func (s *Service) Close(ctx context.Context) error {
+	s.once.Do(func() { s.closing = make(chan struct{}) })
+	select {
+	case <-s.closing:
+	default:
+		close(s.closing)
+	}
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

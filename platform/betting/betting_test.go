@@ -286,3 +286,108 @@ func TestFeedDelay(t *testing.T) {
 		})
 	}
 }
+
+// TestPendingBets: with a PendingStore, a bet with a delay is answered at
+// once as pending, readable as pending during its delay, and ends accepted
+// (in the ledger, its record forgotten) or rejected (its record saying
+// why); a resend never starts a second delay.
+func TestPendingBets(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	addr, prefix := pgtest.RedisPrefix(t)
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, dbURL, addr, prefix, 2*time.Second)
+		client := goredis.NewClient(&goredis.Options{Addr: addr})
+		t.Cleanup(func() { client.Close() })
+		pending := redis.NewPendingStore(client, prefix)
+		w.svc.Pending = pending
+		ctx := context.Background()
+		w.deposit("a1", 1000)
+		w.odds("m1", "home", "2.1")
+		w.odds("m2", "home", "2.1")
+
+		// b-1 will be accepted; b-2 refused: its market suspends in the delay.
+		for _, id := range []string{"b-1", "b-2"} {
+			market := map[string]string{"b-1": "m1", "b-2": "m2"}[id]
+			b, created, err := w.svc.PlaceBet(ctx, req(id, market, "home", 100, 20000))
+			if err != nil || !created || b.Status != platform.BetPending || !b.DecideAt.Equal(time.Now().Add(2*time.Second)) {
+				t.Fatalf("PlaceBet %s = %+v, %v, %v; want pending, created, deciding in 2s", id, b, created, err)
+			}
+		}
+		// A resend during the delay: the same pending bet, no second delay.
+		if b, created, err := w.svc.PlaceBet(ctx, req("b-1", "m1", "home", 100, 20000)); err != nil || created || b.Status != platform.BetPending {
+			t.Fatalf("resend = %+v, %v, %v", b, created, err)
+		}
+		// Another request under a pending id.
+		if _, _, err := w.svc.PlaceBet(ctx, req("b-1", "m1", "home", 101, 20000)); platform.ErrorCode(err) != platform.ECONFLICT {
+			t.Fatalf("conflicting resend: %v", err)
+		}
+		time.Sleep(time.Second)
+		if b, err := w.svc.FindBet(ctx, "b-1"); err != nil || b.Status != platform.BetPending {
+			t.Fatalf("FindBet during the delay = %+v, %v", b, err)
+		}
+		w.status("m2", platform.MarketSuspended)
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+
+		b1, err := w.svc.FindBet(ctx, "b-1")
+		if err != nil || b1.Status != platform.BetAccepted || b1.Odds != 21000 {
+			t.Fatalf("b-1 after its delay = %+v, %v; want accepted at 2.1", b1, err)
+		}
+		if _, err := pending.Pending(ctx, "b-1"); platform.ErrorCode(err) != platform.ENOTFOUND {
+			t.Errorf("b-1's record outlived its booking: %v", err)
+		}
+		b2, err := w.svc.FindBet(ctx, "b-2")
+		if err != nil || b2.Status != platform.BetRejected || platform.ErrorCode(b2.Rejection) != platform.EMARKETSUSPENDED {
+			t.Fatalf("b-2 after its delay = %+v, %v; want rejected EMARKETSUSPENDED", b2, err)
+		}
+		// A resend of the refused bet gets the same decision, not a new delay.
+		if b, created, err := w.svc.PlaceBet(ctx, req("b-2", "m2", "home", 100, 20000)); err != nil || created || b.Status != platform.BetRejected {
+			t.Fatalf("resend of a refused bet = %+v, %v, %v", b, created, err)
+		}
+		if n := w.bets(); n != 1 {
+			t.Fatalf("%d bets booked, want 1", n)
+		}
+		if err := w.svc.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestPendingBetsResume: a platform stopped during a bet's delay leaves it
+// pending; the next one decides it when it starts.
+func TestPendingBetsResume(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	addr, prefix := pgtest.RedisPrefix(t)
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, dbURL, addr, prefix, 5*time.Second)
+		client := goredis.NewClient(&goredis.Options{Addr: addr})
+		t.Cleanup(func() { client.Close() })
+		w.svc.Pending = redis.NewPendingStore(client, prefix)
+		ctx := context.Background()
+		w.deposit("a1", 1000)
+		w.odds("m1", "home", "2.1")
+		if _, _, err := w.svc.PlaceBet(ctx, req("b-1", "m1", "home", 100, 20000)); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.svc.Close(ctx); err != nil { // stopped before the delay ends
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if n := w.bets(); n != 0 {
+			t.Fatalf("a closed service booked %d bets", n)
+		}
+		next := &betting.Service{Ledger: w.ledger, Quotes: w.quotes, Limits: risk.Limits{MaxStake: 5000}, Delay: 5 * time.Second,
+			Pending: redis.NewPendingStore(client, prefix)}
+		if n, err := next.Resume(ctx); err != nil || n != 1 {
+			t.Fatalf("Resume = %d, %v; want 1", n, err)
+		}
+		synctest.Wait()
+		if b, err := next.FindBet(ctx, "b-1"); err != nil || b.Status != platform.BetAccepted {
+			t.Fatalf("after Resume: %+v, %v", b, err)
+		}
+		if err := next.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

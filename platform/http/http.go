@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -53,7 +54,8 @@ type HealthCheck struct {
 // BetObserver is told the outcome of every POST /v1/bets (the metrics).
 type BetObserver interface {
 	// ObserveBet records one bet request. outcome is accepted (booked now),
-	// repeated (a resend of a booked bet), rejected (any code but
+	// pending (waiting out its in-play delay: decided later), repeated (a
+	// resend of a booked or pending bet), rejected (any code but
 	// EINTERNAL) or failed (EINTERNAL); code is the error code, "" unless
 	// rejected or failed; took is how long the platform took to answer.
 	ObserveBet(outcome, code string, took time.Duration)
@@ -62,6 +64,7 @@ type BetObserver interface {
 // The outcomes BetObserver is told.
 const (
 	BetAccepted = "accepted"
+	BetPending  = "pending"
 	BetRepeated = "repeated"
 	BetRejected = "rejected"
 	BetFailed   = "failed"
@@ -282,24 +285,36 @@ func decodeTransfer(r io.Reader, account string) (platform.TransferRequest, erro
 
 // betJSON is a bet as the API shows it.
 type betJSON struct {
-	ID            string        `json:"id"`
-	Account       string        `json:"account"`
-	Market        string        `json:"market"`
-	Selection     string        `json:"selection"`
-	Stake         int64         `json:"stake"`
-	RequestedOdds platform.Odds `json:"requested_odds"`
-	Odds          platform.Odds `json:"odds"`
-	Policy        string        `json:"policy"`
-	Status        string        `json:"status"`
-	Payout        int64         `json:"payout"`
-	PlacedAt      time.Time     `json:"placed_at"`
-	SettledAt     *time.Time    `json:"settled_at"`
+	ID            string         `json:"id"`
+	Account       string         `json:"account"`
+	Market        string         `json:"market"`
+	Selection     string         `json:"selection"`
+	Stake         int64          `json:"stake"`
+	RequestedOdds platform.Odds  `json:"requested_odds"`
+	Odds          *platform.Odds `json:"odds"` // null until the bet is booked
+	Policy        string         `json:"policy"`
+	Status        string         `json:"status"`
+	Payout        int64          `json:"payout"`
+	PlacedAt      time.Time      `json:"placed_at"`
+	SettledAt     *time.Time     `json:"settled_at"`
+	// A pending bet: how long until its delay ends; a rejected one: why.
+	DecideInMS *int64 `json:"decide_in_ms,omitempty"`
+	Code       string `json:"code,omitempty"`
+	Message    string `json:"message,omitempty"`
 }
 
 func toBetJSON(b *platform.Bet) betJSON {
-	return betJSON{ID: b.ID, Account: b.Account, Market: b.Market, Selection: b.Selection, Stake: b.Stake,
-		RequestedOdds: b.RequestedOdds, Odds: b.Odds, Policy: string(b.Policy.OrDefault()), Status: string(b.Status), Payout: b.Payout,
+	j := betJSON{ID: b.ID, Account: b.Account, Market: b.Market, Selection: b.Selection, Stake: b.Stake,
+		RequestedOdds: b.RequestedOdds, Odds: bookedOdds(b), Policy: string(b.Policy.OrDefault()), Status: string(b.Status), Payout: b.Payout,
 		PlacedAt: b.PlacedAt.UTC(), SettledAt: utc(b.SettledAt)}
+	switch b.Status {
+	case platform.BetPending:
+		ms := max(time.Until(b.DecideAt), 0).Milliseconds()
+		j.DecideInMS = &ms
+	case platform.BetRejected:
+		j.Code, j.Message = platform.ErrorCode(b.Rejection), platform.ErrorMessage(b.Rejection)
+	}
+	return j
 }
 
 func utc(t *time.Time) *time.Time {
@@ -320,6 +335,10 @@ func createdStatus(created bool) int {
 func (s *Server) placeBet(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	bet, created, err := s.placeBetBody(r.Context(), http.MaxBytesReader(w, r.Body, MaxBodyBytes+1))
+	if err == nil && bet.Status == platform.BetRejected {
+		// A resend of a bet its delay refused: the same refusal.
+		err, created = bet.Rejection, false
+	}
 	if s.observer != nil {
 		outcome, code := BetAccepted, platform.ErrorCode(err)
 		switch {
@@ -329,6 +348,8 @@ func (s *Server) placeBet(w http.ResponseWriter, r *http.Request) {
 			outcome = BetRejected
 		case !created:
 			outcome = BetRepeated
+		case bet.Status == platform.BetPending:
+			outcome = BetPending
 		}
 		s.observer.ObserveBet(outcome, code, time.Since(start))
 	}
@@ -336,7 +357,14 @@ func (s *Server) placeBet(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, createdStatus(created), toBetJSON(bet))
+	status := createdStatus(created)
+	if bet.Status == platform.BetPending {
+		// Accepted for a decision, not yet decided: GET /v1/bets/{id}
+		// follows it (docs/api.md, "Pending bets").
+		status = http.StatusAccepted
+		w.Header().Set("Location", "/v1/bets/"+url.PathEscape(bet.ID))
+	}
+	writeJSON(w, status, toBetJSON(bet))
 }
 
 func (s *Server) placeBetBody(ctx context.Context, body io.Reader) (*platform.Bet, bool, error) {
@@ -438,4 +466,14 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// bookedOdds is a booked bet's accepted odds; nil for a pending or rejected
+// one, which has none.
+func bookedOdds(b *platform.Bet) *platform.Odds {
+	if b.Status == platform.BetPending || b.Status == platform.BetRejected {
+		return nil
+	}
+	o := b.Odds
+	return &o
 }

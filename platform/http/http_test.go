@@ -243,3 +243,62 @@ func TestErrorStatusCoversEveryCode(t *testing.T) {
 		})
 	}
 }
+
+// TestPendingBetOverHTTP: with a delay and a pending store, POST /v1/bets
+// answers 202 pending with where to follow it, GET shows it pending, then
+// booked; a bet its delay refuses reads as rejected with the code.
+func TestPendingBetOverHTTP(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ledger := postgres.NewStore(pool)
+	client, prefix := pgtest.NewRedis(t)
+	quotes := redis.NewQuoteStore(client, prefix)
+	bets := &betting.Service{Ledger: ledger, Quotes: quotes, Limits: risk.Limits{MaxStake: 100000},
+		Delay: 300 * time.Millisecond, Pending: redis.NewPendingStore(client, prefix)}
+	t.Cleanup(func() { bets.Close(context.Background()) })
+	srv := httptest.NewServer(phttp.NewServer(bets, &cashier.Service{Ledger: ledger}, nil))
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	for _, m := range []string{"m1", "m2"} {
+		if _, err := quotes.SetOdds(ctx, m, []platform.Selection{{ID: "home", Odds: 21000}}, 1, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if status, _ := call(t, "POST", srv.URL+"/v1/accounts/a1/deposits", `{"id":"d-1","amount":10000}`); status != 201 {
+		t.Fatalf("deposit: %d", status)
+	}
+	status, body := call(t, "POST", srv.URL+"/v1/bets", `{"id":"b-1","account":"a1","market":"m1","selection":"home","odds":"2","stake":500}`)
+	if status != 202 || body["status"] != "pending" || body["odds"] != nil || body["decide_in_ms"] == nil {
+		t.Fatalf("POST = %d %v; want 202 pending, no odds yet, decide_in_ms", status, body)
+	}
+	if status, body := call(t, "POST", srv.URL+"/v1/bets", `{"id":"b-2","account":"a1","market":"m2","selection":"home","odds":"2","stake":500}`); status != 202 {
+		t.Fatalf("POST b-2 = %d %v", status, body)
+	}
+	if status, body := call(t, "GET", srv.URL+"/v1/bets/b-1", ""); status != 200 || body["status"] != "pending" {
+		t.Fatalf("GET during the delay = %d %v", status, body)
+	}
+	if _, err := quotes.SetStatus(ctx, "m2", platform.MarketSuspended, 2, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, b1 := call(t, "GET", srv.URL+"/v1/bets/b-1", "")
+		_, b2 := call(t, "GET", srv.URL+"/v1/bets/b-2", "")
+		if b1["status"] == "accepted" && b2["status"] == "rejected" {
+			if b1["odds"] != "2.1" || b2["code"] != platform.EMARKETSUSPENDED {
+				t.Fatalf("decided: %v / %v", b1, b2)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not decided in 5s: %v / %v", b1, b2)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Resends: the booked bet as booked (200), the refused one refused.
+	if status, body := call(t, "POST", srv.URL+"/v1/bets", `{"id":"b-1","account":"a1","market":"m1","selection":"home","odds":"2","stake":500}`); status != 200 || body["status"] != "accepted" {
+		t.Fatalf("resend of b-1 = %d %v", status, body)
+	}
+	if status, body := call(t, "POST", srv.URL+"/v1/bets", `{"id":"b-2","account":"a1","market":"m2","selection":"home","odds":"2","stake":500}`); status != 422 || body["code"] != platform.EMARKETSUSPENDED {
+		t.Fatalf("resend of b-2 = %d %v", status, body)
+	}
+}
