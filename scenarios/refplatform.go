@@ -244,7 +244,7 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 	stores := []phttp.HealthCheck{{Name: "postgres", Ping: ledger.Ping}, {Name: "redis", Ping: quotes.Ping}}
 	p.ready = append(stores, phttp.HealthCheck{Name: "feed", Ping: p.feedLive})
 	api := phttp.New(phttp.Config{
-		Bets: bets, Accounts: &cashier.Service{Ledger: ledger}, Logger: log.With("component", "api"),
+		Bets: bets, Cashouts: bets, Accounts: &cashier.Service{Ledger: ledger}, Logger: log.With("component", "api"),
 		Health: stores, Ready: p.ready, Quotes: p.quotes, Metrics: p.metrics.Handler(), Observer: p.metrics,
 	})
 

@@ -30,6 +30,10 @@ type Service struct {
 	// play, and none while it says pre-match, where a bet is decided at
 	// once. A market the feed has said neither of keeps Delay.
 	FeedDelay bool
+	// CashoutMargin is what a cash-out offer keeps back from the bet's
+	// fair value at the current price, in basis points (1/10000); 0, the
+	// default, offers the fair value (docs/api.md, "Cash-out").
+	CashoutMargin int64
 }
 
 var _ platform.BetService = (*Service)(nil)

@@ -31,6 +31,7 @@ var statuses = map[string]int{
 	platform.EMARKETSUSPENDED: http.StatusUnprocessableEntity,
 	platform.EFUNDS:           http.StatusUnprocessableEntity,
 	platform.ELIMIT:           http.StatusUnprocessableEntity,
+	platform.EBETCLOSED:       http.StatusUnprocessableEntity,
 	platform.EUNAVAILABLE:     http.StatusServiceUnavailable,
 	platform.EINTERNAL:        http.StatusInternalServerError,
 }
@@ -82,11 +83,15 @@ type Config struct {
 	Metrics http.Handler
 	// Observer is told of every bet request; nil = none.
 	Observer BetObserver
+	// Cashouts serves POST /v1/bets/{id}/cashout; nil = Bets when it is a
+	// platform.CashoutService too, else the route answers 404.
+	Cashouts platform.CashoutService
 }
 
 // Server routes the API to the platform's services.
 type Server struct {
 	bets     platform.BetService
+	cashouts platform.CashoutService
 	accounts platform.AccountService
 	checks   []HealthCheck
 	ready    []HealthCheck
@@ -114,6 +119,12 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /v1/accounts/{account}", s.getAccount)
 	s.mux.HandleFunc("POST /v1/bets", s.placeBet)
 	s.mux.HandleFunc("GET /v1/bets/{id}", s.getBet)
+	if s.cashouts = cfg.Cashouts; s.cashouts == nil {
+		s.cashouts, _ = cfg.Bets.(platform.CashoutService)
+	}
+	if s.cashouts != nil {
+		s.mux.HandleFunc("POST /v1/bets/{id}/cashout", s.cashout)
+	}
 	s.mux.HandleFunc("GET /healthz", s.health)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	if cfg.Quotes != nil {
@@ -278,6 +289,58 @@ func decodeTransfer(r io.Reader, account string) (platform.TransferRequest, erro
 		return platform.TransferRequest{}, err
 	}
 	return req, nil
+}
+
+// cashoutBody is POST /v1/bets/{id}/cashout.
+type cashoutBody struct {
+	ID     *string `json:"id"`
+	Amount *int64  `json:"amount"`
+}
+
+// decodeCashout decodes and validates a cash-out request body for bet.
+func decodeCashout(r io.Reader, bet string) (platform.CashoutRequest, error) {
+	var b cashoutBody
+	if err := decode(r, &b); err != nil {
+		return platform.CashoutRequest{}, err
+	}
+	var absent []string
+	if b.ID == nil {
+		absent = append(absent, "id")
+	}
+	if b.Amount == nil {
+		absent = append(absent, "amount")
+	}
+	if err := missing(absent); err != nil {
+		return platform.CashoutRequest{}, err
+	}
+	req := platform.CashoutRequest{ID: *b.ID, Bet: bet, Amount: *b.Amount}
+	if err := req.Validate(); err != nil {
+		return platform.CashoutRequest{}, err
+	}
+	return req, nil
+}
+
+// cashoutJSON is a cash-out as the API shows it: the cash-out and its bet
+// as it is after it.
+type cashoutJSON struct {
+	ID        string    `json:"id"`
+	Amount    int64     `json:"amount"`
+	CreatedAt time.Time `json:"created_at"`
+	Bet       betJSON   `json:"bet"`
+}
+
+func (s *Server) cashout(w http.ResponseWriter, r *http.Request) {
+	req, err := decodeCashout(http.MaxBytesReader(w, r.Body, MaxBodyBytes+1), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	bet, c, created, err := s.cashouts.Cashout(r.Context(), req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, createdStatus(created), cashoutJSON{ID: c.ID, Amount: c.Amount, CreatedAt: c.CreatedAt.UTC(), Bet: toBetJSON(bet)})
 }
 
 // betJSON is a bet as the API shows it.
