@@ -171,7 +171,8 @@ func (b *books) moneyMismatch(t Transaction, reqs []replay.JournalEntry) string 
 // exactly once and as asked. A bet has one ledger row matching the request
 // and one stake transaction taking its stake from its account; a deposit or
 // withdrawal has one transaction moving its amount; a cash-out left its bet
-// cashed out by one cash-out transaction.
+// cashed out by one cash-out transaction, paying at least the amount the
+// bettor accepted.
 func (b *books) acknowledgedBooked(c *check) {
 	for j, id := range b.order[replay.KindBet] {
 		b.pin(id, b.orderSlot[replay.KindBet][j])
@@ -245,6 +246,9 @@ func (b *books) acknowledgedBooked(c *check) {
 			var problems []string
 			if rows := b.betsOf(e.Bet); len(rows) != 1 || rows[0].Status != BetCashedOut {
 				problems = append(problems, fmt.Sprintf("bet %s is not cashed out in the ledger", e.Bet))
+			} else if rows[0].Payout < e.Amount {
+				// The bettor accepted Amount; a platform may pay more, never less.
+				problems = append(problems, fmt.Sprintf("bet %s was paid %d, less than the %d accepted", e.Bet, rows[0].Payout, e.Amount))
 			}
 			if len(txs) != 1 {
 				problems = append(problems, fmt.Sprintf("bet %s has %d cash-out transactions, not 1", e.Bet, len(txs)))

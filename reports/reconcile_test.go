@@ -307,6 +307,14 @@ func TestReconcileViolations(t *testing.T) {
 			b := bet(l, "b9")
 			b.Status, b.Payout, b.SettledAt = BetAccepted, 0, nil
 		}, []string{InvAcknowledgedBooked}, InvAcknowledgedBooked, []string{"c1", "b9"}},
+		// An acknowledged cash-out that paid less than the amount accepted.
+		{"acknowledged cash-out paid less", func(j *[]replay.JournalEntry, l *Ledger) {
+			for i := range *j {
+				if (*j)[i].ID == "c1" {
+					(*j)[i].Amount = 151
+				}
+			}
+		}, []string{InvAcknowledgedBooked}, InvAcknowledgedBooked, []string{"c1", "b9"}},
 		// A rejected deposit that was booked all the same.
 		{"rejected deposit booked", func(j *[]replay.JournalEntry, l *Ledger) {
 			book(l, TxDeposit, "d3", "cash", -999, "a2", 999)
