@@ -3,11 +3,23 @@ package http_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/inplaylabs/inplay/platform"
+	"github.com/inplaylabs/inplay/platform/betting"
+	"github.com/inplaylabs/inplay/platform/cashier"
+	phttp "github.com/inplaylabs/inplay/platform/http"
+	"github.com/inplaylabs/inplay/platform/postgres"
+	"github.com/inplaylabs/inplay/platform/postgres/pgtest"
+	"github.com/inplaylabs/inplay/platform/prometheus"
+	"github.com/inplaylabs/inplay/platform/redis"
+	"github.com/inplaylabs/inplay/platform/risk"
 )
 
 // TestCashoutAPI drives POST /v1/bets/{id}/cashout over real stores: each
@@ -180,5 +192,58 @@ func TestCashoutAPIConcurrent(t *testing.T) {
 	if payout < 1900 || payout != credited || cashouts != 1 || unbalanced != 0 || drift != 0 {
 		t.Fatalf("payout %d, credited %d, %d cash-out rows, %d unbalanced transactions, %d balances off their postings",
 			payout, credited, cashouts, unbalanced, drift)
+	}
+}
+
+// TestCashoutMetrics: /metrics counts cash-out requests by outcome and
+// code, apart from bets.
+func TestCashoutMetrics(t *testing.T) {
+	pool := pgtest.NewPool(t)
+	ledger := postgres.NewStore(pool)
+	client, prefix := pgtest.NewRedis(t)
+	quotes := redis.NewQuoteStore(client, prefix)
+	m := prometheus.New()
+	bets := &betting.Service{Ledger: ledger, Quotes: quotes, Limits: risk.Limits{MaxStake: 100000}}
+	srv := httptest.NewServer(phttp.New(phttp.Config{Bets: bets, Cashouts: bets, Accounts: &cashier.Service{Ledger: ledger},
+		Metrics: m.Handler(), Observer: m}))
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	if _, err := quotes.SetOdds(ctx, "m1", []platform.Selection{{ID: "home", Odds: 20000}}, 1, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []struct {
+		path, body string
+		status     int
+	}{
+		{"/v1/accounts/a1/deposits", `{"id":"d-1","amount":10000}`, 201},
+		{"/v1/bets", `{"id":"b-1","account":"a1","market":"m1","selection":"home","odds":"2","stake":1000}`, 201},
+		{"/v1/bets/b-1/cashout", `{"id":"c-1","amount":1000}`, 201},
+		{"/v1/bets/b-1/cashout", `{"id":"c-1","amount":1000}`, 200},
+		{"/v1/bets/b-1/cashout", `{"id":"c-2","amount":1000}`, 422},
+		{"/v1/bets/b-1/cashout", `{"id":"c-3"}`, 400},
+	} {
+		if status, body := call(t, "POST", srv.URL+r.path, r.body); status != r.status {
+			t.Fatalf("%s %s: %d %v, want %d", r.path, r.body, status, body, r.status)
+		}
+	}
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	text, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		`inplay_cashouts_total{code="",outcome="accepted"} 1`,
+		`inplay_cashouts_total{code="",outcome="repeated"} 1`,
+		`inplay_cashouts_total{code="EBETCLOSED",outcome="rejected"} 1`,
+		`inplay_cashouts_total{code="EINVALID",outcome="rejected"} 1`,
+		`inplay_bets_total{code="",outcome="accepted"} 1`,
+	} {
+		if !strings.Contains(string(text), line+"\n") {
+			t.Errorf("/metrics has no line %s", line)
+		}
 	}
 }

@@ -60,6 +60,14 @@ type BetObserver interface {
 	ObserveBet(outcome, code string, took time.Duration)
 }
 
+// CashoutObserver is told the outcome of every POST /v1/bets/{id}/cashout:
+// an optional ability of a Config's Observer.
+type CashoutObserver interface {
+	// ObserveCashout records one cash-out request, with the outcomes and
+	// codes of BetObserver.
+	ObserveCashout(outcome, code string)
+}
+
 // The outcomes BetObserver is told.
 const (
 	BetAccepted = "accepted"
@@ -81,7 +89,8 @@ type Config struct {
 	Quotes http.Handler
 	// Metrics serves GET /metrics; nil = 404.
 	Metrics http.Handler
-	// Observer is told of every bet request; nil = none.
+	// Observer is told of every bet request, and of every cash-out
+	// request when it is a CashoutObserver too; nil = none.
 	Observer BetObserver
 	// Cashouts serves POST /v1/bets/{id}/cashout; nil = Bets when it is a
 	// platform.CashoutService too, else the route answers 404.
@@ -96,6 +105,7 @@ type Server struct {
 	checks   []HealthCheck
 	ready    []HealthCheck
 	observer BetObserver
+	cashObs  CashoutObserver
 	log      *slog.Logger
 	mux      *http.ServeMux
 }
@@ -122,6 +132,7 @@ func New(cfg Config) *Server {
 	if s.cashouts = cfg.Cashouts; s.cashouts == nil {
 		s.cashouts, _ = cfg.Bets.(platform.CashoutService)
 	}
+	s.cashObs, _ = cfg.Observer.(CashoutObserver)
 	if s.cashouts != nil {
 		s.mux.HandleFunc("POST /v1/bets/{id}/cashout", s.cashout)
 	}
@@ -330,17 +341,38 @@ type cashoutJSON struct {
 }
 
 func (s *Server) cashout(w http.ResponseWriter, r *http.Request) {
-	req, err := decodeCashout(http.MaxBytesReader(w, r.Body, MaxBodyBytes+1), r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	bet, c, created, err := s.cashoutBody(r.Context(), http.MaxBytesReader(w, r.Body, MaxBodyBytes+1), r.PathValue("id"))
+	if s.cashObs != nil {
+		s.cashObs.ObserveCashout(outcomeOf(created, err))
 	}
-	bet, c, created, err := s.cashouts.Cashout(r.Context(), req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, createdStatus(created), cashoutJSON{ID: c.ID, Amount: c.Amount, CreatedAt: c.CreatedAt.UTC(), Bet: toBetJSON(bet)})
+}
+
+func (s *Server) cashoutBody(ctx context.Context, body io.Reader, bet string) (*platform.Bet, *platform.Cashout, bool, error) {
+	req, err := decodeCashout(body, bet)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return s.cashouts.Cashout(ctx, req)
+}
+
+// outcomeOf is the outcome and code an observer is told of a request that
+// created something (or repeated it) or failed with err.
+func outcomeOf(created bool, err error) (outcome, code string) {
+	outcome, code = BetAccepted, platform.ErrorCode(err)
+	switch {
+	case code == platform.EINTERNAL:
+		outcome = BetFailed
+	case code != "":
+		outcome = BetRejected
+	case !created:
+		outcome = BetRepeated
+	}
+	return outcome, code
 }
 
 // betJSON is a bet as the API shows it.
@@ -384,15 +416,7 @@ func (s *Server) placeBet(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	bet, created, err := s.placeBetBody(r.Context(), http.MaxBytesReader(w, r.Body, MaxBodyBytes+1))
 	if s.observer != nil {
-		outcome, code := BetAccepted, platform.ErrorCode(err)
-		switch {
-		case code == platform.EINTERNAL:
-			outcome = BetFailed
-		case code != "":
-			outcome = BetRejected
-		case !created:
-			outcome = BetRepeated
-		}
+		outcome, code := outcomeOf(created, err)
 		s.observer.ObserveBet(outcome, code, time.Since(start))
 	}
 	if err != nil {
