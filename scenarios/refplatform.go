@@ -73,8 +73,12 @@ type RefPlatformConfig struct {
 	// (betting.Service.FeedDelay); InPlayDelay is kept for markets the feed
 	// says nothing of.
 	BetDelayFromFeed bool
-	MaxStake         int64        // 0 = no limit
-	Logger           *slog.Logger // nil = discard
+	MaxStake         int64 // 0 = no limit
+	// CashoutMarginBP is what a cash-out offer keeps back from the bet's
+	// fair value, in basis points (betting.Service.CashoutMargin); 0 to
+	// 10000.
+	CashoutMarginBP int64
+	Logger          *slog.Logger // nil = discard
 	// Listen is the API's address; "" = 127.0.0.1:0 (a free loopback port).
 	Listen string
 	// Listener, when set, is served instead of listening on Listen: the
@@ -109,6 +113,9 @@ func (c RefPlatformConfig) validate() error {
 	}
 	if c.MaxStake < 0 {
 		errs = append(errs, fmt.Errorf("MaxStake must not be negative, not %d", c.MaxStake))
+	}
+	if c.CashoutMarginBP < 0 || c.CashoutMarginBP > 10000 {
+		errs = append(errs, fmt.Errorf("CashoutMarginBP must be 0 to 10000, not %d", c.CashoutMarginBP))
 	}
 	if c.QuoteStaleAfter < 0 {
 		errs = append(errs, fmt.Errorf("QuoteStaleAfter must not be negative, not %s", c.QuoteStaleAfter))
@@ -214,7 +221,7 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 		return nil, fmt.Errorf("reference platform: hot state: %w", err)
 	}
 	bets := &betting.Service{Ledger: ledger, Quotes: quotes, Limits: risk.Limits{MaxStake: cfg.MaxStake}, Delay: cfg.InPlayDelay,
-		FeedDelay: cfg.BetDelayFromFeed}
+		FeedDelay: cfg.BetDelayFromFeed, CashoutMargin: cfg.CashoutMarginBP}
 	p.hub = pricing.NewHub(pricing.HubConfig{StaleAfter: cfg.QuoteStaleAfter, Encode: phttp.EncodeQuote})
 	// A platform started again (after a kill, a restart) finds its quotes in
 	// Redis; the hub starts from them, so its first pushes are whole.
