@@ -65,3 +65,44 @@ func TestConflictingBetNamesTheBookedContent(t *testing.T) {
 		t.Fatalf("message = %q, want %q", got, want)
 	}
 }
+
+func TestCashoutRequest(t *testing.T) {
+	ok := platform.CashoutRequest{ID: "c-1", Bet: "b-1", Amount: 750}
+	tests := []struct {
+		name   string
+		modify func(*platform.CashoutRequest)
+		valid  bool
+	}{
+		// A complete request.
+		{"ok", func(*platform.CashoutRequest) {}, true},
+		// Both ids are required and sane.
+		{"no id", func(r *platform.CashoutRequest) { r.ID = "" }, false},
+		{"no bet", func(r *platform.CashoutRequest) { r.Bet = "" }, false},
+		{"space in bet", func(r *platform.CashoutRequest) { r.Bet = "b 1" }, false},
+		// The amount is positive and bounded.
+		{"zero amount", func(r *platform.CashoutRequest) { r.Amount = 0 }, false},
+		{"huge amount", func(r *platform.CashoutRequest) { r.Amount = platform.MaxAmount + 1 }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ok
+			tt.modify(&r)
+			if err := r.Validate(); (err == nil) != tt.valid || (err != nil && platform.ErrorCode(err) != platform.EINVALID) {
+				t.Fatalf("Validate() = %v, want valid=%v", err, tt.valid)
+			}
+		})
+	}
+	// A resend repeats id, bet and amount; anything else conflicts.
+	booked := &platform.Cashout{ID: "c-1", Bet: "b-1", Amount: 750}
+	if !booked.Repeats(ok) {
+		t.Error("the same request is not a resend")
+	}
+	for _, r := range []platform.CashoutRequest{{ID: "c-1", Bet: "b-2", Amount: 750}, {ID: "c-1", Bet: "b-1", Amount: 751}} {
+		if booked.Repeats(r) {
+			t.Errorf("%+v counts as a resend of %+v", r, booked)
+		}
+	}
+	if platform.ErrorCode(platform.ConflictingCashout(booked)) != platform.ECONFLICT {
+		t.Error("ConflictingCashout is not ECONFLICT")
+	}
+}

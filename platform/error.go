@@ -16,12 +16,13 @@ const (
 	EMARKETSUSPENDED = "EMARKETSUSPENDED" // the market is not open for bets
 	EFUNDS           = "EFUNDS"           // the balance does not cover the stake or withdrawal
 	ELIMIT           = "ELIMIT"           // the stake is above the platform's limit
+	EBETCLOSED       = "EBETCLOSED"       // the bet is no longer open: settled, void or cashed out
 	EUNAVAILABLE     = "EUNAVAILABLE"     // a dependency (a store, the feed) is not ready; try again later
 	EINTERNAL        = "EINTERNAL"        // anything else
 )
 
 // Codes lists every error code, in a stable order.
-var Codes = []string{EINVALID, ENOTFOUND, ECONFLICT, EPRICECHANGED, EMARKETSUSPENDED, EFUNDS, ELIMIT, EUNAVAILABLE, EINTERNAL}
+var Codes = []string{EINVALID, ENOTFOUND, ECONFLICT, EPRICECHANGED, EMARKETSUSPENDED, EFUNDS, ELIMIT, EBETCLOSED, EUNAVAILABLE, EINTERNAL}
 
 // Error is the platform's one error type: a code from the closed set and a
 // message meant for the caller. It deliberately carries no HTTP status; the

@@ -171,7 +171,8 @@ func (b *books) moneyMismatch(t Transaction, reqs []replay.JournalEntry) string 
 // exactly once and as asked. A bet has one ledger row matching the request
 // and one stake transaction taking its stake from its account; a deposit or
 // withdrawal has one transaction moving its amount; a cash-out left its bet
-// cashed out by one cash-out transaction.
+// cashed out by one cash-out transaction, paying at least the amount the
+// bettor accepted.
 func (b *books) acknowledgedBooked(c *check) {
 	for j, id := range b.order[replay.KindBet] {
 		b.pin(id, b.orderSlot[replay.KindBet][j])
@@ -245,6 +246,9 @@ func (b *books) acknowledgedBooked(c *check) {
 			var problems []string
 			if rows := b.betsOf(e.Bet); len(rows) != 1 || rows[0].Status != BetCashedOut {
 				problems = append(problems, fmt.Sprintf("bet %s is not cashed out in the ledger", e.Bet))
+			} else if rows[0].Payout < e.Amount {
+				// The bettor accepted Amount; a platform may pay more, never less.
+				problems = append(problems, fmt.Sprintf("bet %s was paid %d, less than the %d accepted", e.Bet, rows[0].Payout, e.Amount))
 			}
 			if len(txs) != 1 {
 				problems = append(problems, fmt.Sprintf("bet %s has %d cash-out transactions, not 1", e.Bet, len(txs)))
@@ -273,7 +277,8 @@ var betTxKinds = []string{TxStake, TxSettle, TxVoid, TxCashout}
 
 // rejectedNoPostings: a rejected request took no effect. A rejected bet
 // has no ledger row and no transaction; a rejected deposit or withdrawal
-// has no transaction. An id that was also accepted, or left unknown, by
+// has no transaction; a rejected cash-out left its bet with no cash-out
+// transaction. An id that was also accepted, or left unknown, by
 // another request (a retry, or the same id reused) may legitimately be
 // present; its content is checked by the invariants for those outcomes.
 func (b *books) rejectedNoPostings(c *check) {
@@ -320,7 +325,52 @@ func (b *books) rejectedNoPostings(c *check) {
 				k, id, code, rows, len(txs)), capIDs(witness)...)
 		}
 	}
-	c.inv.Note = fmt.Sprintf("%d rejected ids; %d of them were also accepted or unknown under the same id", rejected, retried)
+	// A rejected cash-out left its bet as it was: no cash-out transaction,
+	// unless some cash-out of that bet, under any id, was accepted or left
+	// unknown (a resend refused after its twin went through, or a second
+	// cash-out refused because the first had closed the bet).
+	var mayEnd map[string]bool // bets an accepted or unknown cash-out names
+	for j, id := range b.order[replay.KindCashout] {
+		b.pin(id, b.orderSlot[replay.KindCashout][j])
+		for _, e := range b.sent(replay.KindCashout, id) {
+			if e.Outcome == replay.OutcomeAccepted || e.Outcome == replay.OutcomeUnknown {
+				if mayEnd == nil {
+					mayEnd = map[string]bool{}
+				}
+				mayEnd[e.Bet] = true
+			}
+		}
+	}
+	for j, id := range b.order[replay.KindCashout] {
+		b.pin(id, b.orderSlot[replay.KindCashout][j])
+		var rej *replay.JournalEntry
+		for _, e := range b.sent(replay.KindCashout, id) {
+			if e.Outcome == replay.OutcomeRejected {
+				rej = &e
+				break
+			}
+		}
+		if rej == nil {
+			continue
+		}
+		c.looked(1)
+		rejected++
+		if mayEnd[rej.Bet] {
+			retried++
+			continue
+		}
+		txs := b.refs(rej.Bet, TxCashout)
+		if len(txs) == 0 {
+			continue
+		}
+		code := rej.Code
+		if code == "" {
+			code = fmt.Sprintf("HTTP %d", rej.HTTPStatus)
+		}
+		c.violated(fmt.Sprintf("cash-out %s was rejected (%s) and no other cash-out of bet %s went through, but the bet has %d cash-out transaction(s)",
+			id, code, rej.Bet, len(txs)), capIDs(append([]string{id, rej.Bet}, txIDs(txs)...))...)
+	}
+	c.inv.Note = fmt.Sprintf("%d rejected ids; %d of them were also accepted or unknown under the same id (for a cash-out: of the same bet)", rejected, retried)
 }
 
 // unknownResolved: every request with an unknown outcome resolved to

@@ -77,8 +77,12 @@ type RefPlatformConfig struct {
 	// the decision, instead of answering 202 pending at once and deciding
 	// in the background (docs/api.md, "Pending bets").
 	HoldBets bool
-	MaxStake int64        // 0 = no limit
-	Logger   *slog.Logger // nil = discard
+	MaxStake int64 // 0 = no limit
+	// CashoutMarginBP is what a cash-out offer keeps back from the bet's
+	// fair value, in basis points (betting.Service.CashoutMargin); 0 to
+	// 10000.
+	CashoutMarginBP int64
+	Logger          *slog.Logger // nil = discard
 	// Listen is the API's address; "" = 127.0.0.1:0 (a free loopback port).
 	Listen string
 	// Listener, when set, is served instead of listening on Listen: the
@@ -113,6 +117,9 @@ func (c RefPlatformConfig) validate() error {
 	}
 	if c.MaxStake < 0 {
 		errs = append(errs, fmt.Errorf("MaxStake must not be negative, not %d", c.MaxStake))
+	}
+	if c.CashoutMarginBP < 0 || c.CashoutMarginBP > 10000 {
+		errs = append(errs, fmt.Errorf("CashoutMarginBP must be 0 to 10000, not %d", c.CashoutMarginBP))
 	}
 	if c.QuoteStaleAfter < 0 {
 		errs = append(errs, fmt.Errorf("QuoteStaleAfter must not be negative, not %s", c.QuoteStaleAfter))
@@ -219,7 +226,7 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 		return nil, fmt.Errorf("reference platform: hot state: %w", err)
 	}
 	bets := &betting.Service{Ledger: ledger, Quotes: quotes, Limits: risk.Limits{MaxStake: cfg.MaxStake}, Delay: cfg.InPlayDelay,
-		FeedDelay: cfg.BetDelayFromFeed, Log: log.With("component", "betting")}
+		FeedDelay: cfg.BetDelayFromFeed, CashoutMargin: cfg.CashoutMarginBP, Log: log.With("component", "betting")}
 	if !cfg.HoldBets {
 		bets.Pending = redis.NewPendingStore(p.redis, cfg.KeyPrefix)
 	}
@@ -253,7 +260,7 @@ func StartRefPlatform(ctx context.Context, cfg RefPlatformConfig) (*RefPlatform,
 	stores := []phttp.HealthCheck{{Name: "postgres", Ping: ledger.Ping}, {Name: "redis", Ping: quotes.Ping}}
 	p.ready = append(stores, phttp.HealthCheck{Name: "feed", Ping: p.feedLive})
 	api := phttp.New(phttp.Config{
-		Bets: bets, Accounts: &cashier.Service{Ledger: ledger}, Logger: log.With("component", "api"),
+		Bets: bets, Cashouts: bets, Accounts: &cashier.Service{Ledger: ledger}, Logger: log.With("component", "api"),
 		Health: stores, Ready: p.ready, Quotes: p.quotes, Metrics: p.metrics.Handler(), Observer: p.metrics,
 	})
 

@@ -39,6 +39,7 @@ type platformFlags struct {
 	betDelayFromFeed bool
 	holdBets         bool
 	maxStake         int64
+	cashoutMarginBP  int64
 	quoteStaleAfter  time.Duration
 	shutdownTimeout  time.Duration
 	startTimeout     time.Duration
@@ -93,6 +94,7 @@ feed cannot be reached, or the API cannot listen.`,
 	f.BoolVar(&pf.holdBets, "hold-bets", false, "hold a bet's request open for its in-play delay and answer the decision, instead of 202 pending at once")
 	f.BoolVar(&pf.betDelayFromFeed, "bet-delay-from-feed", false, "each market's bet delay is the feed's: its bet_delay_ms while in play, none pre-match; --in-play-delay is kept for markets the feed says neither of")
 	f.Int64Var(&pf.maxStake, "max-stake", 0, "largest stake one bet may have, in minor units (0: no limit)")
+	f.Int64Var(&pf.cashoutMarginBP, "cashout-margin-bp", 0, "what a cash-out offer keeps back from the bet's fair value at the current price, in basis points, 0 to 10000 (docs/api.md, \"Cash-out\")")
 	f.DurationVar(&pf.quoteStaleAfter, "quote-stale-after", 10*time.Second, "a quote is flagged delayed when its market's newest feed update is older than this")
 	f.DurationVar(&pf.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long requests in flight may take to finish")
 	f.DurationVar(&pf.startTimeout, "start-timeout", 15*time.Second, "how long to wait for the stores and the feed at start")
@@ -152,6 +154,9 @@ func (pf platformFlags) validate() error {
 	}
 	if pf.maxStake < 0 {
 		bad("--max-stake must not be negative (0 = no limit), not %d", pf.maxStake)
+	}
+	if pf.cashoutMarginBP < 0 || pf.cashoutMarginBP > 10000 {
+		bad("--cashout-margin-bp must be 0 to 10000, not %d", pf.cashoutMarginBP)
 	}
 	for name, d := range map[string]time.Duration{"--quote-stale-after": pf.quoteStaleAfter,
 		"--shutdown-timeout": pf.shutdownTimeout, "--start-timeout": pf.startTimeout} {
@@ -243,6 +248,7 @@ func servePlatform(ctx context.Context, pf platformFlags, stderr io.Writer) erro
 		BetDelayFromFeed: pf.betDelayFromFeed,
 		HoldBets:         pf.holdBets,
 		MaxStake:         pf.maxStake,
+		CashoutMarginBP:  pf.cashoutMarginBP,
 		Logger:           log,
 		Listener:         ln,
 		ShutdownTimeout:  pf.shutdownTimeout,

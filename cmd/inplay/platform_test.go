@@ -51,8 +51,8 @@ func TestPlatformBadInput(t *testing.T) {
 			[]string{"INPLAY_IN_PLAY_DELAY=soon"}, exitInput, []string{`INPLAY_IN_PLAY_DELAY="soon"`}},
 		// Bad values, each named.
 		{"bad values", []string{"platform", "--feed-url", "ftp://x", "--postgres-url", "postgres://x/y",
-			"--max-stake", "-1", "--log-format", "xml"}, nil, exitInput,
-			[]string{"--feed-url", "--max-stake must not be negative", "--log-format"}},
+			"--max-stake", "-1", "--log-format", "xml", "--cashout-margin-bp", "10001"}, nil, exitInput,
+			[]string{"--feed-url", "--max-stake must not be negative", "--log-format", "--cashout-margin-bp must be 0 to 10000"}},
 		// A store that does not answer is the environment: exit 4, one message.
 		{"redis unreachable", []string{"platform", "--feed-url", "http://127.0.0.1:1", "--redis-url", "redis://127.0.0.1:1/0",
 			"--postgres-url", "postgres://postgres@127.0.0.1:1/x?sslmode=disable"}, nil, exitEnv,

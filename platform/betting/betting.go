@@ -40,6 +40,10 @@ type Service struct {
 	Pending PendingStore
 	// Log, when set, is told of decisions that could not be recorded.
 	Log *slog.Logger
+	// CashoutMargin is what a cash-out offer keeps back from the bet's
+	// fair value at the current price, in basis points (1/10000); 0, the
+	// default, offers the fair value (docs/api.md, "Cash-out").
+	CashoutMargin int64
 
 	wg      sync.WaitGroup
 	closing chan struct{}

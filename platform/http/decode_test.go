@@ -49,3 +49,52 @@ func TestDecodeBetNamesEveryMissingField(t *testing.T) {
 		}
 	}
 }
+
+func FuzzDecodeCashout(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"c-1","amount":1500}`,
+		`{"id":"c-1","amount":0}`,
+		`{"id":"c-1","amount":-3}`,
+		`{"id":"c-1","amount":1.5}`,
+		`{"id":"c-1","amount":"1500"}`,
+		`{"id":"c 1","amount":1}`,
+		`{"id":"c-1"}`,
+		`{"amount":1}`,
+		`{"id":"c-1","amount":1,"bet":"b-1"}`,
+		`{"id":"c-1","amount":99999999999999999999}`,
+		`null`,
+		`{} {}`,
+	} {
+		f.Add(s, "b-1")
+	}
+	f.Fuzz(func(t *testing.T, body, bet string) {
+		req, err := decodeCashout(strings.NewReader(body), bet)
+		if err != nil {
+			if platform.ErrorCode(err) != platform.EINVALID {
+				t.Fatalf("error without EINVALID: %v", err)
+			}
+			return
+		}
+		// Whatever decodes is a valid request for the bet of the path.
+		if req.Bet != bet {
+			t.Fatalf("decoded bet %q, the path said %q", req.Bet, bet)
+		}
+		if err := req.Validate(); err != nil {
+			t.Fatalf("decoded an invalid request %+v: %v", req, err)
+		}
+	})
+}
+
+func TestDecodeCashoutNamesTheField(t *testing.T) {
+	for _, tt := range []struct{ body, bet, field string }{
+		{`{}`, "b-1", "amount"},
+		{`{"amount":5}`, "b-1", "id"},
+		{`{"id":"c-1","amount":0}`, "b-1", "amount"},
+		{`{"id":"c-1","amount":5}`, "b 1", "bet"},
+	} {
+		_, err := decodeCashout(strings.NewReader(tt.body), tt.bet)
+		if msg := platform.ErrorMessage(err); platform.ErrorCode(err) != platform.EINVALID || !strings.Contains(msg, tt.field) {
+			t.Errorf("%s (bet %q): %v, want EINVALID naming %s", tt.body, tt.bet, err, tt.field)
+		}
+	}
+}

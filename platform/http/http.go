@@ -32,6 +32,7 @@ var statuses = map[string]int{
 	platform.EMARKETSUSPENDED: http.StatusUnprocessableEntity,
 	platform.EFUNDS:           http.StatusUnprocessableEntity,
 	platform.ELIMIT:           http.StatusUnprocessableEntity,
+	platform.EBETCLOSED:       http.StatusUnprocessableEntity,
 	platform.EUNAVAILABLE:     http.StatusServiceUnavailable,
 	platform.EINTERNAL:        http.StatusInternalServerError,
 }
@@ -61,6 +62,14 @@ type BetObserver interface {
 	ObserveBet(outcome, code string, took time.Duration)
 }
 
+// CashoutObserver is told the outcome of every POST /v1/bets/{id}/cashout:
+// an optional ability of a Config's Observer.
+type CashoutObserver interface {
+	// ObserveCashout records one cash-out request, with the outcomes and
+	// codes of BetObserver.
+	ObserveCashout(outcome, code string)
+}
+
 // The outcomes BetObserver is told.
 const (
 	BetAccepted = "accepted"
@@ -83,17 +92,23 @@ type Config struct {
 	Quotes http.Handler
 	// Metrics serves GET /metrics; nil = 404.
 	Metrics http.Handler
-	// Observer is told of every bet request; nil = none.
+	// Observer is told of every bet request, and of every cash-out
+	// request when it is a CashoutObserver too; nil = none.
 	Observer BetObserver
+	// Cashouts serves POST /v1/bets/{id}/cashout; nil = Bets when it is a
+	// platform.CashoutService too, else the route answers 404.
+	Cashouts platform.CashoutService
 }
 
 // Server routes the API to the platform's services.
 type Server struct {
 	bets     platform.BetService
+	cashouts platform.CashoutService
 	accounts platform.AccountService
 	checks   []HealthCheck
 	ready    []HealthCheck
 	observer BetObserver
+	cashObs  CashoutObserver
 	log      *slog.Logger
 	mux      *http.ServeMux
 }
@@ -117,6 +132,13 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /v1/accounts/{account}", s.getAccount)
 	s.mux.HandleFunc("POST /v1/bets", s.placeBet)
 	s.mux.HandleFunc("GET /v1/bets/{id}", s.getBet)
+	if s.cashouts = cfg.Cashouts; s.cashouts == nil {
+		s.cashouts, _ = cfg.Bets.(platform.CashoutService)
+	}
+	s.cashObs, _ = cfg.Observer.(CashoutObserver)
+	if s.cashouts != nil {
+		s.mux.HandleFunc("POST /v1/bets/{id}/cashout", s.cashout)
+	}
 	s.mux.HandleFunc("GET /healthz", s.health)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	if cfg.Quotes != nil {
@@ -283,6 +305,79 @@ func decodeTransfer(r io.Reader, account string) (platform.TransferRequest, erro
 	return req, nil
 }
 
+// cashoutBody is POST /v1/bets/{id}/cashout.
+type cashoutBody struct {
+	ID     *string `json:"id"`
+	Amount *int64  `json:"amount"`
+}
+
+// decodeCashout decodes and validates a cash-out request body for bet.
+func decodeCashout(r io.Reader, bet string) (platform.CashoutRequest, error) {
+	var b cashoutBody
+	if err := decode(r, &b); err != nil {
+		return platform.CashoutRequest{}, err
+	}
+	var absent []string
+	if b.ID == nil {
+		absent = append(absent, "id")
+	}
+	if b.Amount == nil {
+		absent = append(absent, "amount")
+	}
+	if err := missing(absent); err != nil {
+		return platform.CashoutRequest{}, err
+	}
+	req := platform.CashoutRequest{ID: *b.ID, Bet: bet, Amount: *b.Amount}
+	if err := req.Validate(); err != nil {
+		return platform.CashoutRequest{}, err
+	}
+	return req, nil
+}
+
+// cashoutJSON is a cash-out as the API shows it: the cash-out and its bet
+// as it is after it.
+type cashoutJSON struct {
+	ID        string    `json:"id"`
+	Amount    int64     `json:"amount"`
+	CreatedAt time.Time `json:"created_at"`
+	Bet       betJSON   `json:"bet"`
+}
+
+func (s *Server) cashout(w http.ResponseWriter, r *http.Request) {
+	bet, c, created, err := s.cashoutBody(r.Context(), http.MaxBytesReader(w, r.Body, MaxBodyBytes+1), r.PathValue("id"))
+	if s.cashObs != nil {
+		s.cashObs.ObserveCashout(outcomeOf(created, err))
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, createdStatus(created), cashoutJSON{ID: c.ID, Amount: c.Amount, CreatedAt: c.CreatedAt.UTC(), Bet: toBetJSON(bet)})
+}
+
+func (s *Server) cashoutBody(ctx context.Context, body io.Reader, bet string) (*platform.Bet, *platform.Cashout, bool, error) {
+	req, err := decodeCashout(body, bet)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return s.cashouts.Cashout(ctx, req)
+}
+
+// outcomeOf is the outcome and code an observer is told of a request that
+// created something (or repeated it) or failed with err.
+func outcomeOf(created bool, err error) (outcome, code string) {
+	outcome, code = BetAccepted, platform.ErrorCode(err)
+	switch {
+	case code == platform.EINTERNAL:
+		outcome = BetFailed
+	case code != "":
+		outcome = BetRejected
+	case !created:
+		outcome = BetRepeated
+	}
+	return outcome, code
+}
+
 // betJSON is a bet as the API shows it.
 type betJSON struct {
 	ID            string         `json:"id"`
@@ -340,15 +435,8 @@ func (s *Server) placeBet(w http.ResponseWriter, r *http.Request) {
 		err, created = bet.Rejection, false
 	}
 	if s.observer != nil {
-		outcome, code := BetAccepted, platform.ErrorCode(err)
-		switch {
-		case code == platform.EINTERNAL:
-			outcome = BetFailed
-		case code != "":
-			outcome = BetRejected
-		case !created:
-			outcome = BetRepeated
-		case bet.Status == platform.BetPending:
+		outcome, code := outcomeOf(created, err)
+		if code == "" && created && bet.Status == platform.BetPending {
 			outcome = BetPending
 		}
 		s.observer.ObserveBet(outcome, code, time.Since(start))

@@ -233,7 +233,7 @@ func TestErrorStatusCoversEveryCode(t *testing.T) {
 	want := map[string]int{
 		platform.EINVALID: 400, platform.ENOTFOUND: 404, platform.ECONFLICT: 409,
 		platform.EPRICECHANGED: 422, platform.EMARKETSUSPENDED: 422, platform.EFUNDS: 422,
-		platform.ELIMIT: 422, platform.EUNAVAILABLE: 503, platform.EINTERNAL: 500,
+		platform.ELIMIT: 422, platform.EBETCLOSED: 422, platform.EUNAVAILABLE: 503, platform.EINTERNAL: 500,
 	}
 	for _, code := range platform.Codes {
 		t.Run(code, func(t *testing.T) {

@@ -48,6 +48,8 @@ type Bets interface {
 
 	// Bet returns a booked bet. Returns ENOTFOUND or EINTERNAL.
 	Bet(ctx context.Context, id string) (*platform.Bet, error)
+
+	Cashouts
 }
 
 // Markets is the part of the ledger that the feed's status and result

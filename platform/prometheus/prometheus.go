@@ -11,6 +11,7 @@
 //
 //	inplay_bets_total{outcome,code}              counter: bet requests by outcome and error code
 //	inplay_bet_acceptance_seconds                histogram: how long an accepted bet took
+//	inplay_cashouts_total{outcome,code}          counter: cash-out requests by outcome and error code
 //	inplay_quotes_published_total                counter: quotes the hub published
 //	inplay_quote_subscribers                     gauge: quote stream subscribers now
 //	inplay_quote_subscribers_dropped_total       counter: subscribers dropped for falling behind
@@ -50,6 +51,7 @@ const (
 type Metrics struct {
 	reg         *prom.Registry
 	bets        *prom.CounterVec
+	cashouts    *prom.CounterVec
 	betLatency  prom.Histogram
 	feedLag     prom.Histogram
 	storeErrors *prom.CounterVec
@@ -63,6 +65,9 @@ func New() *Metrics {
 		bets: prom.NewCounterVec(prom.CounterOpts{Name: "inplay_bets_total",
 			Help: "Bet requests by outcome (accepted, repeated, rejected, failed) and error code (empty when accepted or repeated)."},
 			[]string{"outcome", "code"}),
+		cashouts: prom.NewCounterVec(prom.CounterOpts{Name: "inplay_cashouts_total",
+			Help: "Cash-out requests by outcome (accepted, repeated, rejected, failed) and error code (empty when accepted or repeated)."},
+			[]string{"outcome", "code"}),
 		betLatency: prom.NewHistogram(prom.HistogramOpts{Name: "inplay_bet_acceptance_seconds",
 			Help:    "How long the platform took to accept a bet, in-play delay included.",
 			Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}}),
@@ -73,7 +78,7 @@ func New() *Metrics {
 			Help: "Failed calls to a store: connection, timeout and server errors, not refusals the platform expects."},
 			[]string{"store"}),
 	}
-	m.reg.MustRegister(m.bets, m.betLatency, m.feedLag, m.storeErrors,
+	m.reg.MustRegister(m.bets, m.cashouts, m.betLatency, m.feedLag, m.storeErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Both stores show from the start, so a rate over them is never empty.
 	m.storeErrors.WithLabelValues(StorePostgres)
@@ -87,6 +92,11 @@ func (m *Metrics) Registry() *prom.Registry { return m.reg }
 // Handler serves GET /metrics.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// ObserveCashout implements the HTTP adapter's CashoutObserver.
+func (m *Metrics) ObserveCashout(outcome, code string) {
+	m.cashouts.WithLabelValues(outcome, code).Inc()
 }
 
 // ObserveBet implements the HTTP adapter's BetObserver.

@@ -115,6 +115,12 @@
 // amount asked is stake × the bet's odds / the price now, in minor units:
 // the bet's fair value at the current price, before any margin the book
 // takes (the usual formula, e.g. https://blog.mid.bet/promo/hot-to-use-cashout).
+// It is the amount the bettor accepts: the reference platform pays exactly
+// it when its own offer, after the market's in-play delay, is at least it,
+// and refuses the cash-out otherwise (docs/api.md, "Cash-out"). Its offer
+// uses the bet's accepted odds, which the bettor does not know and takes to
+// be the ones asked: a bet accepted at better odds is offered more than is
+// asked, one accepted lower (policy any) less, and refused.
 //
 // Withdrawals. Near the end (at 95% of the header's duration_us, or when
 // the feed ends if the header has none) each bettor with 1000 minor units
