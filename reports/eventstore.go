@@ -279,6 +279,11 @@ func (s *storeChecker) apply(pos int64, table, op string, p payload) {
 		}
 		return true
 	}
+	needOld, needNew := op == OpUpdate || op == OpDelete, op != OpDelete
+	if (needOld && keyOf(p.Old) == "") || (needNew && keyOf(p.New) == "") {
+		s.folds.violated(fmt.Sprintf("%s %s on %s lacks the row (with its id) it must carry", ref, op, table), ref)
+		return
+	}
 	switch op {
 	case OpSnapshot:
 		put(p.New)

@@ -35,10 +35,19 @@ CREATE TABLE event_head (
 INSERT INTO event_head (position, hash) VALUES (0, decode(repeat('00', 32), 'hex'));
 
 -- event_append appends one event. old and new are the row before and
--- after (NULL when there is none), as jsonb. It runs inside the trigger,
--- or inside a migration (event_snapshot).
+-- after (NULL when there is none), as jsonb. Migrations call it through
+-- event_snapshot; event_capture has the same body inlined.
+--
+-- A transaction's first event takes the chain's lock with a no-op UPDATE
+-- of the head (in READ COMMITTED it waits for the last appender and reads
+-- its head; in REPEATABLE READ a head moved since the snapshot is a
+-- serialization failure, retried, never a fork). Its later events carry
+-- the position and hash in transaction-local settings, and event_seal
+-- writes the head once, after the last of them. (Updating the head for
+-- every event made each next read walk every version the transaction had
+-- written: placement fell from 5,000 bets/s to 650.)
 CREATE FUNCTION event_append(tbl TEXT, op TEXT, old JSONB, new JSONB) RETURNS void
-LANGUAGE plpgsql SET TimeZone = 'UTC' AS $$
+LANGUAGE plpgsql AS $$
 DECLARE
     pos  BIGINT;
     prev BYTEA;
@@ -46,10 +55,12 @@ DECLARE
     body TEXT;
     h    BYTEA;
 BEGIN
-    -- FOR UPDATE: in READ COMMITTED it waits for the last appender and
-    -- reads its head; in REPEATABLE READ a head moved since the snapshot
-    -- is a serialization failure (retried), never a fork.
-    SELECT e.position, e.hash INTO pos, prev FROM event_head e FOR UPDATE;
+    IF COALESCE(current_setting('inplay.event_pos', true), '') = '' THEN
+        UPDATE event_head SET position = position RETURNING position, hash INTO pos, prev;
+    ELSE
+        pos := current_setting('inplay.event_pos')::BIGINT;
+        prev := decode(current_setting('inplay.event_hash'), 'hex');
+    END IF;
     pos := pos + 1;
     body := (jsonb_build_object('position', pos, 'at', at, 'table', tbl, 'op', op)
         || CASE WHEN old IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('old', old) END
@@ -57,25 +68,63 @@ BEGIN
     h := sha256(prev || convert_to(body, 'UTF8'));
     INSERT INTO events (position, at, tbl, op, payload, prev_hash, hash)
     VALUES (pos, at, tbl, op, body, prev, h);
-    UPDATE event_head SET position = pos, hash = h;
+    PERFORM set_config('inplay.event_pos', pos::text, true),
+            set_config('inplay.event_hash', encode(h, 'hex'), true);
 END $$;
 
--- event_capture is the trigger. Its arguments name columns the store does
--- not carry because they are derived (accounts.balance: the sum of the
--- account's postings). An UPDATE that changes nothing else is no event.
-CREATE FUNCTION event_capture() RETURNS trigger
-LANGUAGE plpgsql SET TimeZone = 'UTC' AS $$
+-- event_seal writes the head after a transaction's last event. It is a
+-- deferred trigger on the head's first UPDATE, which queues it during
+-- COMMIT, so it fires after every event of the transaction. Its own
+-- UPDATE queues it once more, and that firing finds the head written.
+CREATE FUNCTION event_seal() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    derived TEXT[] := COALESCE(TG_ARGV, '{}');
-    o JSONB;
-    n JSONB;
+    pos TEXT := COALESCE(current_setting('inplay.event_pos', true), '');
 BEGIN
-    IF TG_OP <> 'INSERT' THEN o := to_jsonb(OLD) - derived; END IF;
-    IF TG_OP <> 'DELETE' THEN n := to_jsonb(NEW) - derived; END IF;
+    IF pos <> '' AND pos IS DISTINCT FROM current_setting('inplay.event_sealed', true) THEN
+        PERFORM set_config('inplay.event_sealed', pos, true);
+        UPDATE event_head SET position = pos::BIGINT, hash = decode(current_setting('inplay.event_hash'), 'hex');
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER event_head_seal AFTER UPDATE ON event_head
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION event_seal();
+
+-- event_capture is the trigger: event_append inlined, since calling it
+-- from here cost a query per event (together with a TimeZone setting on
+-- each function, 98 µs an event against 22 µs inlined). Its arguments
+-- name columns the store does not carry because they are derived
+-- (accounts.balance: the sum of the account's postings). An UPDATE that
+-- changes nothing else is no event. Keep it and event_append alike.
+CREATE FUNCTION event_capture() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    o    JSONB;
+    n    JSONB;
+    pos  BIGINT;
+    prev BYTEA;
+    at   TIMESTAMPTZ := clock_timestamp();
+    body TEXT;
+    h    BYTEA;
+BEGIN
+    IF TG_OP <> 'INSERT' THEN o := to_jsonb(OLD) - COALESCE(TG_ARGV, '{}'); END IF;
+    IF TG_OP <> 'DELETE' THEN n := to_jsonb(NEW) - COALESCE(TG_ARGV, '{}'); END IF;
     IF TG_OP = 'UPDATE' AND o = n THEN
         RETURN NULL;
     END IF;
-    PERFORM event_append(TG_TABLE_NAME, TG_OP, o, n);
+    IF COALESCE(current_setting('inplay.event_pos', true), '') = '' THEN
+        UPDATE event_head SET position = position RETURNING position, hash INTO pos, prev;
+    ELSE
+        pos := current_setting('inplay.event_pos')::BIGINT;
+        prev := decode(current_setting('inplay.event_hash'), 'hex');
+    END IF;
+    pos := pos + 1;
+    body := (jsonb_build_object('position', pos, 'at', at, 'table', TG_TABLE_NAME, 'op', TG_OP)
+        || CASE WHEN o IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('old', o) END
+        || CASE WHEN n IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('new', n) END)::text;
+    h := sha256(prev || convert_to(body, 'UTF8'));
+    INSERT INTO events (position, at, tbl, op, payload, prev_hash, hash)
+    VALUES (pos, at, TG_TABLE_NAME, TG_OP, body, prev, h);
+    PERFORM set_config('inplay.event_pos', pos::text, true),
+            set_config('inplay.event_hash', encode(h, 'hex'), true);
     RETURN NULL;
 END $$;
 
@@ -84,7 +133,7 @@ END $$;
 -- (this migration), or after a change it cannot see (a column added with
 -- a default). derived is as for event_capture.
 CREATE FUNCTION event_snapshot(t REGCLASS, VARIADIC derived TEXT[] DEFAULT '{}') RETURNS void
-LANGUAGE plpgsql SET TimeZone = 'UTC' AS $$
+LANGUAGE plpgsql AS $$
 DECLARE
     r JSONB;
 BEGIN
