@@ -183,6 +183,10 @@ type Input struct {
 	// HotState is the platform's hot state read after the drain, for
 	// hot_state_matches_ledger; nil leaves that invariant not checked.
 	HotState *HotState
+	// EventStore is the platform's event store checked after the drain,
+	// for postings_append_only and event_store_folds_to_ledger; nil leaves
+	// them not checked.
+	EventStore *EventStoreCheck
 	// InPlayDelay is the platform's in-play delay, for
 	// no_bet_accepted_while_suspended; 0 when not known (conservative).
 	InPlayDelay time.Duration
@@ -190,7 +194,7 @@ type Input struct {
 
 // reconcileOptions are the ReconcileOptions of a run's Input.
 func (in Input) reconcileOptions() ReconcileOptions {
-	return ReconcileOptions{DrainTimedOut: in.DrainTimedOut, InPlayDelay: in.InPlayDelay, Faults: in.Faults, HotState: in.HotState}
+	return ReconcileOptions{DrainTimedOut: in.DrainTimedOut, InPlayDelay: in.InPlayDelay, Faults: in.Faults, HotState: in.HotState, EventStore: in.EventStore}
 }
 
 // Evaluate reaches the verdict of one run: load statistics, every SLO per

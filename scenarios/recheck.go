@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"os"
@@ -25,6 +26,10 @@ type RecheckOptions struct {
 	// LedgerFile a ledger.jsonl export instead. Exactly one is given.
 	PostgresURL string
 	LedgerFile  string
+	// The database's event store, when it has one, is checked too
+	// (postings_append_only, event_store_folds_to_ledger); a ledger file
+	// has none, and leaves them not checked.
+	//
 	// RedisURL and RedisPrefix are the run's Redis and key prefix, for
 	// hot_state_matches_ledger; without them it is not checked.
 	RedisURL    string
@@ -95,6 +100,14 @@ func Recheck(ctx context.Context, o RecheckOptions) (*RecheckResult, error) {
 		defer pool.Close()
 		if ledger, err = reports.NewPostgresLedger(pool).Ledger(ctx); err != nil {
 			return nil, fmt.Errorf("read the ledger: %w", err)
+		}
+		store, err := reports.CheckEventStore(ctx, reports.NewPostgresEventStore(pool))
+		switch {
+		case errors.Is(err, reports.ErrNoEventStore):
+		case err != nil:
+			return nil, fmt.Errorf("read the event store: %w", err)
+		default:
+			opts.EventStore = store
 		}
 	}
 	if o.RedisURL != "" {

@@ -329,7 +329,12 @@ func (p *refProcess) Target() replay.Target {
 }
 func (p *refProcess) QuoteStreamURL() string       { return p.stream }
 func (p *refProcess) Ledger() reports.LedgerSource { return reports.NewPostgresLedger(p.pool) }
-func (p *refProcess) Exited() <-chan struct{}      { return p.crashed }
+
+// EventStore implements EventStorer: the run's database, read directly.
+func (p *refProcess) EventStore() reports.EventStoreSource {
+	return reports.NewPostgresEventStore(p.pool)
+}
+func (p *refProcess) Exited() <-chan struct{} { return p.crashed }
 
 // Pid is the newest child's pid: after a restart, the new process's.
 func (p *refProcess) Pid() int {

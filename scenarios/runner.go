@@ -486,6 +486,10 @@ func (r *runner) verdict(ctx context.Context, res *replay.Result) (*Result, erro
 			return nil, herr.Envf("read hot state: %w", err)
 		}
 	}
+	store, err := readEventStore(ctx, r.sys, r.sc.Reconcile)
+	if err != nil {
+		return nil, envErr("read event store: %w", err)
+	}
 	var quotes *replay.QuoteObservations
 	if r.quotes != nil {
 		quotes = r.quotes.Stop()
@@ -514,6 +518,7 @@ func (r *runner) verdict(ctx context.Context, res *replay.Result) (*Result, erro
 		Ledger:      ledger,
 		Quotes:      quotes,
 		HotState:    hot,
+		EventStore:  store,
 		InPlayDelay: sc.InPlayDelay,
 	})
 	files, err := reports.WriteAll(r.opts.OutDir, report)
@@ -632,6 +637,20 @@ func drain(ctx context.Context, src reports.LedgerSource, journal func() iter.Se
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// readEventStore checks the System's event store, when it offers one and
+// the run reconciles; nil when there is none to check.
+func readEventStore(ctx context.Context, sys System, reconcile bool) (*reports.EventStoreCheck, error) {
+	es, ok := sys.(EventStorer)
+	if !ok || !reconcile {
+		return nil, nil
+	}
+	c, err := reports.CheckEventStore(ctx, es.EventStore())
+	if errors.Is(err, reports.ErrNoEventStore) {
+		return nil, nil
+	}
+	return c, err
 }
 
 // hotStateSettle bounds how long settleHotState waits for the hot state to

@@ -63,6 +63,17 @@ type HotStater interface {
 	HotState() reports.HotStateSource
 }
 
+// EventStorer is the optional ability of a System whose event store the
+// checker can read by a documented layout (docs/event-store.md), for the
+// invariants postings_append_only and event_store_folds_to_ledger. A run
+// finds it by type assertion; without it those invariants are reported
+// not checked.
+type EventStorer interface {
+	// EventStore reads the platform's event store directly, never through
+	// a fault.
+	EventStore() reports.EventStoreSource
+}
+
 // Upstreams are the addresses a System listens on before it starts, which
 // the run puts links in front of: the bet API and the quote stream
 // (host:port; the same address when one server has both).

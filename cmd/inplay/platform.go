@@ -70,6 +70,9 @@ On SIGTERM or SIGINT it stops taking bets, finishes the requests in flight
 (within --shutdown-timeout) and exits 0. A bet is acknowledged only after its
 ledger entry is committed.
 
+Its subcommands verify, rebuild and audit-export read the event store of a
+ledger database (docs/event-store.md).
+
 Exit codes: 0 stopped by a signal, 3 a bad flag or variable, 4 a store or the
 feed cannot be reached, or the API cannot listen.`,
 		Args: cobra.NoArgs,
@@ -101,6 +104,7 @@ feed cannot be reached, or the API cannot listen.`,
 	f.StringVar(&pf.logFormat, "log-format", "text", "log format on stderr: text or json")
 	f.StringVar(&pf.logLevel, "log-level", "info", "least level logged: debug, info, warn or error")
 	f.StringVar(&pf.debugAddr, "debug-addr", "", "serve Go's /debug/pprof/ profiles on this address, apart from the API (empty: off)")
+	addStoreCommands(cmd)
 	return cmd
 }
 

@@ -30,14 +30,32 @@ const (
 var benchModes = []struct {
 	name string
 	opt  postgres.Option
+	// storeOff turns the event store's triggers off (docs/event-store.md),
+	// to measure what it costs.
+	storeOff bool
 }{
-	{"alone", postgres.WithGroupCommit(postgres.GroupCommit{MaxBatch: 1})}, // one transaction per bet
-	{"group", postgres.WithGroupCommit(postgres.DefaultGroupCommit)},
+	{"alone", postgres.WithGroupCommit(postgres.GroupCommit{MaxBatch: 1}), false}, // one transaction per bet
+	{"group", postgres.WithGroupCommit(postgres.DefaultGroupCommit), false},
+	{"alone-store-off", postgres.WithGroupCommit(postgres.GroupCommit{MaxBatch: 1}), true},
+	{"group-store-off", postgres.WithGroupCommit(postgres.DefaultGroupCommit), true},
+}
+
+// eventTriggers are the event store's triggers (migration 0007).
+var eventTriggers = []string{"accounts", "markets", "transactions", "postings", "bets"}
+
+// storeOff turns the event store's triggers off on pool's database.
+func storeOff(b *testing.B, pool *pgxpool.Pool) {
+	b.Helper()
+	for _, t := range eventTriggers {
+		if _, err := pool.Exec(context.Background(), `ALTER TABLE `+t+` DISABLE TRIGGER `+t+`_events`); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // benchStore opens a Store on a fresh database with benchAccounts funded
 // players and benchMarkets open markets.
-func benchStore(b *testing.B, opts ...postgres.Option) (*postgres.Store, *pgxpool.Pool) {
+func benchStore(b *testing.B, off bool, opts ...postgres.Option) (*postgres.Store, *pgxpool.Pool) {
 	b.Helper()
 	cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(b))
 	if err != nil {
@@ -51,6 +69,9 @@ func benchStore(b *testing.B, opts ...postgres.Option) (*postgres.Store, *pgxpoo
 		b.Fatal(err)
 	}
 	b.Cleanup(pool.Close)
+	if off {
+		storeOff(b, pool)
+	}
 	s := postgres.NewStore(pool, opts...)
 	b.Cleanup(s.Close)
 	ctx := context.Background()
@@ -136,7 +157,7 @@ func (l *latencies) report(b *testing.B, elapsed time.Duration) {
 func BenchmarkPlaceBetConcurrent(b *testing.B) {
 	for _, mode := range benchModes {
 		b.Run(mode.name, func(b *testing.B) {
-			s, pool := benchStore(b, mode.opt)
+			s, pool := benchStore(b, mode.storeOff, mode.opt)
 			odds := mustOdds(b, "1.91")
 			const workers = 256
 			var (
@@ -178,7 +199,7 @@ func BenchmarkPlaceBetOpenLoop(b *testing.B) {
 	)
 	for _, mode := range benchModes {
 		b.Run(mode.name, func(b *testing.B) {
-			s, pool := benchStore(b, mode.opt)
+			s, pool := benchStore(b, mode.storeOff, mode.opt)
 			odds := mustOdds(b, "1.91")
 			for _, rate := range []int{1000, 3000, 5000} {
 				b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
