@@ -2,8 +2,10 @@ package reports
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -31,6 +33,7 @@ const (
 	qEventHead   = `SELECT position, hash FROM event_head`
 	qEvents      = `SELECT position, at, tbl, op, payload, prev_hash, hash FROM events ORDER BY position`
 	qEventTables = `SELECT DISTINCT tbl FROM events`
+	qEventSwitch = `SELECT enabled, at, reason FROM event_store_switch ORDER BY id DESC LIMIT 1`
 	// Rows as jsonb in UTC: the form the store's payloads have.
 	qTableRows = `SELECT to_jsonb(t)::text FROM %s t`
 )
@@ -53,6 +56,25 @@ func (p *postgresEventStore) ReadEventStore(ctx context.Context, v EventVisitor)
 	}
 	if !exists {
 		return ErrNoEventStore
+	}
+	var switched bool
+	if err := tx.QueryRow(ctx, `SELECT to_regclass('event_store_switch') IS NOT NULL`).Scan(&switched); err != nil {
+		return fmt.Errorf("event store: %w", err)
+	}
+	if switched {
+		var (
+			on     bool
+			at     time.Time
+			reason string
+		)
+		err := tx.QueryRow(ctx, qEventSwitch).Scan(&on, &at, &reason)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return fmt.Errorf("event store: read its switch: %w", err)
+		case !on:
+			return &EventStoreOffError{At: at, Reason: reason}
+		}
 	}
 	var head EventHead
 	if err := tx.QueryRow(ctx, qEventHead).Scan(&head.Position, &head.Hash); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -187,3 +188,40 @@ func TestEventStoreAbsent(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// A store the platform switched off on the record is not checked, and says
+// why; capture triggers off without that record are tampering, which the
+// fold catches.
+func TestEventStoreSwitchedOff(t *testing.T) {
+	pool := storeDB(t)
+	tamper(t, pool, false,
+		`INSERT INTO event_store_switch (enabled, reason) VALUES (false, 'inplay platform --event-store=false')`,
+		`ALTER TABLE postings DISABLE TRIGGER postings_events`)
+	got, err := CheckEventStore(context.Background(), NewPostgresEventStore(pool))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, inv := range []Invariant{got.AppendOnly, got.Folds} {
+		if inv.Status != StatusNotChecked || inv.Pass || !strings.Contains(inv.Note, "--event-store=false") {
+			t.Errorf("%s: %+v; want not_checked, saying the platform switched it off", inv.Name, inv)
+		}
+	}
+	j, l := fixture()
+	invs := invariantsByName(Reconcile(j, l, ReconcileOptions{EventStore: got}))
+	if invs[InvPostingsAppendOnly].Status != StatusNotChecked || invs[InvEventStoreFolds].Status != StatusNotChecked {
+		t.Errorf("reconcile: %+v %+v", invs[InvPostingsAppendOnly], invs[InvEventStoreFolds])
+	}
+
+	// The trigger off with no record of it: a posting changed then is
+	// caught by the fold.
+	other := storeDB(t)
+	tamper(t, other, false, `ALTER TABLE postings DISABLE TRIGGER postings_events`)
+	tamper(t, other, true, `UPDATE postings SET amount = amount + 1 WHERE id = (SELECT min(id) FROM postings WHERE amount > 0)`)
+	got, err = CheckEventStore(context.Background(), NewPostgresEventStore(other))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Folds.Status != StatusFail {
+		t.Errorf("a posting changed with its trigger off, unrecorded: folds %+v", got.Folds)
+	}
+}

@@ -254,7 +254,7 @@ func (r *runner) link(ctx context.Context) error {
 			}
 		}
 		r.launcher = &refLauncher{binary: bin, log: r.platLog, extraArgs: r.opts.PlatformArgs,
-			cfg: PlatformSettings{InPlayDelay: r.sc.InPlayDelay, BetDelayFromFeed: r.sc.BetDelayFromFeed, HoldBets: r.sc.HoldBets, MaxStake: r.sc.MaxStake}}
+			cfg: PlatformSettings{InPlayDelay: r.sc.InPlayDelay, BetDelayFromFeed: r.sc.BetDelayFromFeed, HoldBets: r.sc.HoldBets, NoEventStore: r.sc.NoEventStore, MaxStake: r.sc.MaxStake}}
 	}
 	r.defer_(func(context.Context) { r.launcher.Close() })
 	up, err := r.launcher.Prepare(ctx)
@@ -488,7 +488,7 @@ func (r *runner) verdict(ctx context.Context, res *replay.Result) (*Result, erro
 	}
 	store, err := readEventStore(ctx, r.sys, r.sc.Reconcile)
 	if err != nil {
-		return nil, envErr("read event store: %w", err)
+		return nil, herr.Envf("read event store: %w", err)
 	}
 	var quotes *replay.QuoteObservations
 	if r.quotes != nil {

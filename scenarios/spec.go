@@ -91,6 +91,7 @@ type GenerateSpec struct {
 type PlatformSpec struct {
 	InPlayDelay string `yaml:"in_play_delay"`
 	HoldBets    bool   `yaml:"hold_bets"`
+	EventStore  *bool  `yaml:"event_store"` // default true
 	MaxStake    int64  `yaml:"max_stake"`
 }
 

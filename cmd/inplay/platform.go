@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +39,7 @@ type platformFlags struct {
 	inPlayDelay      time.Duration
 	betDelayFromFeed bool
 	holdBets         bool
+	eventStore       bool
 	maxStake         int64
 	cashoutMarginBP  int64
 	quoteStaleAfter  time.Duration
@@ -94,6 +96,7 @@ feed cannot be reached, or the API cannot listen.`,
 	f.StringVar(&pf.redisPrefix, "redis-prefix", "inplay:", "prefix of every Redis key the platform writes")
 	f.StringVar(&pf.feedURL, "feed-url", "", "base URL of the feed server to subscribe to, e.g. http://127.0.0.1:9000 (required)")
 	f.DurationVar(&pf.inPlayDelay, "in-play-delay", 0, "in-play bet delay: how long a bet waits before it is checked again and booked (0: none)")
+	f.BoolVar(&pf.eventStore, "event-store", true, "record every ledger change in the hash-chained event store (docs/event-store.md); false switches it off, on the record, to measure its cost")
 	f.BoolVar(&pf.holdBets, "hold-bets", false, "hold a bet's request open for its in-play delay and answer the decision, instead of 202 pending at once")
 	f.BoolVar(&pf.betDelayFromFeed, "bet-delay-from-feed", false, "each market's bet delay is the feed's: its bet_delay_ms while in play, none pre-match; --in-play-delay is kept for markets the feed says neither of")
 	f.Int64Var(&pf.maxStake, "max-stake", 0, "largest stake one bet may have, in minor units (0: no limit)")
@@ -209,7 +212,7 @@ func servePlatform(ctx context.Context, pf platformFlags, stderr io.Writer) erro
 	if err := stack.CheckRedis(checkCtx, pf.redisURL); err != nil {
 		return envFail("redis at %s does not answer: %v", ropts.Addr, err)
 	}
-	if err := migrateLedger(checkCtx, pf.postgresURL); err != nil {
+	if err := migrateLedger(checkCtx, pf.postgresURL, pf.eventStore); err != nil {
 		return envFail("postgres: %v", err)
 	}
 
@@ -275,8 +278,9 @@ func servePlatform(ctx context.Context, pf platformFlags, stderr io.Writer) erro
 	return nil
 }
 
-// migrateLedger brings the ledger's schema up to date.
-func migrateLedger(ctx context.Context, url string) error {
+// migrateLedger brings the ledger's schema up to date, and its event store
+// on or off as asked (on the record: docs/event-store.md).
+func migrateLedger(ctx context.Context, url string, eventStore bool) error {
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		return err
@@ -289,6 +293,10 @@ func migrateLedger(ctx context.Context, url string) error {
 	}
 	if err := scenarios.UntilUp(ctx, func(ctx context.Context) error { return postgres.Migrate(ctx, pool) }); err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	reason := "inplay platform --event-store=" + strconv.FormatBool(eventStore)
+	if err := scenarios.UntilUp(ctx, func(ctx context.Context) error { return postgres.SetEventStore(ctx, pool, eventStore, reason) }); err != nil {
+		return fmt.Errorf("event store: %w", err)
 	}
 	return nil
 }

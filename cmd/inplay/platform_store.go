@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inplaylabs/inplay/internal/herr"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
@@ -29,17 +31,17 @@ func addStoreCommands(platform *cobra.Command) {
 // openStore opens a pool on url, checking that it answers.
 func openStore(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	if url == "" {
-		return nil, &exitError{code: exitInput, err: errors.New("--postgres-url is required")}
+		return nil, herr.WithExit(exitInput, errors.New("--postgres-url is required"))
 	}
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
-		return nil, &exitError{code: exitInput, err: fmt.Errorf("--postgres-url: %w", err)}
+		return nil, herr.WithExit(exitInput, fmt.Errorf("--postgres-url: %w", err))
 	}
 	cctx, cancel := context.WithTimeout(ctx, storeCheckTimeout)
 	defer cancel()
 	if err := pool.Ping(cctx); err != nil {
 		pool.Close()
-		return nil, &exitError{code: exitEnv, err: fmt.Errorf("postgres does not answer: %w", err)}
+		return nil, herr.WithExit(exitEnv, fmt.Errorf("postgres does not answer: %w", err))
 	}
 	return pool, nil
 }
@@ -53,10 +55,10 @@ func checkStore(ctx context.Context, url string) (*reports.EventStoreCheck, erro
 	defer pool.Close()
 	c, err := reports.CheckEventStore(ctx, reports.NewPostgresEventStore(pool))
 	if errors.Is(err, reports.ErrNoEventStore) {
-		return nil, &exitError{code: exitEnv, err: fmt.Errorf("%s has no event store (tables events and event_head; migration 0007)", redactedURL(url))}
+		return nil, herr.WithExit(exitEnv, fmt.Errorf("%s has no event store (tables events and event_head; migration 0007)", redactedURL(url)))
 	}
 	if err != nil {
-		return nil, &exitError{code: exitEnv, err: err}
+		return nil, herr.WithExit(exitEnv, err)
 	}
 	return c, nil
 }
@@ -85,7 +87,7 @@ named), 3 bad flags, 4 the database cannot be reached or has no event store.`,
 				if c.Breaks > 1 {
 					fmt.Fprintf(stdout, "%d events break the chain in all\n", c.Breaks)
 				}
-				return &exitError{code: exitRecon}
+				return herr.Verdict(exitRecon)
 			}
 			fmt.Fprintf(stdout, "chain verified: %d events, head at position %d, hash %s\n",
 				c.Events, c.Head.Position, hex.EncodeToString(c.Head.Hash))
@@ -134,7 +136,7 @@ Exit codes: 0 the store folds back to the ledger, 2 it does not, 3 bad flags,
 			if more := c.Folds.Violations - len(c.Folds.Witnesses); more > 0 {
 				fmt.Fprintf(stdout, "  and %d more\n", more)
 			}
-			return &exitError{code: exitRecon}
+			return herr.Verdict(exitRecon)
 		},
 	}
 	cmd.Flags().StringVar(&url, "postgres-url", "", "the platform's database (required)")
@@ -207,7 +209,7 @@ event store.`,
 				problems = append(problems, "--postgres-url is required")
 			}
 			if len(problems) > 0 {
-				return &exitError{code: exitInput, err: errors.New(strings.Join(problems, "; "))}
+				return herr.WithExit(exitInput, errors.New(strings.Join(problems, "; ")))
 			}
 			pool, err := openStore(cmd.Context(), url)
 			if err != nil {
@@ -221,7 +223,7 @@ event store.`,
 			fmt.Fprintf(stdout, "wrote %d events (positions %d to %d) to %s\n", h.Events, h.FirstPosition, h.LastPosition, out)
 			if broken != "" {
 				fmt.Fprintln(stdout, "the chain does not verify over the window:", broken)
-				return &exitError{code: exitRecon}
+				return herr.Verdict(exitRecon)
 			}
 			return nil
 		},
@@ -239,7 +241,7 @@ event store.`,
 // verifies).
 func auditExport(ctx context.Context, pool *pgxpool.Pool, from, to time.Time, path string) (auditHeader, string, error) {
 	h := auditHeader{Audit: auditFormat, From: from.UTC(), To: to.UTC()}
-	envErr := func(err error) error { return &exitError{code: exitEnv, err: fmt.Errorf("audit export: %w", err)} }
+	envErr := func(err error) error { return herr.WithExit(exitEnv, fmt.Errorf("audit export: %w", err)) }
 	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return h, "", envErr(err)
@@ -250,7 +252,7 @@ func auditExport(ctx context.Context, pool *pgxpool.Pool, from, to time.Time, pa
 		return h, "", envErr(err)
 	}
 	if !exists {
-		return h, "", &exitError{code: exitEnv, err: errors.New("the database has no event store (migration 0007)")}
+		return h, "", herr.WithExit(exitEnv, errors.New("the database has no event store (migration 0007)"))
 	}
 	var headHash []byte
 	if err := tx.QueryRow(ctx, `SELECT position, hash FROM event_head`).Scan(&h.HeadPosition, &headHash); err != nil {
@@ -324,7 +326,7 @@ func auditExport(ctx context.Context, pool *pgxpool.Pool, from, to time.Time, pa
 
 	f, err := os.Create(path)
 	if err != nil {
-		return h, "", &exitError{code: exitInput, err: fmt.Errorf("-o: %w", err)}
+		return h, "", herr.WithExit(exitInput, fmt.Errorf("-o: %w", err))
 	}
 	w := bufio.NewWriter(f)
 	enc := json.NewEncoder(w)

@@ -102,7 +102,7 @@ func TestPlatformSIGTERM(t *testing.T) {
 	ln.Close()
 	cmd := inplayCmd("platform", "--listen", addr, "--postgres-url", dbURL,
 		"--redis-url", "redis://"+redisAddr+"/0", "--redis-prefix", prefix, "--feed-url", fs.URL,
-		"--in-play-delay", "1500ms", "--log-format", "json")
+		"--in-play-delay", "1500ms", "--hold-bets", "--log-format", "json")
 	var logs bytes.Buffer
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {

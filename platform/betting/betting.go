@@ -291,24 +291,28 @@ func (s *Service) Resume(ctx context.Context) (int, error) {
 	return len(bets), nil
 }
 
-// Close stops deciding: bets whose delay has not ended stay pending, for
-// Resume. It waits, until ctx ends, for decisions already under way.
+// Close waits, until ctx ends, for every pending bet to be decided (a
+// graceful stop decides the bets it took); then it stops deciding, and the
+// bets still pending stay so, for Resume. Call it once no new bet can
+// arrive.
 func (s *Service) Close(ctx context.Context) error {
 	s.once.Do(func() { s.closing = make(chan struct{}) })
-	select {
-	case <-s.closing:
-	default:
-		close(s.closing)
-	}
 	done := make(chan struct{})
 	go func() {
 		s.wg.Wait()
 		close(done)
 	}()
+	var err error
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		err = ctx.Err()
 	}
+	select {
+	case <-s.closing:
+	default:
+		close(s.closing)
+	}
+	<-done // every goroutine returns at once once closing is closed
+	return err
 }

@@ -369,8 +369,11 @@ func TestPendingBetsResume(t *testing.T) {
 		if _, _, err := w.svc.PlaceBet(ctx, req("b-1", "m1", "home", 100, 20000)); err != nil {
 			t.Fatal(err)
 		}
-		if err := w.svc.Close(ctx); err != nil { // stopped before the delay ends
-			t.Fatal(err)
+		// Stopped before the delay ends, with no time to wait for it.
+		stopped, cancel := context.WithCancel(ctx)
+		cancel()
+		if err := w.svc.Close(stopped); err == nil {
+			t.Fatal("Close with no time left waited for a 5s delay")
 		}
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
@@ -388,6 +391,33 @@ func TestPendingBetsResume(t *testing.T) {
 		}
 		if err := next.Close(ctx); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// TestPendingBetsGracefulClose: a graceful stop with time for the delay
+// decides the bet it took before it returns.
+func TestPendingBetsGracefulClose(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	addr, prefix := pgtest.RedisPrefix(t)
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, dbURL, addr, prefix, 2*time.Second)
+		client := goredis.NewClient(&goredis.Options{Addr: addr})
+		t.Cleanup(func() { client.Close() })
+		w.svc.Pending = redis.NewPendingStore(client, prefix)
+		ctx := context.Background()
+		w.deposit("a1", 1000)
+		w.odds("m1", "home", "2.1")
+		if _, _, err := w.svc.PlaceBet(ctx, req("b-1", "m1", "home", 100, 20000)); err != nil {
+			t.Fatal(err)
+		}
+		grace, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := w.svc.Close(grace); err != nil {
+			t.Fatal(err)
+		}
+		if n := w.bets(); n != 1 {
+			t.Fatalf("a graceful stop left the pending bet undecided (%d booked)", n)
 		}
 	})
 }
