@@ -237,8 +237,16 @@ func (r *recorder) Status(_ context.Context, market string, status platform.Mark
 	return r.record(ref.Seq, line)
 }
 
-func (r *recorder) Result(_ context.Context, market string, winners []string, ref platform.FeedRef) error {
-	return r.record(ref.Seq, fmt.Sprintf("%d result %s %v", ref.Seq, market, winners))
+func (r *recorder) Result(_ context.Context, market string, res platform.Result, ref platform.FeedRef) error {
+	s := fmt.Sprintf("%d result %s %v", ref.Seq, market, res.Winners)
+	if res.DeadHeat != nil || res.VoidFactor != 0 || res.Rollbacks != 0 {
+		s += fmt.Sprintf(" dh=%v void=%d gen=%d", res.DeadHeat, res.VoidFactor, res.Rollbacks)
+	}
+	return r.record(ref.Seq, s)
+}
+
+func (r *recorder) Rollback(_ context.Context, market string, n int64, ref platform.FeedRef) error {
+	return r.record(ref.Seq, fmt.Sprintf("%d rollback %s %d", ref.Seq, market, n))
 }
 
 func (r *recorder) got() []string {

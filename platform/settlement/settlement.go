@@ -28,16 +28,18 @@ type Service struct {
 // markets resulted but not yet settled.
 func (s *Service) InProgress() int64 { return s.inProgress.Load() }
 
-// Result settles market on its result (empty winners void it). It is
-// idempotent: a second result for a settled market changes nothing, so a
+// Result settles market on its result r (no winners void it; its dead
+// heat and void factor shape the payouts, docs/ledger.md). It is
+// idempotent: a second result for a settled market, or a result the feed
+// has since rolled back (an older r.Rollbacks), changes nothing, so a
 // redelivered feed message is harmless. The ledger is settled first and the
 // quote second: the ledger refuses bets on a settled market by itself, and a
 // failure in between leaves a state the redelivery completes. Returns
 // EINVALID or EINTERNAL.
-func (s *Service) Result(ctx context.Context, market string, winners []string, ref platform.FeedRef) error {
+func (s *Service) Result(ctx context.Context, market string, r platform.Result, ref platform.FeedRef) error {
 	s.inProgress.Add(1)
 	defer s.inProgress.Add(-1)
-	res, err := s.Ledger.SettleMarket(ctx, market, winners)
+	res, err := s.Ledger.SettleMarket(ctx, market, r)
 	if err != nil {
 		return err
 	}
@@ -52,8 +54,33 @@ func (s *Service) Result(ctx context.Context, market string, winners []string, r
 		if res.Already {
 			s.Logger.Debug("market already settled", "market", market, "seq", ref.Seq)
 		} else {
-			s.Logger.Info("market settled", "market", market, "winners", winners,
+			s.Logger.Info("market settled", "market", market, "winners", r.Winners, "generation", r.Rollbacks,
 				"won", res.Won, "lost", res.Lost, "void", res.Void, "paid", res.Paid)
+		}
+	}
+	return nil
+}
+
+// Rollback undoes market's settlement, the feed's rollback number n of it:
+// the settlement's transactions are reversed and its bets are open again
+// until a later result resettles the market (ledger.Markets.RollbackMarket).
+// The quote stays settled: the market takes no new bet, and only its
+// resettlement changes what its bets pay. Idempotent like Result. Returns
+// EINVALID (including a rollback the players' balances cannot cover) or
+// EINTERNAL.
+func (s *Service) Rollback(ctx context.Context, market string, n int64, ref platform.FeedRef) error {
+	s.inProgress.Add(1)
+	defer s.inProgress.Add(-1)
+	res, err := s.Ledger.RollbackMarket(ctx, market, n)
+	if err != nil {
+		return err
+	}
+	if s.Logger != nil {
+		if res.Already {
+			s.Logger.Debug("market rollback already applied", "market", market, "rollback", n, "seq", ref.Seq)
+		} else {
+			s.Logger.Info("market settlement rolled back", "market", market, "rollback", n,
+				"reopened", res.Reopened, "reversed", res.Reversed)
 		}
 	}
 	return nil
