@@ -611,8 +611,9 @@ func drain(ctx context.Context, src reports.LedgerSource, journal func() iter.Se
 		if err != nil {
 			return nil, false, err
 		}
-		if e.Kind == replay.KindResult && e.Outcome == replay.OutcomePublished {
-			resulted[e.Market] = true
+		// A rollback leaves its market's bets open until a later result.
+		if e.Outcome == replay.OutcomePublished && (e.Kind == replay.KindResult || e.Kind == replay.KindRollback) {
+			resulted[e.Market] = e.Kind == replay.KindResult
 		}
 	}
 	deadline := time.Now().Add(bound)
