@@ -1,6 +1,8 @@
 // Package settlement settles a market when its result arrives: every
 // accepted bet is paid, lost or voided in the ledger, in one transaction, and
-// the market's quote is marked settled so no bet is taken on it again.
+// the market's quote is marked settled so no bet is taken on it again. A
+// rollback of the settlement reverses it in the ledger and closes the quote
+// until the market is resettled.
 package settlement
 
 import (
@@ -43,6 +45,19 @@ func (s *Service) Result(ctx context.Context, market string, r platform.Result, 
 	if err != nil {
 		return err
 	}
+	if res.Already {
+		// A redelivery completes a quote a failure left unsettled, but a
+		// result the feed has since rolled back must not settle a quote
+		// the ledger has closed.
+		m, err := s.Ledger.Market(ctx, market)
+		if err != nil {
+			return err
+		}
+		if m.Status != platform.MarketSettled {
+			s.log(res, market, r, ref)
+			return nil
+		}
+	}
 	applied, err := s.Quotes.SetStatusDef(ctx, market, platform.MarketSettled, platform.MarketDef{}, ref.Seq, ref.TS)
 	if err != nil {
 		return err
@@ -50,6 +65,11 @@ func (s *Service) Result(ctx context.Context, market string, r platform.Result, 
 	if applied && s.Publisher != nil {
 		s.Publisher.PublishStatus(market, platform.MarketSettled, ref)
 	}
+	s.log(res, market, r, ref)
+	return nil
+}
+
+func (s *Service) log(res *ledger.Settlement, market string, r platform.Result, ref platform.FeedRef) {
 	if s.Logger != nil {
 		if res.Already {
 			s.Logger.Debug("market already settled", "market", market, "seq", ref.Seq)
@@ -58,22 +78,42 @@ func (s *Service) Result(ctx context.Context, market string, r platform.Result, 
 				"won", res.Won, "lost", res.Lost, "void", res.Void, "paid", res.Paid)
 		}
 	}
-	return nil
 }
 
 // Rollback undoes market's settlement, the feed's rollback number n of it:
 // the settlement's transactions are reversed and its bets are open again
 // until a later result resettles the market (ledger.Markets.RollbackMarket).
-// The quote stays settled: the market takes no new bet, and only its
-// resettlement changes what its bets pay. Idempotent like Result. Returns
-// EINVALID (including a rollback the players' balances cannot cover) or
-// EINTERNAL.
+// The ledger leaves the market closed, and so does the quote, with the
+// rollback's seq (pricing.Writer.Unsettle): the market still takes no bet,
+// and the hot state says what the ledger says (invariant 11) until the
+// resettlement, whose newer seq settles the quote again. Idempotent like
+// Result: a rollback the ledger had already still unsettles a quote a
+// failure left settled, unless the ledger has been resettled since.
+// Returns EINVALID (including a rollback the players' balances cannot
+// cover) or EINTERNAL.
 func (s *Service) Rollback(ctx context.Context, market string, n int64, ref platform.FeedRef) error {
 	s.inProgress.Add(1)
 	defer s.inProgress.Add(-1)
 	res, err := s.Ledger.RollbackMarket(ctx, market, n)
 	if err != nil {
 		return err
+	}
+	unsettle := true
+	if res.Already {
+		m, err := s.Ledger.Market(ctx, market)
+		if err != nil {
+			return err
+		}
+		unsettle = m.Status != platform.MarketSettled
+	}
+	if unsettle {
+		applied, err := s.Quotes.Unsettle(ctx, market, ref.Seq, ref.TS)
+		if err != nil {
+			return err
+		}
+		if applied && s.Publisher != nil {
+			s.Publisher.PublishStatus(market, platform.MarketClosed, ref)
+		}
 	}
 	if s.Logger != nil {
 		if res.Already {
