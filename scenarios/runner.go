@@ -563,7 +563,8 @@ func openCapture(sc *Scenario, opts ...replay.ReadOption) (replay.Stream, func()
 		return c, func() { c.Close() }, nil
 	}
 	g := sc.Generate
-	s, err := synth.FootballStream(synth.FootballOptions{Seed: sc.Seed, Matches: g.Matches, Bettors: g.Bettors, Duration: g.Duration})
+	s, err := synth.FootballStream(synth.FootballOptions{Seed: sc.Seed, Matches: g.Matches, Bettors: g.Bettors, Duration: g.Duration,
+		Corrections: g.Corrections})
 	if err != nil {
 		return nil, nil, &InputError{Source: "load.generate", Problems: []string{err.Error()}}
 	}
