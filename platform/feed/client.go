@@ -380,7 +380,7 @@ func (c *Client) handle(ctx context.Context, data []byte) error {
 			return c.gap(ctx, nil, m.Seq)
 		}
 		return nil
-	case TypeOdds, TypeStatus, TypeResult, TypeIncident:
+	case TypeOdds, TypeStatus, TypeResult, TypeIncident, TypeRollback:
 		switch {
 		case m.Seq <= c.last:
 			c.count(func(s *Stats) { s.Duplicates++ })
