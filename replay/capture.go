@@ -19,6 +19,7 @@
 //	status    market, status (open|suspended|closed)          feed
 //	result    market, winners [selection...] (empty = void)   feed
 //	incident  market, incident (what happened: "goal", "wicket", "four", ...)   feed
+//	rollback  market (undo the market's settlement; a later result resettles it)   feed
 //	deposit   account, id, amount                             bettor
 //	withdraw  account, id, amount                             bettor
 //	bet       account, id, market, selection, odds, stake     bettor
@@ -34,6 +35,20 @@
 //	producer      feed     the vendor producer that sent it ("betfair", "live", "prematch")
 //	vendor_ms     feed     the vendor's own timestamp, Unix epoch milliseconds
 //	policy        bet      the price policy: exact, better or any; absent: none is sent, the platform's default holds
+//	dead_heat     result   {winner: dead-heat factor}: the share of the win a dead-heated winner pays; absent: 1
+//	void_factor   result   the share of every stake refunded (a partial void); absent: none
+//
+// A factor is an exact decimal string above 0 and at most 1, with at most
+// four fractional digits ("0.5", "0.3333", "1"), as Sportradar's
+// bet_settlement gives dead_heat_factor and void_factor. Only a winner may
+// have a dead-heat factor, and a void result (no winners) takes neither. A
+// bet's payout on a result with factors is docs/ledger.md's: the void
+// share of its stake comes back, and the rest is settled as won (times its
+// winner's dead-heat factor) or lost. A rollback (Sportradar's
+// rollback_bet_settlement) undoes the market's settlement: its bets are open
+// again until a later result settles them afresh. A rollback of a market
+// never resulted, or already rolled back, changes nothing. The kind
+// rollback and the two result fields were added within v1.
 //
 // and in the header, start_ms: the wall time of t_us 0, Unix epoch
 // milliseconds, when the capture was recorded rather than generated.
@@ -84,12 +99,16 @@ const (
 	// wicket), from a score feed: it moves no money and no price, but
 	// bettors react to it. Added within v1 (see Versioning).
 	KindIncident Kind = "incident"
+	// KindRollback undoes a market's settlement (a correction): its bets
+	// are open again until a later result resettles the market. Added
+	// within v1 (see Versioning).
+	KindRollback Kind = "rollback"
 )
 
 // IsFeed reports whether events of kind k travel over the feed protocol
 // (to the platform) rather than as bettor requests (to the Target).
 func (k Kind) IsFeed() bool {
-	return k == KindOdds || k == KindStatus || k == KindResult || k == KindIncident
+	return k == KindOdds || k == KindStatus || k == KindResult || k == KindIncident || k == KindRollback
 }
 
 // Market statuses carried by status events.
@@ -135,6 +154,8 @@ type Event struct {
 	VendorMS   int64             `json:"vendor_ms,omitempty"`    // feed kinds
 	Policy     string            `json:"policy,omitempty"`       // bet
 	Incident   string            `json:"incident,omitempty"`     // incident: what happened
+	DeadHeat   map[string]string `json:"dead_heat,omitempty"`    // result: winner → dead-heat factor
+	VoidFactor string            `json:"void_factor,omitempty"`  // result: the share of each stake refunded
 }
 
 // Bet price policies (Event.Policy): what the bettor accepts when the price

@@ -180,7 +180,7 @@ func (e *Engine) Progress() Progress {
 
 // Kind and outcome indexes of the run's counters.
 var (
-	countedKinds    = []Kind{KindOdds, KindStatus, KindResult, KindIncident, KindDeposit, KindWithdraw, KindBet, KindCashout}
+	countedKinds    = []Kind{KindOdds, KindStatus, KindResult, KindIncident, KindRollback, KindDeposit, KindWithdraw, KindBet, KindCashout}
 	countedOutcomes = []Outcome{OutcomeAccepted, OutcomeRejected, OutcomeUnknown, OutcomeDropped, OutcomePublished}
 )
 
@@ -203,7 +203,7 @@ type run struct {
 	mu       sync.Mutex
 	lag      *hdrhistogram.Histogram
 	latency  map[Kind]*hdrhistogram.Histogram
-	counts   [8][5]int64 // by kindIndex, outcomeIndex
+	counts   [9][5]int64 // by kindIndex, outcomeIndex
 	journal  []JournalEntry
 	w        io.Writer
 	buf      []byte // one encoded journal line
@@ -594,7 +594,7 @@ func newJournalEntry(seq int64, p Planned) JournalEntry {
 	e := JournalEntry{
 		Seq: seq, Kind: ev.Kind, ID: ev.ID, Account: ev.Account, Market: ev.Market,
 		Selection: ev.Selection, Odds: ev.Odds, Policy: ev.Policy, Stake: ev.Stake, Amount: ev.Amount,
-		Bet: ev.Bet, Winners: ev.Winners, Clone: p.Clone,
+		Bet: ev.Bet, Winners: ev.Winners, DeadHeat: ev.DeadHeat, VoidFactor: ev.VoidFactor, Clone: p.Clone,
 		IntendedUS: p.At.Microseconds(),
 	}
 	if ev.Kind == KindStatus {

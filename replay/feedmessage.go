@@ -13,6 +13,7 @@ const (
 	FeedStatus           = "status"
 	FeedResult           = "result"
 	FeedIncident         = "incident"
+	FeedRollback         = "rollback"
 	FeedHeartbeat        = "heartbeat"
 	FeedSnapshotComplete = "snapshot_complete"
 )
@@ -41,11 +42,18 @@ type FeedMessage struct {
 	Removed     []string          `json:"removed,omitempty"`      // status
 	Adjust      map[string]string `json:"adjust,omitempty"`       // status
 	Incident    string            `json:"incident,omitempty"`     // incident
+	DeadHeat    map[string]string `json:"dead_heat,omitempty"`    // result: winner → dead-heat factor
+	VoidFactor  string            `json:"void_factor,omitempty"`  // result: the share of each stake refunded
+	// Rollbacks is the market's settlement generation: on a result, how
+	// many rollbacks of the market came before it; on a rollback, how many
+	// there have been counting this one (from 1). Absent: 0.
+	Rollbacks int64 `json:"rollbacks,omitempty"`
 }
 
 // feedMessageFor is the stream message for a feed event: seq is the
-// stream's, pseq the event's producer's.
-func feedMessageFor(ev Event, seq int64, producer string, pseq int64, ts time.Time) FeedMessage {
+// stream's, pseq the event's producer's, rollbacks the market's settlement
+// generation (see FeedMessage.Rollbacks).
+func feedMessageFor(ev Event, seq int64, producer string, pseq int64, ts time.Time, rollbacks int64) FeedMessage {
 	m := FeedMessage{Seq: seq, Producer: producer, TS: ts.UTC().Format(FeedTimeFormat), Type: string(ev.Kind), Market: ev.Market,
 		ProducerSeq: pseq, VendorMS: ev.VendorMS}
 	switch ev.Kind {
@@ -59,6 +67,9 @@ func feedMessageFor(ev Event, seq int64, producer string, pseq int64, ts time.Ti
 	case KindResult:
 		w := append([]string{}, ev.Winners...) // never nil, so a void result says []
 		m.Winners = &w
+		m.DeadHeat, m.VoidFactor, m.Rollbacks = ev.DeadHeat, ev.VoidFactor, rollbacks
+	case KindRollback:
+		m.Rollbacks = rollbacks
 	}
 	return m
 }

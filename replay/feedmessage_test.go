@@ -2,6 +2,8 @@ package replay
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 )
@@ -57,8 +59,10 @@ func TestFeedMessageRoundTrip(t *testing.T) {
 		{Kind: KindStatus, Market: "m1", Status: StatusOpen, InPlay: new(true), BetDelayMS: new(int64(5000)),
 			Removed: []string{"x"}, Adjust: map[string]string{"home": "40.5"}, Producer: "betfair", VendorMS: 1657018212979},
 		{Kind: KindIncident, Market: "m1", Incident: "wicket", VendorMS: 1},
+		{Kind: KindResult, Market: "m1", Winners: []string{"home", "draw"}, DeadHeat: map[string]string{"home": "0.5", "draw": "0.5"}, VoidFactor: "0.1"},
+		{Kind: KindRollback, Market: "m1"},
 	} {
-		m := feedMessageFor(ev, 7, "p", 3, time.Date(2026, 11, 29, 9, 0, 0, 123456789, time.UTC))
+		m := feedMessageFor(ev, 7, "p", 3, time.Date(2026, 11, 29, 9, 0, 0, 123456789, time.UTC), 2)
 		b, err := json.Marshal(m)
 		if err != nil {
 			t.Fatal(err)
@@ -140,4 +144,42 @@ func FuzzParseFeedMessage(f *testing.F) {
 			t.Fatalf("accepted %q as %+v", b, m)
 		}
 	})
+}
+
+func TestFeedServerRollback(t *testing.T) {
+	// A rollback counts the market's settlement generation, which the
+	// later result carries; the snapshot keeps the result that stands,
+	// with its factors, as a client that applied the stream has it.
+	s := NewFeedServer("replay")
+	defer s.Close()
+	dh := map[string]string{"home": "0.5", "away": "0.5"}
+	for _, ev := range []Event{
+		{Kind: KindResult, Market: "m1", Winners: []string{"home"}},
+		{Kind: KindResult, Market: "m1", Winners: []string{"away"}}, // a duplicate: the first stands
+		{Kind: KindRollback, Market: "m1"},
+		{Kind: KindRollback, Market: "m1"},
+		{Kind: KindResult, Market: "m1", Winners: []string{"home", "away"}, DeadHeat: dh, VoidFactor: "0.25"},
+		{Kind: KindRollback, Market: "m2"}, // never resulted: counted all the same
+	} {
+		s.Publish(ev)
+	}
+	var rollbacks []int64
+	for _, b := range s.log {
+		m, err := ParseFeedMessage(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rollbacks = append(rollbacks, m.Rollbacks)
+	}
+	if want := []int64{0, 0, 1, 2, 2, 1}; !slices.Equal(rollbacks, want) {
+		t.Errorf("rollbacks on the stream = %v, want %v", rollbacks, want)
+	}
+	snap := s.Snapshot()
+	m1, m2 := snap.Markets[0], snap.Markets[1]
+	if !slices.Equal(m1.Winners, []string{"home", "away"}) || !maps.Equal(m1.DeadHeat, dh) || m1.VoidFactor != "0.25" || m1.Rollbacks != 2 {
+		t.Errorf("snapshot m1 = %+v, want the resettlement at generation 2", m1)
+	}
+	if m2.Winners != nil || m2.Rollbacks != 1 {
+		t.Errorf("snapshot m2 = %+v, want unresulted at generation 1", m2)
+	}
 }

@@ -117,6 +117,11 @@ type FeedMarket struct {
 	BetDelayMS *int64            `json:"bet_delay_ms,omitempty"`
 	Removed    []string          `json:"removed,omitempty"`
 	Adjust     map[string]string `json:"adjust,omitempty"`
+	// The result's factors while it stands, and how many times the
+	// market's settlement was rolled back (its settlement generation).
+	DeadHeat   map[string]string `json:"dead_heat,omitempty"`
+	VoidFactor string            `json:"void_factor,omitempty"`
+	Rollbacks  int64             `json:"rollbacks,omitempty"`
 }
 
 // A FeedServer is what an Engine publishes into.
@@ -149,7 +154,14 @@ func (s *FeedServer) Publish(ev Event) int64 {
 	seq := int64(len(s.log)) + 1
 	producer := cmp.Or(ev.Producer, s.producer)
 	s.pseq[producer]++
-	m := feedMessageFor(ev, seq, producer, s.pseq[producer], time.Now())
+	var rollbacks int64
+	if fm := s.markets[ev.Market]; fm != nil {
+		rollbacks = fm.Rollbacks
+	}
+	if ev.Kind == KindRollback {
+		rollbacks++ // the message counts itself
+	}
+	m := feedMessageFor(ev, seq, producer, s.pseq[producer], time.Now(), rollbacks)
 	m.BetDelayMS = s.betDelay(m.BetDelayMS)
 	b, err := json.Marshal(m)
 	if err != nil {
@@ -205,7 +217,16 @@ func (s *FeedServer) apply(ev Event) {
 			m.Adjust = maps.Clone(ev.Adjust)
 		}
 	case KindResult:
-		m.Winners = append([]string{}, ev.Winners...)
+		// A market is settled on its first result; a later one counts only
+		// after a rollback, as a client applies them, so the snapshot keeps
+		// what the stream made of the market.
+		if m.Winners == nil {
+			m.Winners = append([]string{}, ev.Winners...)
+			m.DeadHeat, m.VoidFactor = maps.Clone(ev.DeadHeat), ev.VoidFactor
+		}
+	case KindRollback:
+		m.Winners, m.DeadHeat, m.VoidFactor = nil, nil, ""
+		m.Rollbacks++
 	}
 }
 
@@ -230,6 +251,7 @@ func (s *FeedServer) Snapshot() FeedSnapshot {
 		m.Winners = slices.Clone(m.Winners)
 		m.Removed = slices.Clone(m.Removed)
 		m.Adjust = maps.Clone(m.Adjust)
+		m.DeadHeat = maps.Clone(m.DeadHeat)
 		snap.Markets = append(snap.Markets, m)
 	}
 	return snap

@@ -1,6 +1,8 @@
 package replay
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -29,31 +31,36 @@ const (
 // Times are microseconds from the replay's start (the replay clock's zero).
 // The journal is written as JSON Lines (journal.jsonl) in the run's folder.
 type JournalEntry struct {
-	Seq        int64    `json:"seq"`                    // position in the plan, from 1
-	Kind       Kind     `json:"kind"`                   // event kind
-	ID         string   `json:"id,omitempty"`           // request id (bet id, deposit id, ...)
-	Account    string   `json:"account,omitempty"`      // bettor account
-	Market     string   `json:"market,omitempty"`       // market, for bets and feed events
-	Selection  string   `json:"selection,omitempty"`    // bets
-	Odds       string   `json:"odds,omitempty"`         // requested odds, for bets
-	Policy     string   `json:"policy,omitempty"`       // bets: the price policy sent ("" = none, the platform's default)
-	Stake      int64    `json:"stake,omitempty"`        // bets, minor units
-	Amount     int64    `json:"amount,omitempty"`       // deposits, withdrawals, cash-outs
-	Bet        string   `json:"bet,omitempty"`          // cash-outs: the bet cashed out
-	Winners    []string `json:"winners,omitempty"`      // results
-	Status     string   `json:"status,omitempty"`       // status events: the market's new status
-	InPlay     *bool    `json:"in_play,omitempty"`      // status events, when the capture gives it
-	BetDelayMS *int64   `json:"bet_delay_ms,omitempty"` // status events, when the capture gives it
-	Clone      int      `json:"clone,omitempty"`        // 0 = as recorded, n = nth headroom clone
-	FeedSeq    int64    `json:"feed_seq,omitempty"`     // feed events: seq assigned by the feed server
-	IntendedUS int64    `json:"intended_us"`            // when the plan said to send it
-	SentUS     int64    `json:"sent_us,omitempty"`      // when it was actually sent; feed events: when handed to the feed server
-	DoneUS     int64    `json:"done_us,omitempty"`      // when the answer (or error) arrived; a pending bet: its decision, read by following it
-	PendingUS  int64    `json:"pending_us,omitempty"`   // a pending bet: when the platform answered 202 pending
-	Outcome    Outcome  `json:"outcome"`                // see the Outcome constants
-	Code       string   `json:"code,omitempty"`         // platform error code, e.g. EPRICECHANGED
-	HTTPStatus int      `json:"http_status,omitempty"`  // HTTP status, when there was one
-	Error      string   `json:"error,omitempty"`        // transport error text, for unknown outcomes
+	Seq       int64    `json:"seq"`                 // position in the plan, from 1
+	Kind      Kind     `json:"kind"`                // event kind
+	ID        string   `json:"id,omitempty"`        // request id (bet id, deposit id, ...)
+	Account   string   `json:"account,omitempty"`   // bettor account
+	Market    string   `json:"market,omitempty"`    // market, for bets and feed events
+	Selection string   `json:"selection,omitempty"` // bets
+	Odds      string   `json:"odds,omitempty"`      // requested odds, for bets
+	Policy    string   `json:"policy,omitempty"`    // bets: the price policy sent ("" = none, the platform's default)
+	Stake     int64    `json:"stake,omitempty"`     // bets, minor units
+	Amount    int64    `json:"amount,omitempty"`    // deposits, withdrawals, cash-outs
+	Bet       string   `json:"bet,omitempty"`       // cash-outs: the bet cashed out
+	Winners   []string `json:"winners,omitempty"`   // results
+	// DeadHeat and VoidFactor are a result's settlement factors, as the
+	// capture gave them (docs/ledger.md turns them into payouts). Added
+	// within v1: absent means a dead heat of 1 and no void.
+	DeadHeat   map[string]string `json:"dead_heat,omitempty"`    // results: winner → dead-heat factor
+	VoidFactor string            `json:"void_factor,omitempty"`  // results: the share of each stake refunded
+	Status     string            `json:"status,omitempty"`       // status events: the market's new status
+	InPlay     *bool             `json:"in_play,omitempty"`      // status events, when the capture gives it
+	BetDelayMS *int64            `json:"bet_delay_ms,omitempty"` // status events, when the capture gives it
+	Clone      int               `json:"clone,omitempty"`        // 0 = as recorded, n = nth headroom clone
+	FeedSeq    int64             `json:"feed_seq,omitempty"`     // feed events: seq assigned by the feed server
+	IntendedUS int64             `json:"intended_us"`            // when the plan said to send it
+	SentUS     int64             `json:"sent_us,omitempty"`      // when it was actually sent; feed events: when handed to the feed server
+	DoneUS     int64             `json:"done_us,omitempty"`      // when the answer (or error) arrived; a pending bet: its decision, read by following it
+	PendingUS  int64             `json:"pending_us,omitempty"`   // a pending bet: when the platform answered 202 pending
+	Outcome    Outcome           `json:"outcome"`                // see the Outcome constants
+	Code       string            `json:"code,omitempty"`         // platform error code, e.g. EPRICECHANGED
+	HTTPStatus int               `json:"http_status,omitempty"`  // HTTP status, when there was one
+	Error      string            `json:"error,omitempty"`        // transport error text, for unknown outcomes
 }
 
 // LatencyUS is the latency measured from the intended send time, as the
@@ -94,6 +101,20 @@ func appendJournalEntry(b []byte, e *JournalEntry) []byte {
 		}
 		b = append(b, ']')
 	}
+	if len(e.DeadHeat) > 0 {
+		// encoding/json writes a map's keys sorted, each escaped as a string.
+		b = append(b, `,"dead_heat":{`...)
+		for i, k := range slices.Sorted(maps.Keys(e.DeadHeat)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			b = appendJSONString(b, e.DeadHeat[k])
+		}
+		b = append(b, '}')
+	}
+	b = appendStringField(b, `,"void_factor":`, e.VoidFactor)
 	b = appendStringField(b, `,"status":`, e.Status)
 	if e.InPlay != nil {
 		b = strconv.AppendBool(append(b, `,"in_play":`...), *e.InPlay)

@@ -56,3 +56,31 @@ func digits(s string) bool {
 	}
 	return true
 }
+
+// FactorScale is the unit of a settlement factor (a result's dead_heat and
+// void_factor): parts per 10000, the unit of odds_e4, so "0.5" is 5000.
+const FactorScale int64 = 10000
+
+// ParseFactor parses a settlement factor, an exact decimal between 0 and 1
+// with at most four fractional digits ("0.5", "0.3333", "1"), into parts per
+// FactorScale. It refuses 0: a factor of nothing is said by leaving the
+// field out (no void) or by not naming the selection a winner.
+func ParseFactor(s string) (int64, error) {
+	intPart, frac, hasDot := strings.Cut(s, ".")
+	if (intPart != "0" && intPart != "1") || (hasDot && (frac == "" || !digits(frac))) {
+		return 0, fmt.Errorf("factor %q: not a decimal between 0 and 1, like \"0.5\"", s)
+	}
+	if len(frac) > 4 {
+		return 0, fmt.Errorf("factor %q: more than 4 fractional digits", s)
+	}
+	e4 := int64(intPart[0]-'0') * FactorScale
+	scale := FactorScale / 10
+	for _, c := range frac {
+		e4 += int64(c-'0') * scale
+		scale /= 10
+	}
+	if e4 <= 0 || e4 > FactorScale {
+		return 0, fmt.Errorf("factor %q: outside (0, 1]", s)
+	}
+	return e4, nil
+}

@@ -66,3 +66,45 @@ func FuzzParseOdds(f *testing.F) {
 		}
 	})
 }
+
+func TestParseFactor(t *testing.T) {
+	happy := []struct {
+		in   string
+		want int64
+	}{
+		{"0.5", 5000},    // half: a two-way dead heat
+		{"0.3333", 3333}, // a third, to four digits
+		{"1", 10000},     // whole
+		{"1.0000", 10000},
+		{"0.0001", 1}, // the smallest share
+	}
+	for _, tc := range happy {
+		t.Run(tc.in, func(t *testing.T) {
+			if got, err := ParseFactor(tc.in); err != nil || got != tc.want {
+				t.Fatalf("ParseFactor(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
+			}
+		})
+	}
+	for _, in := range []string{"", "0", "0.0", "1.0001", "2", ".5", "0.", "0.33333", "-0.5", "0,5", "00.5", "5e-1", " 0.5"} {
+		t.Run("sad "+in, func(t *testing.T) {
+			if got, err := ParseFactor(in); err == nil {
+				t.Fatalf("ParseFactor(%q) = %d, want an error", in, got)
+			}
+		})
+	}
+}
+
+func FuzzParseFactor(f *testing.F) {
+	for _, s := range []string{"0.5", "1", "0.0001", "0", "1.5", "abc"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e4, err := ParseFactor(s)
+		if err != nil {
+			return
+		}
+		if e4 <= 0 || e4 > FactorScale {
+			t.Fatalf("ParseFactor(%q) = %d, outside (0, %d]", s, e4, FactorScale)
+		}
+	})
+}

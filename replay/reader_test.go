@@ -217,6 +217,7 @@ func FuzzReadCapture(f *testing.F) {
 	f.Add([]byte(smallCapture))
 	f.Add([]byte(`{"capture":"inplay/v1"}` + "\n" + `{"t_us":1,"kind":"result","market":"m1"}`))
 	f.Add([]byte(`{"capture":"inplay/v1"}` + "\n" + `{"t_us":1,"kind":"odds","market":"m","prices":{"a":"1.01"}}` + "\n"))
+	f.Add([]byte(`{"capture":"inplay/v1"}` + "\n" + `{"t_us":1,"kind":"result","market":"m1","winners":["a","b"],"dead_heat":{"a":"0.5"},"void_factor":"0.25"}` + "\n" + `{"t_us":2,"kind":"rollback","market":"m1"}`))
 	f.Add([]byte("\x1f\x8b garbage"))
 	f.Add([]byte(`{"capture":"inplay/v1"}` + "\n" + `null`))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -137,7 +137,7 @@ func Stats(s Stream) (CaptureStats, error) {
 
 // Kinds returns the kinds present in st, in the package doc's order.
 func (s CaptureStats) Kinds() []Kind {
-	order := []Kind{KindOdds, KindStatus, KindResult, KindIncident, KindBet, KindCashout, KindDeposit, KindWithdraw}
+	order := []Kind{KindOdds, KindStatus, KindResult, KindIncident, KindRollback, KindBet, KindCashout, KindDeposit, KindWithdraw}
 	var out []Kind
 	for _, k := range order {
 		if s.ByKind[k] > 0 {

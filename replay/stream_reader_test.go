@@ -216,6 +216,11 @@ func TestAppendJournalEntryMatchesJSON(t *testing.T) {
 		{Seq: 3, Kind: KindDeposit, Amount: -1, Winners: []string{}, Outcome: OutcomeDropped},
 		{Seq: 4, Kind: KindStatus, Market: "m", Status: "suspended", InPlay: new(true), BetDelayMS: new(int64(5000)), FeedSeq: 8, Outcome: OutcomePublished},
 		{Seq: 5, Kind: KindStatus, Market: "m", Status: "open", InPlay: new(false), BetDelayMS: new(int64(0)), Outcome: OutcomePublished},
+		// A corrected result: dead-heat factors (keys sorted, escaped) and a void factor.
+		{Seq: 6, Kind: KindResult, Market: "m", Winners: []string{"z", "a<b"}, DeadHeat: map[string]string{"z": "0.5", "a<b": "0.5", `\\u`: "1"},
+			VoidFactor: "0.25", FeedSeq: 9, Outcome: OutcomePublished},
+		// An empty map is left out, as encoding/json's omitempty does.
+		{Seq: 7, Kind: KindRollback, Market: "m", DeadHeat: map[string]string{}, FeedSeq: 10, Outcome: OutcomePublished},
 	}
 	for _, e := range entries {
 		checkJournalEncoding(t, e)
@@ -241,6 +246,10 @@ func FuzzAppendJournalEntry(f *testing.F) {
 			Stake: r.Int64() - r.Int64(), IntendedUS: n, Outcome: Outcome(errText)}
 		if r.IntN(2) == 0 {
 			e.Winners = []string{account, errText}
+		}
+		if r.IntN(2) == 0 {
+			e.DeadHeat = map[string]string{account: errText, id: account}
+			e.VoidFactor = errText
 		}
 		checkJournalEncoding(t, e)
 	})

@@ -35,6 +35,7 @@ var kindFields = map[Kind]fieldSet{
 	KindBet:      {account: true, id: true, market: true, selection: true, odds: true, stake: true},
 	KindCashout:  {account: true, id: true, bet: true, amount: true},
 	KindIncident: {market: true, incident: true},
+	KindRollback: {market: true},
 }
 
 // problems returns every way e breaks the field table, as sentences.
@@ -49,7 +50,7 @@ func (e Event) problems() []string {
 		if e.Kind == "" {
 			add("kind is missing")
 		} else {
-			add("unknown kind %q (want odds, status, result, incident, bet, cashout, deposit or withdraw)", e.Kind)
+			add("unknown kind %q (want odds, status, result, incident, rollback, bet, cashout, deposit or withdraw)", e.Kind)
 		}
 		return out
 	}
@@ -134,7 +135,7 @@ func (e Event) problems() []string {
 func (e Event) optionalProblems() []string {
 	var out []string
 	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
-	status, feed, bet := e.Kind == KindStatus, e.Kind.IsFeed(), e.Kind == KindBet
+	status, feed, bet, result := e.Kind == KindStatus, e.Kind.IsFeed(), e.Kind == KindBet, e.Kind == KindResult
 	for _, f := range []struct {
 		name          string
 		uses, present bool
@@ -146,6 +147,8 @@ func (e Event) optionalProblems() []string {
 		{"producer", feed, e.Producer != ""},
 		{"vendor_ms", feed, e.VendorMS != 0},
 		{"policy", bet, e.Policy != ""},
+		{"dead_heat", result, e.DeadHeat != nil},
+		{"void_factor", result, e.VoidFactor != ""},
 	} {
 		if f.present && !f.uses {
 			add("field %s is not used by kind %s", f.name, e.Kind)
@@ -174,8 +177,37 @@ func (e Event) optionalProblems() []string {
 	if feed && e.VendorMS < 0 {
 		add("vendor_ms %d is negative", e.VendorMS)
 	}
+	if result {
+		out = append(out, e.factorProblems()...)
+	}
 	if bet && e.Policy != "" && e.Policy != PolicyExact && e.Policy != PolicyBetter && e.Policy != PolicyAny {
 		add("unknown policy %q (want exact, better or any)", e.Policy)
+	}
+	return out
+}
+
+// factorProblems checks a result's dead_heat and void_factor: each a
+// factor (ParseFactor), a dead heat only for a winner, and neither on a void
+// result, whose stakes all come back already.
+func (e Event) factorProblems() []string {
+	var out []string
+	if e.DeadHeat != nil && len(e.DeadHeat) == 0 {
+		out = append(out, "dead_heat is empty; leave it out when no winner dead-heated")
+	}
+	for _, sel := range sortedKeys(e.DeadHeat) {
+		if !slices.Contains(e.Winners, sel) {
+			out = append(out, fmt.Sprintf("dead_heat names %q, which is not a winner", sel))
+		}
+		if _, err := ParseFactor(e.DeadHeat[sel]); err != nil {
+			out = append(out, fmt.Sprintf("dead_heat[%q]: %v", sel, err))
+		}
+	}
+	if e.VoidFactor != "" {
+		if _, err := ParseFactor(e.VoidFactor); err != nil {
+			out = append(out, fmt.Sprintf("void_factor: %v", err))
+		} else if len(e.Winners) == 0 {
+			out = append(out, "void_factor on a void result (no winners), which refunds every stake whole")
+		}
 	}
 	return out
 }

@@ -23,6 +23,10 @@ func TestEventValidate(t *testing.T) {
 		{"in-play delay of zero", Event{Kind: KindStatus, Market: "m1", Status: StatusOpen, BetDelayMS: new(int64(0))}},
 		{"odds with a producer", Event{Kind: KindOdds, Market: "m1", Prices: map[string]string{"home": "2"}, Producer: "live", VendorMS: 1}},
 		{"bet with a policy", Event{Kind: KindBet, Account: "a1", ID: "b-1", Market: "m1", Selection: "home", Odds: "2.10", Stake: 500, Policy: PolicyBetter}},
+		{"result with a dead heat and a void factor", Event{Kind: KindResult, Market: "m1", Winners: []string{"home", "away"},
+			DeadHeat: map[string]string{"home": "0.5", "away": "0.5"}, VoidFactor: "0.25"}},
+		{"void factor of 1 on a result", Event{Kind: KindResult, Market: "m1", Winners: []string{"home"}, VoidFactor: "1"}},
+		{"rollback", Event{Kind: KindRollback, Market: "m1", Producer: "live"}},
 	}
 	for _, tc := range happy {
 		t.Run(tc.name, func(t *testing.T) {
@@ -62,6 +66,17 @@ func TestEventValidate(t *testing.T) {
 		{"bad adjustment factor", Event{Kind: KindStatus, Market: "m1", Status: StatusOpen, Adjust: map[string]string{"home": "100.5", "away": "-1", "draw": "01"}}, []string{`adjust["home"]`, `adjust["away"]`, `adjust["draw"]`}},
 		{"removed twice", Event{Kind: KindStatus, Market: "m1", Status: StatusOpen, Removed: []string{"x", "x"}}, []string{`removed lists "x" twice`}},
 		{"negative vendor time", Event{Kind: KindResult, Market: "m1", VendorMS: -3}, []string{"vendor_ms -3 is negative"}},
+		{"dead heat of a loser", Event{Kind: KindResult, Market: "m1", Winners: []string{"home"}, DeadHeat: map[string]string{"away": "0.5"}},
+			[]string{`dead_heat names "away", which is not a winner`}},
+		{"bad dead-heat factors", Event{Kind: KindResult, Market: "m1", Winners: []string{"a", "b", "c"}, DeadHeat: map[string]string{"a": "0", "b": "1.5", "c": "0.33333"}},
+			[]string{`dead_heat["a"]`, `dead_heat["b"]`, `dead_heat["c"]`, "fractional digits"}},
+		{"empty dead heat", Event{Kind: KindResult, Market: "m1", Winners: []string{"a"}, DeadHeat: map[string]string{}}, []string{"dead_heat is empty"}},
+		{"bad void factor", Event{Kind: KindResult, Market: "m1", Winners: []string{"a"}, VoidFactor: "50%"}, []string{"void_factor", "between 0 and 1"}},
+		{"void factor on a void result", Event{Kind: KindResult, Market: "m1", VoidFactor: "0.5"}, []string{"void_factor on a void result"}},
+		{"factors on a status", Event{Kind: KindStatus, Market: "m1", Status: StatusOpen, VoidFactor: "0.5", DeadHeat: map[string]string{"a": "1"}},
+			[]string{"field void_factor is not used by kind status", "field dead_heat is not used by kind status"}},
+		{"rollback with winners", Event{Kind: KindRollback, Market: "m1", Winners: []string{"a"}}, []string{"field winners is not used by kind rollback"}},
+		{"rollback without market", Event{Kind: KindRollback}, []string{"rollback event lacks market"}},
 		{"stray field on a bettor event", Event{Kind: KindDeposit, Account: "a1", ID: "d-1", Amount: 5, Market: "m1"}, []string{"field market is not used by kind deposit"}},
 	}
 	for _, tc := range sad {

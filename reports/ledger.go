@@ -31,6 +31,10 @@ const (
 	TxSettle   = "settle"
 	TxVoid     = "void"
 	TxCashout  = "cashout"
+	// TxRollback reverses a bet's settle or void exactly (the opposite of
+	// each of its postings) when the feed rolls its market's settlement
+	// back; the bet is open again until a later settle or void.
+	TxRollback = "rollback"
 )
 
 // Bet statuses in a Ledger.

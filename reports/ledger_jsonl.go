@@ -105,7 +105,7 @@ type (
 // The values each enumerated field may take.
 var (
 	accountKinds   = []string{AccountPlayer, AccountHouse, AccountSuspense, AccountCash}
-	txKinds        = []string{TxDeposit, TxWithdraw, TxStake, TxSettle, TxVoid, TxCashout}
+	txKinds        = []string{TxDeposit, TxWithdraw, TxStake, TxSettle, TxVoid, TxCashout, TxRollback}
 	betStatuses    = []string{BetAccepted, BetWon, BetLost, BetVoid, BetCashedOut}
 	marketStatuses = []string{"open", "suspended", "closed", "settled"}
 )

@@ -202,20 +202,26 @@ func measureErrorRate(o *observed) iter.Seq[sample] {
 }
 
 // measureSettlementLag: one sample per settled bet on a resulted market,
-// at its market's first result. It needs the ledger; start places the
+// at the result that settled it: its market's first, or the first after
+// the market's last rollback (a resettlement). It needs the ledger; start places the
 // ledger's wall-clock settlement times on the journal's clock.
 func measureSettlementLag(o *observed) iter.Seq[sample] {
 	return func(yield func(sample) bool) {
 		if o.ledger == nil {
 			return
 		}
-		resultAt := map[string]int64{} // market → intended time of its first result
+		resultAt := map[string]int64{} // market → intended time of its standing result
 		for e := range o.journal {
-			if e.Kind != replay.KindResult || e.Outcome == replay.OutcomeDropped {
+			if e.Outcome == replay.OutcomeDropped {
 				continue
 			}
-			if at, ok := resultAt[e.Market]; !ok || e.IntendedUS < at {
-				resultAt[e.Market] = e.IntendedUS
+			switch e.Kind {
+			case replay.KindRollback:
+				delete(resultAt, e.Market)
+			case replay.KindResult:
+				if at, ok := resultAt[e.Market]; !ok || e.IntendedUS < at {
+					resultAt[e.Market] = e.IntendedUS
+				}
 			}
 		}
 		for _, b := range o.ledger.Bets {

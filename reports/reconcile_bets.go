@@ -273,7 +273,7 @@ func (b *books) acceptedOnly(k replay.Kind, id string) []replay.JournalEntry {
 }
 
 // betTxKinds are the transaction kinds whose ref is a bet id.
-var betTxKinds = []string{TxStake, TxSettle, TxVoid, TxCashout}
+var betTxKinds = []string{TxStake, TxSettle, TxVoid, TxCashout, TxRollback}
 
 // rejectedNoPostings: a rejected request took no effect. A rejected bet
 // has no ledger row and no transaction; a rejected deposit or withdrawal

@@ -73,7 +73,8 @@ type books struct {
 	droppedReq  map[reqKey]bool
 	order       map[replay.Kind][]string         // ids in order of first sent request
 	orderSlot   map[replay.Kind][]int32          // their slots
-	firstResult map[string]replay.JournalEntry   // market → the first result the feed published
+	firstResult map[string]replay.JournalEntry   // market → the result that stands: the first the feed published after its last rollback
+	rolledBack  map[string]bool                  // market → the feed's last correction of it is a rollback no result followed
 	timeline    map[string][]replay.JournalEntry // market → its published status events, in plan order
 	unlabelled  int                              // published status events with no status (an older journal)
 	suspendedAt map[string][]replay.JournalEntry // market → bets rejected EMARKETSUSPENDED on it
@@ -99,6 +100,7 @@ func index(journal iter.Seq[replay.JournalEntry], l *Ledger, opts ReconcileOptio
 		droppedReq:  map[reqKey]bool{},
 		order:       map[replay.Kind][]string{},
 		firstResult: map[string]replay.JournalEntry{},
+		rolledBack:  map[string]bool{},
 		timeline:    map[string][]replay.JournalEntry{},
 		suspendedAt: map[string][]replay.JournalEntry{},
 	}
@@ -173,7 +175,16 @@ func index(journal iter.Seq[replay.JournalEntry], l *Ledger, opts ReconcileOptio
 			}
 			if _, ok := b.firstResult[e.Market]; !ok {
 				b.firstResult[e.Market] = e
+				delete(b.rolledBack, e.Market)
 			}
+		case e.Kind == replay.KindRollback:
+			// A market is settled on its first result; a rollback undoes
+			// it, and the next result settles it again (docs/ledger.md).
+			if e.Outcome == replay.OutcomeDropped {
+				continue
+			}
+			delete(b.firstResult, e.Market)
+			b.rolledBack[e.Market] = true
 		case e.Kind == replay.KindStatus:
 			if e.Outcome != replay.OutcomePublished {
 				continue
@@ -451,8 +462,9 @@ func (b *books) hasOutcome(k replay.Kind, id string, o replay.Outcome) bool {
 }
 
 // result is a market's result: the platform's own (its markets row), or
-// else the first one the feed published (a market is settled once, on its
-// first result). ok is false when neither exists.
+// else the one the feed's stream left standing (a market is settled on its
+// first result, and again on the first after each rollback). ok is false
+// when neither exists.
 func (b *books) result(market string) (winners []string, ok bool) {
 	if m, found := b.markets[market]; found && m.Resulted {
 		return m.Winners, true

@@ -19,11 +19,15 @@ func winPayout(stake, oddsE4 int64) int64 {
 }
 
 // payoutsExact: every settled bet's status follows from its market's
-// result, its payout is recomputed with integer math (won: floor(stake ×
-// odds_e4 / 10000), lost: 0, void: the stake), its settle or void
-// transaction credits the player exactly that payout, an open bet has paid
-// nothing, and a cash-out paid no more than the bet could have won. The
-// platform's recorded result must also agree with the feed's.
+// result, its payout is recomputed with integer math by docs/ledger.md's
+// formula (settledPayout: with no factors, won: floor(stake × odds_e4 /
+// 10000), lost: 0, void: the stake; the dead-heat and void factors of the
+// result that stands, as the feed published it), the settle or void
+// transaction that stands (the last one no rollback reversed) credits the
+// player exactly that payout, an open bet has paid nothing, and a cash-out
+// paid no more than the bet could have won. The platform's recorded result
+// must also agree with the feed's standing one, and a market whose result
+// the feed rolled back (and did not result again) must not be resulted.
 func (b *books) payoutsExact(c *check) {
 	for bi, bet := range b.l.Bets {
 		b.pin(bet.ID, b.betSlot[bi])
@@ -45,26 +49,17 @@ func (b *books) payoutsExact(c *check) {
 					bet.Status, bet.Market, strings.Join(winners, ","), want))
 				witness = append(witness, bet.Market)
 			}
-			var want int64
-			switch bet.Status {
-			case BetWon:
-				want = winPayout(bet.Stake, bet.OddsE4)
-			case BetVoid:
-				want = bet.Stake
+			f := b.factorsOf(bet.Market)
+			if want := settledPayout(bet.Status, bet.Stake, bet.OddsE4, bet.Selection, f); bet.Payout != want {
+				problems = append(problems, fmt.Sprintf("pays %d but stake %d at odds_e4 %d %s pays %d%s",
+					bet.Payout, bet.Stake, bet.OddsE4, bet.Status, want, f.describe()))
 			}
-			if bet.Payout != want {
-				problems = append(problems, fmt.Sprintf("pays %d but stake %d at odds_e4 %d %s pays %d",
-					bet.Payout, bet.Stake, bet.OddsE4, bet.Status, want))
-			}
-			kind := TxSettle
-			if bet.Status == BetVoid {
-				kind = TxVoid
-			}
-			if txs := b.refs(bet.ID, kind); len(txs) == 1 {
-				if got := b.credit(txs[0].ID, bet.Account); got != bet.Payout {
+			if ch := b.chainOf(bet.ID); len(ch.standing) == 1 && ch.standing[0].Kind == endKindFor(bet.Status) {
+				t := ch.standing[0]
+				if got := b.credit(t.ID, bet.Account); got != bet.Payout {
 					problems = append(problems, fmt.Sprintf("its %s %s credits account %s with %d, not the payout %d",
-						kind, txRef(txs[0].ID), bet.Account, got, bet.Payout))
-					witness = append(witness, txRef(txs[0].ID))
+						t.Kind, txRef(t.ID), bet.Account, got, bet.Payout))
+					witness = append(witness, txRef(t.ID))
 				}
 			}
 		case BetCashedOut:
@@ -87,6 +82,12 @@ func (b *books) payoutsExact(c *check) {
 	}
 	// The platform's result against the feed's, for every market with both.
 	for _, m := range b.l.Markets {
+		if m.Resulted && b.rolledBack[m.ID] {
+			c.looked(1)
+			c.violated(fmt.Sprintf("market %s records winners [%s] but the feed rolled its result back and sent no other",
+				m.ID, strings.Join(m.Winners, ",")), m.ID)
+			continue
+		}
 		e, ok := b.firstResult[m.ID]
 		if !m.Resulted || !ok {
 			continue
@@ -111,13 +112,14 @@ func statusFor(selection string, winners []string) string {
 	return BetLost
 }
 
-// endKinds are the transactions that end a stake reservation.
-var endKinds = []string{TxSettle, TxVoid, TxCashout}
-
-// stakeSettledOnce: a stake reservation ends in at most one settle, void
-// or cash-out transaction, exactly one once its market is resulted, of the
-// kind its status says (won/lost: settle, void: void, cashed_out: cashout),
-// and nothing ends a stake that was never reserved.
+// stakeSettledOnce: a stake reservation ends in at most one standing
+// settle, void or cash-out transaction, exactly one once its market is
+// resulted, of the kind its status says (won/lost: settle, void: void,
+// cashed_out: cashout), and nothing ends a stake that was never reserved.
+// A settlement may be corrected: a rollback that reverses the end just
+// before it exactly takes it back (chainOf), and the bet may then end
+// again; a rollback that reverses nothing, a cash-out, or not exactly, is
+// a violation.
 func (b *books) stakeSettledOnce(c *check) {
 	refs := make([]string, 0, len(b.l.Bets))
 	for i, bet := range b.l.Bets {
@@ -137,11 +139,13 @@ func (b *books) stakeSettledOnce(c *check) {
 	for _, id := range refs {
 		c.looked(1)
 		stakes := b.refs(id, TxStake)
-		ends := b.refs(id, endKinds...)
-		witness := append([]string{id}, txIDs(ends)...)
-		var problems []string
-		if len(stakes) == 0 && len(ends) > 0 {
-			problems = append(problems, fmt.Sprintf("is ended by %s but its stake was never reserved", txRef(ends[0].ID)))
+		ch := b.chainOf(id)
+		ends := ch.standing
+		witness := append(append([]string{id}, txIDs(ends)...), ch.witness...)
+		problems := ch.problems
+		if len(stakes) == 0 && (len(ends) > 0 || ch.rollbacks > 0) {
+			first := b.refs(id, TxSettle, TxVoid, TxCashout, TxRollback)[0]
+			problems = append(problems, fmt.Sprintf("is ended by %s but its stake was never reserved", txRef(first.ID)))
 		}
 		if len(ends) > 1 {
 			problems = append(problems, fmt.Sprintf("is ended %d times (%s)", len(ends), describeTxs(ends)))
@@ -174,7 +178,7 @@ func (b *books) stakeSettledOnce(c *check) {
 //   - every stake transaction moves exactly +stake into suspense and
 //     exactly −stake out of the bet's account, and posts nowhere else;
 //   - every settle, void or cash-out transaction of a bet moves exactly
-//     −stake out of suspense;
+//     −stake out of suspense, and every rollback exactly +stake back in;
 //   - at the end, the suspense accounts hold (by their postings) exactly
 //     the stakes of the bets whose status is accepted.
 //
@@ -190,8 +194,8 @@ func (b *books) suspenseMatchesOpenStakes(c *check) {
 		bet := b.betsOf(t.Ref)[0]
 		var problems []string
 		want := -bet.Stake // a settle, void or cash-out releases the stake
-		if t.Kind == TxStake {
-			want = bet.Stake
+		if t.Kind == TxStake || t.Kind == TxRollback {
+			want = bet.Stake // a rollback reserves it again
 		}
 		if got := b.suspenseMoved(t.ID); got != want {
 			problems = append(problems, fmt.Sprintf("moves %+d on suspense, not %+d", got, want))

@@ -62,10 +62,11 @@ type Scenario struct {
 
 // Generate describes a synthetic capture.
 type Generate struct {
-	Profile  string
-	Matches  int
-	Bettors  int
-	Duration time.Duration
+	Profile     string
+	Matches     int
+	Bettors     int
+	Duration    time.Duration
+	Corrections bool // each match's settlement is corrected (rollback, resettlement)
 }
 
 // Links are the hops the runner puts a toxiproxy link on (every one of
@@ -119,7 +120,7 @@ func (s *Spec) resolve() (*Scenario, []error) {
 		sc.CapturePath = s.Load.Capture
 	default:
 		g := s.Load.Generate
-		sc.Generate = &Generate{Profile: g.Profile, Matches: g.Matches, Bettors: g.Bettors}
+		sc.Generate = &Generate{Profile: g.Profile, Matches: g.Matches, Bettors: g.Bettors, Corrections: g.Corrections}
 		if g.Profile != "football" {
 			errs = append(errs, errAt("load.generate.profile", "%q is not a known profile (known: football)", g.Profile))
 		}

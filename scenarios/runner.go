@@ -562,7 +562,8 @@ func openCapture(sc *Scenario, opts ...replay.ReadOption) (replay.Stream, func()
 		return c, func() { c.Close() }, nil
 	}
 	g := sc.Generate
-	s, err := synth.FootballStream(synth.FootballOptions{Seed: sc.Seed, Matches: g.Matches, Bettors: g.Bettors, Duration: g.Duration})
+	s, err := synth.FootballStream(synth.FootballOptions{Seed: sc.Seed, Matches: g.Matches, Bettors: g.Bettors, Duration: g.Duration,
+		Corrections: g.Corrections})
 	if err != nil {
 		return nil, nil, &herr.Error{Code: herr.EINPUT, Source: "load.generate", Problems: []string{err.Error()}}
 	}
@@ -609,8 +610,9 @@ func drain(ctx context.Context, src reports.LedgerSource, journal func() iter.Se
 		if err != nil {
 			return nil, false, err
 		}
-		if e.Kind == replay.KindResult && e.Outcome == replay.OutcomePublished {
-			resulted[e.Market] = true
+		// A rollback leaves its market's bets open until a later result.
+		if e.Outcome == replay.OutcomePublished && (e.Kind == replay.KindResult || e.Kind == replay.KindRollback) {
+			resulted[e.Market] = e.Kind == replay.KindResult
 		}
 	}
 	deadline := time.Now().Add(bound)

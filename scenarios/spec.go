@@ -85,6 +85,10 @@ type GenerateSpec struct {
 	Matches  int    `yaml:"matches"`
 	Bettors  int    `yaml:"bettors"`
 	Duration string `yaml:"duration"`
+	// Corrections ends each match with a result, its rollback and a
+	// resettlement with a dead heat and/or a void factor
+	// (synth.FootballOptions.Corrections). Off by default.
+	Corrections bool `yaml:"corrections"`
 }
 
 // PlatformSpec holds reference-platform settings, in wall time.

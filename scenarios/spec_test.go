@@ -407,3 +407,25 @@ func TestSLOSpecKeysAreTheStatTable(t *testing.T) {
 		t.Fatalf("SLOSpec's statistic keys %v, reports.Stats() %v", keys, stats)
 	}
 }
+
+func TestParseGenerateCorrections(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		key  string
+		want bool
+	}{
+		{"absent", "", false},               // existing scenarios generate what they did
+		{"on", ", corrections: true", true}, // each match's settlement corrected
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "name: x\ndescription: y\nload:\n  generate: {profile: football, matches: 1, bettors: 1, duration: 60s" + tt.key + "}\n"
+			sc, err := Parse("x.yaml", []byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sc.Generate.Corrections != tt.want {
+				t.Fatalf("corrections = %v, want %v", sc.Generate.Corrections, tt.want)
+			}
+		})
+	}
+}

@@ -31,19 +31,22 @@ pre-match, goes in play at a fifth of the capture (in_play, bet_delay_ms, the
 live producer), has one to three goals that suspend it and reprice it, and
 closes and is resulted near the end. --bettors bettors (the replay/bettors
 model) deposit, bet on the prices they last saw with a price policy, burst
-after goals and reopenings, cash out and withdraw.
+after goals and reopenings, cash out and withdraw. --corrections ends each
+match with a corrected settlement: its result, a rollback and a resettlement
+with a dead heat and/or a void factor (off, the capture is unchanged).
 
 -o FILE writes to FILE (gzipped when it ends in .gz), whole or not at all;
 -o - writes to stdout. Bad flags exit 3.`
 
 func newCaptureGenerateCmd(stdout, stderr io.Writer) *cobra.Command {
 	var (
-		profile  string
-		matches  int
-		bettors  int
-		duration time.Duration
-		seed     int64
-		out      string
+		profile     string
+		matches     int
+		bettors     int
+		duration    time.Duration
+		seed        int64
+		out         string
+		corrections bool
 	)
 	cmd := &cobra.Command{
 		Use:   "generate -o FILE",
@@ -58,7 +61,7 @@ func newCaptureGenerateCmd(stdout, stderr io.Writer) *cobra.Command {
 			if out == "" {
 				problems = append(problems, "-o is required: the file to write (.gz to gzip it), or - for stdout")
 			}
-			opts := synth.FootballOptions{Seed: seed, Matches: matches, Bettors: bettors, Duration: duration}
+			opts := synth.FootballOptions{Seed: seed, Matches: matches, Bettors: bettors, Duration: duration, Corrections: corrections}
 			for _, err := range opts.Validate() {
 				problems = append(problems, "--"+err.Error())
 			}
@@ -92,6 +95,7 @@ func newCaptureGenerateCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.IntVar(&matches, "matches", 1, "matches played at the same time, one market each")
 	f.IntVar(&bettors, "bettors", 200, "the bettor population (0: the feed alone)")
 	f.DurationVar(&duration, "duration", 4*time.Minute, fmt.Sprintf("capture length, at least %s", synth.MinFootballDuration))
+	f.BoolVar(&corrections, "corrections", false, "end each match with a result, its rollback and a resettlement (dead heat, void factor)")
 	f.Int64Var(&seed, "seed", 1, "the seed: the same seed and flags give the same bytes")
 	f.StringVarP(&out, "output", "o", "", "the file to write (gzipped when it ends in .gz), or - for stdout")
 	return cmd

@@ -72,6 +72,18 @@ func TestCaptureGenerateIsDeterministic(t *testing.T) {
 	if !bytes.Equal(stdout.Bytes(), a) {
 		t.Fatal("-o - wrote other bytes than -o FILE")
 	}
+
+	// --corrections: each match's settlement is rolled back and resettled.
+	stdout.Reset()
+	if code := run([]string{"capture", "generate", "--matches", "2", "--bettors", "200", "--duration", "5m", "--seed", "7", "--corrections", "-o", "-"}, &stdout, &stderr); code != exitPass {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if n := bytes.Count(stdout.Bytes(), []byte(`"kind":"rollback"`)); n != 2 {
+		t.Fatalf("--corrections wrote %d rollbacks, want one a match", n)
+	}
+	if !strings.Contains(stderr.String(), "rollback 2") {
+		t.Errorf("summary %q does not count the rollbacks", stderr.String())
+	}
 }
 
 func TestCaptureGenerateBadFlags(t *testing.T) {

@@ -44,7 +44,11 @@ type Quotes interface {
 // Results receives market results (settlement.Service).
 type Results interface {
 	// Result settles a market. Returns EINVALID or EINTERNAL.
-	Result(ctx context.Context, market string, winners []string, ref platform.FeedRef) error
+	Result(ctx context.Context, market string, r platform.Result, ref platform.FeedRef) error
+	// Rollback undoes market's settlement, the feed's rollback number n of
+	// it (docs/feed-protocol.md); a rollback already applied changes
+	// nothing.
+	Rollback(ctx context.Context, market string, n int64, ref platform.FeedRef) error
 }
 
 // Defaults for Config.
@@ -376,7 +380,7 @@ func (c *Client) handle(ctx context.Context, data []byte) error {
 			return c.gap(ctx, nil, m.Seq)
 		}
 		return nil
-	case TypeOdds, TypeStatus, TypeResult, TypeIncident:
+	case TypeOdds, TypeStatus, TypeResult, TypeIncident, TypeRollback:
 		switch {
 		case m.Seq <= c.last:
 			c.count(func(s *Stats) { s.Duplicates++ })
@@ -452,7 +456,9 @@ func (c *Client) apply(ctx context.Context, m Message) error {
 	case TypeStatus:
 		return c.cfg.Quotes.Status(ctx, m.Market, m.Status, platform.MarketDef{InPlay: m.InPlay, BetDelay: m.BetDelay}, ref)
 	case TypeResult:
-		return c.cfg.Results.Result(ctx, m.Market, m.Winners, ref)
+		return c.cfg.Results.Result(ctx, m.Market, m.Result(), ref)
+	case TypeRollback:
+		return c.cfg.Results.Rollback(ctx, m.Market, m.Rollbacks, ref)
 	case TypeIncident:
 		c.count(func(s *Stats) { s.Incidents++ })
 	}
@@ -532,8 +538,14 @@ func (c *Client) applySnapshot(ctx context.Context, snap *Snapshot) error {
 		case platform.MarketOpen, platform.MarketSuspended, platform.MarketClosed:
 			err = errors.Join(err, c.cfg.Quotes.Status(ctx, m.Market, m.Status, platform.MarketDef{InPlay: m.InPlay, BetDelay: m.BetDelay}, ref))
 		}
-		if m.Winners != nil {
-			err = errors.Join(err, c.cfg.Results.Result(ctx, m.Market, m.Winners, ref))
+		// A result carries its generation, so it undoes by itself a
+		// settlement the snapshot's rollbacks superseded; a market rolled
+		// back and not resulted again needs the rollback itself.
+		switch {
+		case m.Winners != nil:
+			err = errors.Join(err, c.cfg.Results.Result(ctx, m.Market, m.Result(), ref))
+		case m.Rollbacks > 0:
+			err = errors.Join(err, c.cfg.Results.Rollback(ctx, m.Market, m.Rollbacks, ref))
 		}
 		if err != nil {
 			c.count(func(s *Stats) { s.ApplyErrors++ })

@@ -237,8 +237,16 @@ func (r *recorder) Status(_ context.Context, market string, status platform.Mark
 	return r.record(ref.Seq, line)
 }
 
-func (r *recorder) Result(_ context.Context, market string, winners []string, ref platform.FeedRef) error {
-	return r.record(ref.Seq, fmt.Sprintf("%d result %s %v", ref.Seq, market, winners))
+func (r *recorder) Result(_ context.Context, market string, res platform.Result, ref platform.FeedRef) error {
+	s := fmt.Sprintf("%d result %s %v", ref.Seq, market, res.Winners)
+	if res.DeadHeat != nil || res.VoidFactor != 0 || res.Rollbacks != 0 {
+		s += fmt.Sprintf(" dh=%v void=%d gen=%d", res.DeadHeat, res.VoidFactor, res.Rollbacks)
+	}
+	return r.record(ref.Seq, s)
+}
+
+func (r *recorder) Rollback(_ context.Context, market string, n int64, ref platform.FeedRef) error {
+	return r.record(ref.Seq, fmt.Sprintf("%d rollback %s %d", ref.Seq, market, n))
 }
 
 func (r *recorder) got() []string {
@@ -613,6 +621,55 @@ func TestClientBackoffIsBounded(t *testing.T) {
 		case <-c.Ready():
 			t.Fatal("Ready without a connection")
 		default:
+		}
+	})
+}
+
+// TestClientAppliesCorrections: a rollback and the resettlement that
+// follows it reach settlement with their generations and factors, live and
+// from a snapshot.
+func TestClientAppliesCorrections(t *testing.T) {
+	t.Run("live", func(t *testing.T) {
+		srv := newServer(t)
+		rec := &recorder{}
+		c := start(t, srv, rec, nil)
+		srv.publish("result", map[string]any{"market": "m1", "winners": []string{"home"}}, nil)
+		srv.publish("rollback", map[string]any{"market": "m1", "rollbacks": 1}, nil)
+		// A rollback that does not count itself is refused, its seq used up.
+		srv.publish("rollback", map[string]any{"market": "m1"}, nil)
+		srv.publish("result", map[string]any{"market": "m1", "winners": []string{"home", "draw"},
+			"dead_heat": map[string]string{"home": "0.5", "draw": "0.5"}, "void_factor": "0.1", "rollbacks": 1}, nil)
+		waitEvents(t, rec,
+			"1 result m1 [home]",
+			"2 rollback m1 1",
+			"4 result m1 [home draw] dh=map[draw:5000 home:5000] void=1000 gen=1")
+		if st := c.Stats(); st.LastSeq != 4 || st.Applied != 3 || st.Malformed != 1 || st.Ignored != 0 || st.Gaps != 0 {
+			t.Fatalf("stats = %+v", st)
+		}
+	})
+	t.Run("snapshot", func(t *testing.T) {
+		// The rollback of m1 and m2's corrected result are lost; the
+		// snapshot carries both: m1 rolled back and not resulted again (its
+		// rollback is applied), m2's standing result with its generation.
+		srv := newServer(t)
+		rec := &recorder{}
+		c := start(t, srv, rec, nil)
+		srv.publish("result", map[string]any{"market": "m1", "winners": []string{"home"}}, nil)
+		srv.mu.Lock()
+		srv.snapshot = `{"seq":3,"producer":"test","markets":[` +
+			`{"market":"m1","status":"closed","winners":null,"rollbacks":1},` +
+			`{"market":"m2","status":"closed","winners":["home","away"],"dead_heat":{"home":"0.5","away":"0.5"},"void_factor":"0.25","rollbacks":2}]}`
+		srv.mu.Unlock()
+		srv.publish("rollback", map[string]any{"market": "m1", "rollbacks": 1}, func(f *frame) { f.lost = true })
+		srv.publish("result", map[string]any{"market": "m2", "winners": []string{"home", "away"}, "rollbacks": 2}, func(f *frame) { f.lost = true })
+		waitEvents(t, rec,
+			"1 result m1 [home]",
+			"3 status m1 closed",
+			"3 rollback m1 1",
+			"3 status m2 closed",
+			"3 result m2 [home away] dh=map[away:5000 home:5000] void=2500 gen=2")
+		if st := c.Stats(); st.Snapshots != 1 || st.Lost != 0 || st.LastSeq != 3 {
+			t.Fatalf("stats = %+v", st)
 		}
 	})
 }

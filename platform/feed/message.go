@@ -17,6 +17,7 @@ const (
 	TypeStatus           = "status"
 	TypeResult           = "result"
 	TypeIncident         = "incident"
+	TypeRollback         = "rollback"
 	TypeHeartbeat        = "heartbeat"
 	TypeSnapshotComplete = "snapshot_complete"
 )
@@ -40,6 +41,16 @@ type Message struct {
 	Removed     []string          // status: withdrawn selections
 	Adjust      map[string]string // status: selection → adjustment factor, percent
 	Incident    string            // incident: what happened ("goal", "wicket")
+	// result: the dead-heat factors of winners and the void factor;
+	// result and rollback: the market's settlement generation (Rollbacks).
+	DeadHeat   map[string]platform.Factor
+	VoidFactor platform.Factor
+	Rollbacks  int64
+}
+
+// Result is m's result as the settlement takes it.
+func (m Message) Result() platform.Result {
+	return platform.Result{Winners: m.Winners, DeadHeat: m.DeadHeat, VoidFactor: m.VoidFactor, Rollbacks: m.Rollbacks}
 }
 
 // MaxBetDelay bounds a status message's bet_delay_ms.
@@ -63,6 +74,9 @@ type wireMessage struct {
 	Removed     []string          `json:"removed"`
 	Adjust      map[string]string `json:"adjust"`
 	Incident    string            `json:"incident"`
+	DeadHeat    map[string]string `json:"dead_heat"`
+	VoidFactor  *string           `json:"void_factor"`
+	Rollbacks   int64             `json:"rollbacks"`
 }
 
 // DecodeMessage decodes one feed message and checks it against the
@@ -113,7 +127,7 @@ func DecodeMessage(data []byte) (Message, error) {
 		problems = append(problems, "producer_seq is negative")
 	}
 	switch m.Type {
-	case TypeOdds, TypeStatus, TypeResult, TypeIncident:
+	case TypeOdds, TypeStatus, TypeResult, TypeIncident, TypeRollback:
 		if m.Seq < 1 && w.Seq != nil && *w.Seq >= 0 {
 			problems = append(problems, "seq must be at least 1")
 		}
@@ -163,6 +177,12 @@ func DecodeMessage(data []byte) (Message, error) {
 			}
 			m.Winners = append(m.Winners, id)
 		}
+		problems = append(problems, m.factors(w)...)
+	case TypeRollback:
+		m.Rollbacks = w.Rollbacks
+		if w.Rollbacks < 1 {
+			problems = append(problems, "rollbacks is missing or below 1 (a rollback counts itself)")
+		}
 	}
 	if len(problems) > 0 {
 		slices.Sort(problems) // map order must not make the message vary
@@ -207,6 +227,46 @@ func (m *Message) definition(w wireMessage) []string {
 	return problems
 }
 
+// factors takes a result's dead_heat, void_factor and rollbacks, and
+// returns what is wrong with them.
+func (m *Message) factors(w wireMessage) []string {
+	var problems []string
+	if w.Rollbacks < 0 {
+		problems = append(problems, "rollbacks is negative")
+	}
+	m.Rollbacks = max(w.Rollbacks, 0)
+	if w.DeadHeat != nil && len(w.DeadHeat) == 0 {
+		problems = append(problems, "dead_heat is empty")
+	}
+	for id, v := range w.DeadHeat {
+		if !slices.Contains(m.Winners, id) {
+			problems = append(problems, "dead_heat names "+quote(id)+", which is not a winner")
+			continue
+		}
+		f, err := platform.ParseFactor(v)
+		if err != nil {
+			problems = append(problems, "dead_heat of "+id+": "+platform.ErrorMessage(err))
+			continue
+		}
+		if m.DeadHeat == nil {
+			m.DeadHeat = map[string]platform.Factor{}
+		}
+		m.DeadHeat[id] = f
+	}
+	if w.VoidFactor != nil {
+		f, err := platform.ParseFactor(*w.VoidFactor)
+		switch {
+		case err != nil:
+			problems = append(problems, "void_factor: "+platform.ErrorMessage(err))
+		case len(m.Winners) == 0:
+			problems = append(problems, "void_factor on a void result (no winners)")
+		default:
+			m.VoidFactor = f
+		}
+	}
+	return problems
+}
+
 func quote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
@@ -227,6 +287,17 @@ type SnapshotMarket struct {
 	Winners  []string       // nil until resulted; empty voids the market
 	InPlay   *bool          // nil when the snapshot gives none
 	BetDelay *time.Duration // nil when the snapshot gives none
+	// The standing result's factors, and the market's settlement
+	// generation (0 when the snapshot gives none).
+	DeadHeat   map[string]platform.Factor
+	VoidFactor platform.Factor
+	Rollbacks  int64
+}
+
+// Result is the market's standing result as the settlement takes it;
+// meaningful only when Winners is not nil.
+func (m SnapshotMarket) Result() platform.Result {
+	return platform.Result{Winners: m.Winners, DeadHeat: m.DeadHeat, VoidFactor: m.VoidFactor, Rollbacks: m.Rollbacks}
 }
 
 type wireSnapshot struct {
@@ -239,6 +310,10 @@ type wireSnapshot struct {
 		Winners []string          `json:"winners"`
 		InPlay  *bool             `json:"in_play"`
 		BetMS   *int64            `json:"bet_delay_ms"`
+
+		DeadHeat   map[string]string `json:"dead_heat"`
+		VoidFactor *string           `json:"void_factor"`
+		Rollbacks  int64             `json:"rollbacks"`
 	} `json:"markets"`
 }
 
@@ -291,6 +366,16 @@ func DecodeSnapshot(data []byte) (*Snapshot, error) {
 				m.Winners = append(m.Winners, id)
 			}
 		}
+		// The factors are checked as a result message's are.
+		fm := Message{Winners: m.Winners}
+		if problems := fm.factors(wireMessage{DeadHeat: wm.DeadHeat, VoidFactor: wm.VoidFactor, Rollbacks: wm.Rollbacks}); len(problems) > 0 {
+			slices.Sort(problems)
+			return nil, platform.Errorf(platform.EINVALID, "snapshot market %q: %s", wm.Market, strings.Join(problems, "; "))
+		}
+		if m.Winners == nil && (wm.DeadHeat != nil || wm.VoidFactor != nil) {
+			return nil, platform.Errorf(platform.EINVALID, "snapshot market %q: dead_heat or void_factor without a result", wm.Market)
+		}
+		m.DeadHeat, m.VoidFactor, m.Rollbacks = fm.DeadHeat, fm.VoidFactor, fm.Rollbacks
 		s.Markets = append(s.Markets, m)
 	}
 	return s, nil

@@ -46,6 +46,15 @@ func TestDecodeMessage(t *testing.T) {
 		// An incident: in sequence, nothing to apply.
 		{"incident", `{"seq":7,"type":"incident","market":"m1","incident":"wicket"}`,
 			func(m feed.Message) bool { return m.Type == feed.TypeIncident && m.Incident == "wicket" }},
+		// A corrected result: a dead heat, a partial void, its generation.
+		{"dead heat and void factor", `{"seq":8,"type":"result","market":"m1","winners":["home","away"],"dead_heat":{"home":"0.5","away":"0.5"},"void_factor":"0.25","rollbacks":1}`,
+			func(m feed.Message) bool {
+				r := m.Result()
+				return r.DeadHeatOf("home") == 5000 && r.DeadHeatOf("away") == 5000 && r.DeadHeatOf("draw") == 10000 && r.VoidFactor == 2500 && r.Rollbacks == 1
+			}},
+		// A rollback names its number.
+		{"rollback", `{"seq":9,"type":"rollback","market":"m1","rollbacks":2}`,
+			func(m feed.Message) bool { return m.Type == feed.TypeRollback && m.Rollbacks == 2 }},
 	}
 	for _, tt := range happy {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,6 +103,18 @@ func TestDecodeMessage(t *testing.T) {
 		{"empty incident", `{"seq":12,"type":"incident","market":"m1"}`, 12},
 		// Seqs are never negative.
 		{"negative seq", `{"seq":-1,"type":"heartbeat"}`, 0},
+		// A dead heat for a selection that did not win.
+		{"dead heat of a loser", `{"seq":13,"type":"result","market":"m1","winners":["home"],"dead_heat":{"away":"0.5"}}`, 13},
+		// Factors are decimals in (0, 1].
+		{"bad dead heat", `{"seq":14,"type":"result","market":"m1","winners":["home"],"dead_heat":{"home":"1.5"}}`, 14},
+		{"float void factor", `{"seq":15,"type":"result","market":"m1","winners":["home"],"void_factor":0.5}`, 0},
+		{"zero void factor", `{"seq":16,"type":"result","market":"m1","winners":["home"],"void_factor":"0"}`, 16},
+		// A void result refunds whole: a void factor on it is a contradiction.
+		{"void factor on a void", `{"seq":17,"type":"result","market":"m1","winners":[],"void_factor":"0.5"}`, 17},
+		{"negative generation", `{"seq":18,"type":"result","market":"m1","winners":["home"],"rollbacks":-1}`, 18},
+		// A rollback counts itself, from 1.
+		{"rollback without its number", `{"seq":19,"type":"rollback","market":"m1"}`, 19},
+		{"rollback without market", `{"seq":20,"type":"rollback","rollbacks":1}`, 20},
 	}
 	for _, tt := range sad {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,6 +135,8 @@ func FuzzDecodeMessage(f *testing.F) {
 		`{"seq":42,"type":"status","market":"m1","status":"suspended"}`,
 		`{"seq":43,"type":"result","market":"m1","winners":[]}`,
 		`{"seq":44,"type":"heartbeat"}`,
+		`{"seq":45,"type":"result","market":"m1","winners":["a","b"],"dead_heat":{"a":"0.5"},"void_factor":"0.1","rollbacks":2}`,
+		`{"seq":46,"type":"rollback","market":"m1","rollbacks":1}`,
 		`{"seq":1e3,"type":"odds"}`,
 		`[]`,
 		``,
@@ -177,6 +200,10 @@ func TestDecodeSnapshot(t *testing.T) {
 		{"bad status", `{"seq":1,"markets":[{"market":"m1","status":"paused"}]}`},
 		// Not JSON.
 		{"garbage", `{`},
+		// Factors as a result message's.
+		{"bad dead heat", `{"seq":1,"markets":[{"market":"m1","winners":["a"],"dead_heat":{"b":"0.5"}}]}`},
+		{"factors without a result", `{"seq":1,"markets":[{"market":"m1","void_factor":"0.5"}]}`},
+		{"negative generation", `{"seq":1,"markets":[{"market":"m1","rollbacks":-2}]}`},
 	}
 	for _, tt := range sad {
 		t.Run(tt.name, func(t *testing.T) {
@@ -191,6 +218,7 @@ func FuzzDecodeSnapshot(f *testing.F) {
 	f.Add([]byte(`{"seq":43,"producer":"replay","markets":[{"market":"m1","status":"open","prices":{"home":"2.10"},"winners":null}]}`))
 	f.Add([]byte(`{"seq":0,"markets":[]}`))
 	f.Add([]byte(`{"seq":1,"markets":[{"market":"m1","winners":["a"]}]}`))
+	f.Add([]byte(`{"seq":1,"markets":[{"market":"m1","winners":["a","b"],"dead_heat":{"a":"0.5","b":"0.5"},"void_factor":"0.2","rollbacks":1},{"market":"m2","rollbacks":3}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := feed.DecodeSnapshot(data)
 		if err != nil {

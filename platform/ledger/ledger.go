@@ -10,7 +10,9 @@ package ledger
 import (
 	"context"
 	"math"
+	"math/big"
 	"math/bits"
+	"slices"
 
 	"github.com/inplaylabs/inplay/platform"
 )
@@ -61,10 +63,25 @@ type Markets interface {
 	SetMarketStatus(ctx context.Context, market string, status platform.MarketStatus) error
 
 	// SettleMarket settles every accepted bet of a market on its result, in
-	// one transaction, and marks the market settled. Empty winners void the
-	// market. A market that is already settled is left as it is and the
-	// returned Settlement has Already set. Returns EINVALID or EINTERNAL.
-	SettleMarket(ctx context.Context, market string, winners []string) (*Settlement, error)
+	// one transaction, and marks the market settled (SettledPayout gives
+	// each bet's payout). No winners void the market. A market already
+	// settled at the result's generation (Result.Rollbacks), or past it, is
+	// left as it is and the returned Settlement has Already set. A result of
+	// a newer generation than the market's first rolls back the settlement
+	// it supersedes, as RollbackMarket does, in the same transaction.
+	// Returns EINVALID or EINTERNAL.
+	SettleMarket(ctx context.Context, market string, r platform.Result) (*Settlement, error)
+
+	// RollbackMarket undoes a market's settlement, the feed's rollback
+	// number n (from 1) of it: every settle or void transaction of its
+	// bets is reversed by a rollback transaction with the opposite
+	// postings, the bets are open again (accepted, payout 0), the market is
+	// closed and unresulted, and its generation becomes n, all in one
+	// transaction. A cashed-out bet is not touched. A rollback the market
+	// has had already (n at most its generation) changes nothing
+	// (Already); one of a market not settled only records n. Returns
+	// EINVALID or EINTERNAL.
+	RollbackMarket(ctx context.Context, market string, n int64) (*Rollback, error)
 
 	// Market returns a market as the ledger knows it. Returns ENOTFOUND or
 	// EINTERNAL.
@@ -86,6 +103,58 @@ type Settlement struct {
 	Lost    int   // bets settled as lost
 	Void    int   // bets voided (the market had no winners)
 	Paid    int64 // minor units credited to players (winnings and refunds)
+}
+
+// Rollback reports what rolling back a market's settlement did.
+type Rollback struct {
+	Market   string
+	Already  bool  // the ledger had this rollback already; nothing was booked
+	Reopened int   // bets open again
+	Reversed int64 // minor units taken back from players
+}
+
+// SettledPayout is what a bet of stake at odds pays on its market's result
+// r, stake included (docs/ledger.md):
+//
+//	void result:  stake
+//	otherwise:    floor(stake × v / 10000)
+//	            + floor(stake × odds_e4 × d × (10000 − v) / 10000³)  if its selection won
+//
+// where v is r's void factor and d the selection's dead-heat factor, both
+// in parts per 10000: the void share of the stake comes back, and the rest
+// is settled, a win paying the dead-heated share of the odds. Each term is
+// rounded down on its own, in exact integer arithmetic. With no factors it
+// is Payout for a win, 0 for a loss. Returns EINVALID on a negative stake,
+// odds outside 1.01..1000, factors outside 0..1 or a payout beyond int64.
+func SettledPayout(stake int64, odds platform.Odds, selection string, r platform.Result) (int64, error) {
+	if stake < 0 {
+		return 0, platform.Errorf(platform.EINVALID, "payout of a negative stake %d", stake)
+	}
+	if !odds.Valid() {
+		return 0, platform.Errorf(platform.EINVALID, "payout at odds %d/10000 outside 1.01 to 1000", int64(odds))
+	}
+	if r.Void() {
+		return stake, nil
+	}
+	v, d := r.VoidFactor, r.DeadHeatOf(selection)
+	if v < 0 || v > platform.FactorScale || d <= 0 || d > platform.FactorScale {
+		return 0, platform.Errorf(platform.EINVALID, "payout with void factor %d or dead heat %d outside 0 to 10000", v, d)
+	}
+	scale := big.NewInt(int64(platform.FactorScale))
+	refund := new(big.Int).Mul(big.NewInt(stake), big.NewInt(int64(v)))
+	refund.Quo(refund, scale)
+	payout := refund
+	if slices.Contains(r.Winners, selection) {
+		win := new(big.Int).Mul(big.NewInt(stake), big.NewInt(odds.E4()))
+		win.Mul(win, big.NewInt(int64(d)))
+		win.Mul(win, big.NewInt(int64(platform.FactorScale-v)))
+		win.Quo(win, new(big.Int).Exp(scale, big.NewInt(3), nil)) // non-negative: Quo floors
+		payout = new(big.Int).Add(refund, win)
+	}
+	if !payout.IsInt64() {
+		return 0, platform.Errorf(platform.EINVALID, "payout of stake %d at odds %s overflows", stake, odds)
+	}
+	return payout.Int64(), nil
 }
 
 // Payout returns what a winning bet pays back, stake included:

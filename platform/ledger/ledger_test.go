@@ -66,3 +66,39 @@ func TestTryPayoutRefuses(t *testing.T) {
 		})
 	}
 }
+
+func TestSettledPayout(t *testing.T) {
+	half := map[string]platform.Factor{"home": 5000}
+	tests := []struct {
+		name string
+		sel  string
+		r    platform.Result
+		want int64
+	}{
+		// No factors: Payout's rule for a win, nothing for a loss.
+		{"won", "home", platform.Result{Winners: []string{"home"}}, 2500},
+		{"lost", "away", platform.Result{Winners: []string{"home"}}, 0},
+		// A void result refunds the stake.
+		{"void", "home", platform.Result{}, 1000},
+		// Dead heat at a half: half the win.
+		{"dead heat", "home", platform.Result{Winners: []string{"home", "away"}, DeadHeat: half}, 1250},
+		// A tenth void: 100 back, the rest settled: 100 + 1000 × 2.5 × 0.9.
+		{"void factor, won", "home", platform.Result{Winners: []string{"home"}, VoidFactor: 1000}, 100 + 2250},
+		{"void factor, lost", "away", platform.Result{Winners: []string{"home"}, VoidFactor: 1000}, 100},
+		// Both: 100 + 1000 × 2.5 × 0.5 × 0.9.
+		{"both", "home", platform.Result{Winners: []string{"home", "away"}, DeadHeat: half, VoidFactor: 1000}, 100 + 1125},
+		// Each term rounds down: 1000 × 2.5 × 0.3333 = 833.25.
+		{"floor", "home", platform.Result{Winners: []string{"home", "x", "y"}, DeadHeat: map[string]platform.Factor{"home": 3333}}, 833},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ledger.SettledPayout(1000, 25000, tt.sel, tt.r)
+			if err != nil || got != tt.want {
+				t.Fatalf("SettledPayout = %d, %v; want %d", got, err, tt.want)
+			}
+		})
+	}
+	if _, err := ledger.SettledPayout(-1, 25000, "home", platform.Result{Winners: []string{"home"}}); platform.ErrorCode(err) != platform.EINVALID {
+		t.Errorf("negative stake: %v, want EINVALID", err)
+	}
+}

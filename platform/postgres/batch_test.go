@@ -25,7 +25,7 @@ func TestBatchAnswersEachBet(t *testing.T) {
 	if err := s.SetMarketStatus(ctx, "m-susp", platform.MarketSuspended); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SettleMarket(ctx, "m-done", []string{"home"}); err != nil {
+	if _, err := s.SettleMarket(ctx, "m-done", platform.Result{Winners: []string{"home"}}); err != nil {
 		t.Fatal(err)
 	}
 	old, _, err := s.PlaceBet(ctx, bet("old", "a1", "m1", "home", 100, odds))

@@ -86,7 +86,7 @@ func TestCashout(t *testing.T) {
 	}
 	_, _, _, err = s.Cashout(ctx, platform.CashoutRequest{ID: "c6", Bet: "b3", Amount: 400})
 	wantCode(t, err, platform.EMARKETSUSPENDED)
-	if _, err := s.SettleMarket(ctx, "m2", []string{"home"}); err != nil {
+	if _, err := s.SettleMarket(ctx, "m2", platform.Result{Winners: []string{"home"}}); err != nil {
 		t.Fatal(err)
 	}
 	_, _, _, err = s.Cashout(ctx, platform.CashoutRequest{ID: "c6", Bet: "b3", Amount: 400})
@@ -115,7 +115,7 @@ func TestSettlementSkipsCashedOutBet(t *testing.T) {
 	if _, _, _, err := s.Cashout(ctx, platform.CashoutRequest{ID: "c1", Bet: "won", Amount: 1200}); err != nil {
 		t.Fatal(err)
 	}
-	st, err := s.SettleMarket(ctx, "m1", []string{"home"})
+	st, err := s.SettleMarket(ctx, "m1", platform.Result{Winners: []string{"home"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -393,7 +393,7 @@ func TestSettleMarket(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := s.SettleMarket(ctx, tt.market, tt.winners)
+			got, err := s.SettleMarket(ctx, tt.market, platform.Result{Winners: tt.winners})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -445,7 +445,7 @@ func TestSettleMarket(t *testing.T) {
 
 	// A second result changes nothing, even with other winners.
 	before := count(t, pool, `SELECT count(*) FROM postings`)
-	again, err := s.SettleMarket(ctx, "m1", []string{"away"})
+	again, err := s.SettleMarket(ctx, "m1", platform.Result{Winners: []string{"away"}})
 	if err != nil || !again.Already {
 		t.Fatalf("second settlement = %+v, %v; want Already", again, err)
 	}
@@ -555,7 +555,7 @@ func TestSettlementRacesPlacement(t *testing.T) {
 		}()
 	}
 	<-settled
-	if _, err := s.SettleMarket(ctx, "m1", []string{"home"}); err != nil {
+	if _, err := s.SettleMarket(ctx, "m1", platform.Result{Winners: []string{"home"}}); err != nil {
 		t.Fatal(err)
 	}
 	wg.Wait()

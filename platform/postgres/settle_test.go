@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/inplaylabs/inplay/platform"
 )
 
 // logWrites makes the test database record every row written to the
@@ -92,7 +94,7 @@ func TestSettlementStampsBetsLast(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			from := count(t, pool, `SELECT COALESCE(max(n), 0) FROM write_log`)
-			if _, err := s.SettleMarket(ctx, tt.market, tt.winners); err != nil {
+			if _, err := s.SettleMarket(ctx, tt.market, platform.Result{Winners: tt.winners}); err != nil {
 				t.Fatal(err)
 			}
 			if n := count(t, pool, `SELECT count(*) FROM write_log WHERE n > $1 AND tbl = 'bets'`, from); n != tt.bets {

@@ -87,7 +87,7 @@ func TestBetsUseTheirSuspenseShard(t *testing.T) {
 		t.Fatalf("%d suspense shards hold stakes, want 4 (one per bet)", n)
 	}
 	checkShards(t, pool)
-	if _, err := s.SettleMarket(ctx, "m1", []string{"home"}); err != nil {
+	if _, err := s.SettleMarket(ctx, "m1", platform.Result{Winners: []string{"home"}}); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, pool, `SELECT count(*) FROM accounts WHERE kind = 'suspense' AND balance <> 0`); n != 0 {
@@ -149,7 +149,7 @@ func TestSettlementAndPlacementDoNotDeadlock(t *testing.T) {
 			if m%2 == 1 {
 				winners = []string{"home"}
 			}
-			if _, err := s.SettleMarket(ctx, fmt.Sprintf("m%d", m), winners); err != nil {
+			if _, err := s.SettleMarket(ctx, fmt.Sprintf("m%d", m), platform.Result{Winners: winners}); err != nil {
 				t.Errorf("settle m%d: %v", m, err)
 			}
 		})

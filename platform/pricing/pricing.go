@@ -31,9 +31,17 @@ type Writer interface {
 
 	// SetStatusDef sets a market's status and what def says of its phase
 	// and bet delay (nil fields keep their values), atomically. Settled is
-	// final: once set, no later status replaces it. Returns EINVALID or
+	// final: once set, no later status replaces it (only Unsettle undoes
+	// it). Returns EINVALID or
 	// EINTERNAL.
 	SetStatusDef(ctx context.Context, market string, status platform.MarketStatus, def platform.MarketDef, seq int64, at time.Time) (applied bool, err error)
+
+	// Unsettle moves a settled market back to closed, for the feed's
+	// rollback of its settlement: the only way out of settled. It applies
+	// only when seq is newer than the last update applied (never equal: a
+	// redelivered settlement must not be undone), and only to a settled
+	// market. Returns EINVALID or EINTERNAL.
+	Unsettle(ctx context.Context, market string, seq int64, at time.Time) (applied bool, err error)
 }
 
 // Publisher is told of every update the quote store has applied, after it

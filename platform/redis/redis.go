@@ -21,7 +21,8 @@
 // Selections and the market's own fields live in separate hashes so that no
 // selection id can collide with a field name. Updates run as Lua scripts that
 // compare seqs, so they are atomic and a late or redelivered update never
-// rolls a quote back; settled is final.
+// rolls a quote back; settled is final but for a rollback of the
+// settlement (Unsettle), which must come with a newer seq.
 package redis
 
 import (
@@ -168,6 +169,18 @@ if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'bet_delay_ms', ARGV[5]) end
 return 1
 `)
 
+// unsettle: KEYS = market; ARGV = seq, ts. Only a settled market moves,
+// to closed as the ledger's rollback leaves it, and only on a seq newer
+// than the last applied (strictly: the settlement's own seq, redelivered,
+// must not undo it).
+var unsettle = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], 'seq')
+if cur and tonumber(cur) >= tonumber(ARGV[1]) then return 0 end
+if redis.call('HGET', KEYS[1], 'status') ~= 'settled' then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'closed', 'seq', ARGV[1], 'ts', ARGV[2])
+return 1
+`)
+
 func formatTime(at time.Time) string {
 	if at.IsZero() {
 		return ""
@@ -243,6 +256,21 @@ func (s *QuoteStore) SetStatusDef(ctx context.Context, market string, status pla
 	n, err := setStatus.Run(ctx, s.client, []string{s.MarketKey(market)}, seq, formatTime(at), string(status), inPlay, delay).Int()
 	if err != nil {
 		return false, fmt.Errorf("redis: set status of %s: %w", market, err)
+	}
+	return n == 1, nil
+}
+
+// Unsettle implements pricing.Writer: a settled market goes back to
+// closed when the feed rolls its settlement back with a newer seq. It is
+// the one way out of settled; any other status, or an older or equal seq,
+// is left as it is.
+func (s *QuoteStore) Unsettle(ctx context.Context, market string, seq int64, at time.Time) (bool, error) {
+	if err := checkMarket(market, seq); err != nil {
+		return false, err
+	}
+	n, err := unsettle.Run(ctx, s.client, []string{s.MarketKey(market)}, seq, formatTime(at)).Int()
+	if err != nil {
+		return false, fmt.Errorf("redis: unsettle %s: %w", market, err)
 	}
 	return n == 1, nil
 }

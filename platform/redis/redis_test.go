@@ -263,3 +263,74 @@ func TestStatusDefinition(t *testing.T) {
 		t.Fatalf("a negative delay: %v, want EINVALID", err)
 	}
 }
+
+func TestQuoteStoreUnsettle(t *testing.T) {
+	s := mustStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 12, 3, 18, 0, 0, 0, time.UTC)
+	if _, err := s.SetOdds(ctx, "m1", []platform.Selection{sel("home", 21000)}, 1, at); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name    string
+		apply   func() (bool, error)
+		applied bool
+		status  platform.MarketStatus
+		seq     int64
+	}{
+		// An open market is not settled: nothing to undo.
+		{"open", func() (bool, error) { return s.Unsettle(ctx, "m1", 2, at) }, false, platform.MarketOpen, 1},
+		{"settle", func() (bool, error) { return s.SetStatus(ctx, "m1", platform.MarketSettled, 5, at) }, true, platform.MarketSettled, 5},
+		// The settlement's own seq (a redelivery) must not undo it.
+		{"same seq", func() (bool, error) { return s.Unsettle(ctx, "m1", 5, at) }, false, platform.MarketSettled, 5},
+		// Nor a rollback older than the settlement.
+		{"older seq", func() (bool, error) { return s.Unsettle(ctx, "m1", 4, at) }, false, platform.MarketSettled, 5},
+		// A newer status is still refused: only a rollback leaves settled.
+		{"status after settled", func() (bool, error) { return s.SetStatus(ctx, "m1", platform.MarketOpen, 6, at) }, false, platform.MarketSettled, 5},
+		// The rollback closes it, as the ledger's rollback does.
+		{"rollback", func() (bool, error) { return s.Unsettle(ctx, "m1", 7, at) }, true, platform.MarketClosed, 7},
+		// Again: closed is not settled, nothing moves.
+		{"rollback again", func() (bool, error) { return s.Unsettle(ctx, "m1", 8, at) }, false, platform.MarketClosed, 7},
+		// A stale settlement (the rolled-back one, redelivered) stays out.
+		{"stale settle", func() (bool, error) { return s.SetStatus(ctx, "m1", platform.MarketSettled, 5, at) }, false, platform.MarketClosed, 7},
+		// The resettlement settles it again, final again.
+		{"resettle", func() (bool, error) { return s.SetStatus(ctx, "m1", platform.MarketSettled, 9, at) }, true, platform.MarketSettled, 9},
+		{"stale rollback", func() (bool, error) { return s.Unsettle(ctx, "m1", 7, at) }, false, platform.MarketSettled, 9},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			applied, err := st.apply()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if applied != st.applied {
+				t.Fatalf("applied = %v, want %v", applied, st.applied)
+			}
+			p, err := s.Price(ctx, "m1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Status != st.status || p.Seq != st.seq {
+				t.Fatalf("price = %+v, want status %s seq %d", p, st.status, st.seq)
+			}
+			if got, ok := p.Odds("home"); !ok || got != 21000 {
+				t.Fatalf("odds of home = %v, %v; the quote must keep them", got, ok)
+			}
+		})
+	}
+	// A market never seen, and bad input.
+	if applied, err := s.Unsettle(ctx, "m9", 3, at); err != nil || applied {
+		t.Fatalf("Unsettle of an unknown market = %v, %v; want not applied", applied, err)
+	}
+	if _, err := s.Price(ctx, "m9"); platform.ErrorCode(err) != platform.ENOTFOUND {
+		t.Fatalf("Unsettle created m9: %v", err)
+	}
+	for _, tc := range []struct {
+		market string
+		seq    int64
+	}{{"m 1", 3}, {"m1", -1}} {
+		if _, err := s.Unsettle(ctx, tc.market, tc.seq, at); platform.ErrorCode(err) != platform.EINVALID {
+			t.Fatalf("Unsettle(%q, %d) = %v, want EINVALID", tc.market, tc.seq, err)
+		}
+	}
+}

@@ -21,6 +21,10 @@ type FootballOptions struct {
 	Matches  int           // markets m1..mN, played at the same time
 	Bettors  int           // the population, accounts a1..aN (0: the feed alone)
 	Duration time.Duration // capture length, at least MinFootballDuration
+	// Corrections ends each match with a corrected settlement: its result,
+	// a rollback and a resettlement with a dead heat, a void factor or
+	// both (FootballStream). Off, the capture is as it always was.
+	Corrections bool
 }
 
 // MinFootballDuration is the shortest match Football generates: long enough
@@ -105,6 +109,19 @@ func Football(opts FootballOptions) (*replay.Capture, error) {
 // book of about 105%. The market closes at 95% of the capture and is
 // resulted from the score (a draw makes "draw" the winner).
 //
+// With Corrections, each match's settlement is corrected, as a vendor's
+// feed does when a result is reviewed (Sportradar's
+// rollback_bet_settlement followed by a new bet_settlement): the result
+// comes a little after the close (at 96.25% of the capture), its rollback
+// at 97.5% and the resettlement at 98.75%, with a dead heat of the winner
+// and the runner-up at 0.5 each, a rule-4-style void factor of 0.1 to 0.3,
+// or both (correctedResult says which match gets which). A match-odds
+// market has no dead heat or deduction in real football: they stand here
+// for the markets that do (a shared top scorer, a deduction for a
+// withdrawn runner), so that the platform's corrections run on a market
+// with accepted bets. Their draws come from their own seeded stream, so
+// the rest of the feed is the one the same seed gives without them.
+//
 // The bettors: replay/bettors' model overlaid on that feed with the
 // population Bettors, FootballRate, FootballPreMatch and FootballMaxStake,
 // and no id prefix (accounts a1..aN). The feed's shape uses integer
@@ -116,9 +133,13 @@ func FootballStream(opts FootballOptions) (replay.Stream, error) {
 	}
 	rng := rand.New(rand.NewPCG(uint64(opts.Seed), 0x696e706c6179)) // "inplay"
 	dur := opts.Duration.Microseconds()
+	var crng *rand.Rand // nil: no corrections
+	if opts.Corrections {
+		crng = rand.New(rand.NewPCG(uint64(opts.Seed), correctionsStream))
+	}
 	var events []replay.Event
 	for n := 1; n <= opts.Matches; n++ {
-		events = append(events, match(rng, fmt.Sprintf("m%d", n), dur)...)
+		events = append(events, match(rng, crng, n, fmt.Sprintf("m%d", n), dur)...)
 	}
 	// Each match's events are in order; merged stably, matches at the same
 	// instant keep their own order.
@@ -126,7 +147,7 @@ func FootballStream(opts FootballOptions) (replay.Stream, error) {
 	feed := &replay.Capture{
 		Header: replay.Header{
 			Capture:    replay.CaptureVersion,
-			Name:       fmt.Sprintf("football-%dx%d", opts.Matches, opts.Bettors),
+			Name:       correctionsName(fmt.Sprintf("football-%dx%d", opts.Matches, opts.Bettors), opts.Corrections),
 			Source:     "synth",
 			Seed:       opts.Seed,
 			Currency:   "EUR",
@@ -153,8 +174,9 @@ const (
 	maxProb = 940_000
 )
 
-// match generates one market's feed, in time order.
-func match(rng *rand.Rand, id string, dur int64) []replay.Event {
+// match generates match n's market id's feed, in time order; crng, when
+// not nil, draws its settlement's correction (correctedResult).
+func match(rng, crng *rand.Rand, n int, id string, dur int64) []replay.Event {
 	var events []replay.Event
 	emit := func(e replay.Event) {
 		e.Market = id
@@ -245,6 +267,9 @@ func match(rng *rand.Rand, id string, dur int64) []replay.Event {
 		winner = "home"
 	case score[1] > score[0]:
 		winner = "away"
+	}
+	if crng != nil {
+		return append(events, correctedResult(crng, n, id, winner, p, closeAt, dur, producer)...)
 	}
 	emit(replay.Event{T: dur - dur/40, Kind: replay.KindResult, Winners: []string{winner}, Producer: producer})
 	return events
