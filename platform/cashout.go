@@ -21,12 +21,7 @@ func (r CashoutRequest) Validate() error {
 	var v problems
 	v.id("id", r.ID)
 	v.id("bet", r.Bet)
-	switch {
-	case r.Amount <= 0:
-		v.add("amount must be positive, not %d", r.Amount)
-	case r.Amount > MaxAmount:
-		v.add("amount %d is above %d", r.Amount, int64(MaxAmount))
-	}
+	v.amount(r.Amount)
 	return v.err()
 }
 

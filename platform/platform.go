@@ -345,12 +345,7 @@ func (r TransferRequest) Validate() error {
 	var v problems
 	v.id("id", r.ID)
 	v.id("account", r.Account)
-	switch {
-	case r.Amount <= 0:
-		v.add("amount must be positive, not %d", r.Amount)
-	case r.Amount > MaxAmount:
-		v.add("amount %d is above %d", r.Amount, int64(MaxAmount))
-	}
+	v.amount(r.Amount)
 	return v.err()
 }
 

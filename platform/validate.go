@@ -23,6 +23,17 @@ func (p *problems) id(field, s string) {
 	}
 }
 
+// amount checks a deposit's, withdrawal's or cash-out's amount: positive
+// and at most MaxAmount minor units.
+func (p *problems) amount(a int64) {
+	switch {
+	case a <= 0:
+		p.add("amount must be positive, not %d", a)
+	case a > MaxAmount:
+		p.add("amount %d is above %d", a, int64(MaxAmount))
+	}
+}
+
 func (p problems) err() error {
 	if len(p) == 0 {
 		return nil

@@ -349,8 +349,10 @@ func TestPlatformPause(t *testing.T) {
 // TestPlatformRestart: a graceful stop answers the bet in flight, and the
 // new process takes over the listener.
 func TestPlatformRestart(t *testing.T) {
-	// The in-play delay holds each bet in flight for a second.
-	s := startCtlSystem(t, PlatformSettings{InPlayDelay: time.Second})
+	// The in-play delay holds each bet in flight for a second (held, not
+	// answered 202 pending: the request in flight is what a graceful stop
+	// must answer).
+	s := startCtlSystem(t, PlatformSettings{InPlayDelay: time.Second, HoldBets: true})
 	s.open(t, "m1")
 	oldPid := s.proc.Pid()
 

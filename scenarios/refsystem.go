@@ -58,7 +58,7 @@ type PlatformSettings struct {
 	InPlayDelay      time.Duration
 	BetDelayFromFeed bool // platform.in_play_delay: feed
 	HoldBets         bool // platform.hold_bets
-	NoEventStore     bool // platform.event_store: false
+	EventStore       bool // platform.event_store
 	MaxStake         int64
 }
 
@@ -99,7 +99,7 @@ func (l *refLauncher) Start(ctx context.Context, w Wiring) (System, error) {
 		"--in-play-delay", l.cfg.InPlayDelay.String(),
 		"--bet-delay-from-feed=" + strconv.FormatBool(l.cfg.BetDelayFromFeed),
 		"--hold-bets=" + strconv.FormatBool(l.cfg.HoldBets),
-		"--event-store=" + strconv.FormatBool(!l.cfg.NoEventStore),
+		"--event-store=" + strconv.FormatBool(l.cfg.EventStore),
 		"--max-stake", strconv.FormatInt(l.cfg.MaxStake, 10),
 		"--shutdown-timeout", (platformStopGrace - 2*time.Second).String(),
 		"--log-level", "info",

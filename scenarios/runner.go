@@ -254,7 +254,7 @@ func (r *runner) link(ctx context.Context) error {
 			}
 		}
 		r.launcher = &refLauncher{binary: bin, log: r.platLog, extraArgs: r.opts.PlatformArgs,
-			cfg: PlatformSettings{InPlayDelay: r.sc.InPlayDelay, BetDelayFromFeed: r.sc.BetDelayFromFeed, HoldBets: r.sc.HoldBets, NoEventStore: r.sc.NoEventStore, MaxStake: r.sc.MaxStake}}
+			cfg: PlatformSettings{InPlayDelay: r.sc.InPlayDelay, BetDelayFromFeed: r.sc.BetDelayFromFeed, HoldBets: r.sc.HoldBets, EventStore: r.sc.EventStore, MaxStake: r.sc.MaxStake}}
 	}
 	r.defer_(func(context.Context) { r.launcher.Close() })
 	up, err := r.launcher.Prepare(ctx)

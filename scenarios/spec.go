@@ -95,7 +95,7 @@ type GenerateSpec struct {
 type PlatformSpec struct {
 	InPlayDelay string `yaml:"in_play_delay"`
 	HoldBets    bool   `yaml:"hold_bets"`
-	EventStore  *bool  `yaml:"event_store"` // default true
+	EventStore  bool   `yaml:"event_store"`
 	MaxStake    int64  `yaml:"max_stake"`
 }
 

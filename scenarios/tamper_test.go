@@ -34,7 +34,7 @@ load:
   generate: {profile: football, matches: 2, bettors: 40, duration: 90s}
   speed: 9
   max_schedule_lag: 1s
-platform: {in_play_delay: 100ms}
+platform: {in_play_delay: 100ms, event_store: true}
 reconcile: strict
 drain: 20s
 `

@@ -96,7 +96,7 @@ feed cannot be reached, or the API cannot listen.`,
 	f.StringVar(&pf.redisPrefix, "redis-prefix", "inplay:", "prefix of every Redis key the platform writes")
 	f.StringVar(&pf.feedURL, "feed-url", "", "base URL of the feed server to subscribe to, e.g. http://127.0.0.1:9000 (required)")
 	f.DurationVar(&pf.inPlayDelay, "in-play-delay", 0, "in-play bet delay: how long a bet waits before it is checked again and booked (0: none)")
-	f.BoolVar(&pf.eventStore, "event-store", true, "record every ledger change in the hash-chained event store (docs/event-store.md); false switches it off, on the record, to measure its cost")
+	f.BoolVar(&pf.eventStore, "event-store", false, "record every ledger change in the hash-chained event store (docs/event-store.md); off by default, on the record, since its serial commit caps placement (docs/event-store.md, \"Cost\")")
 	f.BoolVar(&pf.holdBets, "hold-bets", false, "hold a bet's request open for its in-play delay and answer the decision, instead of 202 pending at once")
 	f.BoolVar(&pf.betDelayFromFeed, "bet-delay-from-feed", false, "each market's bet delay is the feed's: its bet_delay_ms while in play, none pre-match; --in-play-delay is kept for markets the feed says neither of")
 	f.Int64Var(&pf.maxStake, "max-stake", 0, "largest stake one bet may have, in minor units (0: no limit)")

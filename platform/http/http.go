@@ -277,16 +277,19 @@ func decodeBet(r io.Reader) (platform.BetRequest, error) {
 	return req, nil
 }
 
-// transferBody is POST /v1/accounts/{account}/deposits and /withdrawals.
-type transferBody struct {
+// moneyBody is the body of POST /v1/accounts/{account}/deposits and
+// /withdrawals, and of POST /v1/bets/{id}/cashout: an idempotency id and
+// an amount.
+type moneyBody struct {
 	ID     *string `json:"id"`
 	Amount *int64  `json:"amount"`
 }
 
-func decodeTransfer(r io.Reader, account string) (platform.TransferRequest, error) {
-	var b transferBody
+// decodeMoney decodes a moneyBody, naming every missing field.
+func decodeMoney(r io.Reader) (id string, amount int64, err error) {
+	var b moneyBody
 	if err := decode(r, &b); err != nil {
-		return platform.TransferRequest{}, err
+		return "", 0, err
 	}
 	var absent []string
 	if b.ID == nil {
@@ -296,38 +299,30 @@ func decodeTransfer(r io.Reader, account string) (platform.TransferRequest, erro
 		absent = append(absent, "amount")
 	}
 	if err := missing(absent); err != nil {
+		return "", 0, err
+	}
+	return *b.ID, *b.Amount, nil
+}
+
+func decodeTransfer(r io.Reader, account string) (platform.TransferRequest, error) {
+	id, amount, err := decodeMoney(r)
+	if err != nil {
 		return platform.TransferRequest{}, err
 	}
-	req := platform.TransferRequest{ID: *b.ID, Account: account, Amount: *b.Amount}
+	req := platform.TransferRequest{ID: id, Account: account, Amount: amount}
 	if err := req.Validate(); err != nil {
 		return platform.TransferRequest{}, err
 	}
 	return req, nil
 }
 
-// cashoutBody is POST /v1/bets/{id}/cashout.
-type cashoutBody struct {
-	ID     *string `json:"id"`
-	Amount *int64  `json:"amount"`
-}
-
 // decodeCashout decodes and validates a cash-out request body for bet.
 func decodeCashout(r io.Reader, bet string) (platform.CashoutRequest, error) {
-	var b cashoutBody
-	if err := decode(r, &b); err != nil {
+	id, amount, err := decodeMoney(r)
+	if err != nil {
 		return platform.CashoutRequest{}, err
 	}
-	var absent []string
-	if b.ID == nil {
-		absent = append(absent, "id")
-	}
-	if b.Amount == nil {
-		absent = append(absent, "amount")
-	}
-	if err := missing(absent); err != nil {
-		return platform.CashoutRequest{}, err
-	}
-	req := platform.CashoutRequest{ID: *b.ID, Bet: bet, Amount: *b.Amount}
+	req := platform.CashoutRequest{ID: id, Bet: bet, Amount: amount}
 	if err := req.Validate(); err != nil {
 		return platform.CashoutRequest{}, err
 	}
