@@ -116,22 +116,29 @@ func (s *Service) PlaceBet(ctx context.Context, req platform.BetRequest) (*platf
 // store error while looking is returned instead of the refusal: the caller
 // must not be told "refused" about a bet that may be booked.
 func (s *Service) orBooked(ctx context.Context, req platform.BetRequest, refusal error) (*platform.Bet, bool, error) {
-	booked, err := s.Ledger.Bet(ctx, req.ID)
-	if platform.ErrorCode(err) == platform.ENOTFOUND && s.Pending != nil {
-		// Nor must it hide a bet pending (or refused) under the id.
-		booked, err = s.Pending.Pending(ctx, req.ID)
+	// FindBet looks in the ledger, then among the bets pending (or
+	// refused by) their delay: a refusal must not hide those either.
+	b, err := s.FindBet(ctx, req.ID)
+	if b, found, err := existing(b, err, req); found {
+		return b, false, err
 	}
+	return nil, false, refusal
+}
+
+// existing answers req from what a lookup of its id found (b, or err): the
+// bet when req repeats it, ECONFLICT when it does not, the lookup's error
+// when it failed. found is false only when nothing is under the id.
+func existing(b *platform.Bet, err error, req platform.BetRequest) (*platform.Bet, bool, error) {
 	switch platform.ErrorCode(err) {
 	case "":
-		if !booked.Repeats(req) {
-			return nil, false, platform.ConflictingBet(booked)
+		if !b.Repeats(req) {
+			return nil, true, platform.ConflictingBet(b)
 		}
-		return booked, false, nil
+		return b, true, nil
 	case platform.ENOTFOUND:
-		return nil, false, refusal
-	default:
-		return nil, false, err
+		return nil, false, nil
 	}
+	return nil, true, err
 }
 
 // price returns the market's quote and the odds req would be accepted at
@@ -182,15 +189,8 @@ func (s *Service) FindBet(ctx context.Context, id string) (*platform.Bet, error)
 // is ECONFLICT.
 func (s *Service) placePending(ctx context.Context, req platform.BetRequest, delay time.Duration) (*platform.Bet, bool, error) {
 	booked, err := s.Ledger.Bet(ctx, req.ID)
-	switch platform.ErrorCode(err) {
-	case "":
-		if !booked.Repeats(req) {
-			return nil, false, platform.ConflictingBet(booked)
-		}
-		return booked, false, nil
-	case platform.ENOTFOUND:
-	default:
-		return nil, false, err
+	if b, found, err := existing(booked, err, req); found {
+		return b, false, err
 	}
 	now := time.Now()
 	bet := platform.Bet{ID: req.ID, Account: req.Account, Market: req.Market, Selection: req.Selection,
@@ -201,10 +201,8 @@ func (s *Service) placePending(ctx context.Context, req platform.BetRequest, del
 		return nil, false, err
 	}
 	if !created {
-		if !stored.Repeats(req) {
-			return nil, false, platform.ConflictingBet(stored)
-		}
-		return stored, false, nil
+		b, _, err := existing(stored, nil, req)
+		return b, false, err
 	}
 	s.decideLater(*stored)
 	return stored, true, nil
